@@ -1,0 +1,22 @@
+// Opens whatever --model names (a checkpoint directory or an .h5 file) as a
+// ready Translator, and says what it loaded.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "runtime/translator.h"
+
+namespace qtool::cli {
+
+struct LoadedModel {
+  std::shared_ptr<const runtime::MarianModel> model;
+  std::shared_ptr<const Vocabulary> vocab;
+  std::string weights_file;
+  int64_t file_bytes = 0;
+  runtime::Translator translator() const { return runtime::Translator(model, vocab); }
+};
+
+LoadedModel load_model(const std::string& path);
+
+}  // namespace qtool::cli

@@ -1,0 +1,34 @@
+#include "cli/options.h"
+
+#include "util/error.h"
+#include "util/file.h"
+
+namespace qtool::cli {
+
+void add_run_options(CLI::App& cmd, RunOptions& opt) {
+  cmd.add_option("--beam", opt.beam, "Beam size (1 = greedy)")->check(CLI::Range(1, 64))->capture_default_str();
+  cmd.add_option("--batch", opt.batch, "Sentences per batch (sorted by length)")->check(CLI::Range(1, 4096))->capture_default_str();
+  cmd.add_option("--threads", opt.threads, "Worker threads (0 = all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
+  cmd.add_option("--max-new-tokens", opt.max_new_tokens, "Longest output, eos included")->check(CLI::Range(1, 100000))->capture_default_str();
+  cmd.add_option("--length-penalty", opt.length_penalty, "Beam score = log-prob / length^this")->capture_default_str();
+  cmd.add_flag("--quiet", opt.quiet, "No progress display");
+}
+
+runtime::TranslateOptions translate_options(const RunOptions& opt) {
+  runtime::set_num_threads(opt.threads);
+  runtime::TranslateOptions t;
+  t.search.beam_size = opt.beam;
+  t.search.max_new_tokens = opt.max_new_tokens;
+  t.search.length_penalty = opt.length_penalty;
+  t.batch_size = opt.batch;
+  t.progress = !opt.quiet;
+  return t;
+}
+
+std::vector<std::string> read_input_lines(const std::string& path) {
+  std::vector<std::string> lines = read_lines(path);
+  if (lines.empty()) fail(path, "input file is empty");
+  return lines;
+}
+
+}  // namespace qtool::cli

@@ -1,0 +1,163 @@
+#include "model/vocabulary.h"
+
+#include <sentencepiece_processor.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+#include "util/file.h"
+
+namespace qtool {
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+VocabularyFiles VocabularyFiles::from_directory(const std::string& dir) {
+  VocabularyFiles f;
+  f.origin = dir;
+  f.source_spm = read_text_file(dir + "/source.spm");
+  f.target_spm = read_text_file(dir + "/target.spm");
+  f.vocab_json = read_text_file(dir + "/vocab.json");
+  if (fs::exists(dir + "/tokenizer_config.json"))
+    f.tokenizer_config_json = read_text_file(dir + "/tokenizer_config.json");
+  if (fs::exists(dir + "/target_vocab.json"))
+    f.target_vocab_json = read_text_file(dir + "/target_vocab.json");
+  return f;
+}
+
+namespace {
+
+// vocab.json: {piece: id}; ids must be exactly 0..n-1.
+std::vector<std::string> parse_vocab_table(const std::string& text, const std::string& file) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    fail(file, std::string("not valid JSON: ") + e.what());
+  }
+  if (!j.is_object() || j.empty()) fail(file, "must be a non-empty JSON object {piece: id}");
+  std::vector<std::string> piece_of(j.size());
+  std::vector<bool> seen(j.size(), false);
+  for (const auto& [piece, id] : j.items()) {
+    if (!id.is_number_integer())
+      fail(file, "entry '" + piece + "' must map to an integer id, got " + id.dump());
+    long long i = id.get<long long>();
+    if (i < 0 || i >= static_cast<long long>(j.size()))
+      fail(file, "entry '" + piece + "' has id " + std::to_string(i) + "; ids must be 0.." +
+                     std::to_string(j.size() - 1) + " without gaps");
+    if (seen[i]) fail(file, "id " + std::to_string(i) + " is used twice (second: '" + piece + "')");
+    seen[i] = true;
+    piece_of[i] = piece;
+  }
+  return piece_of;
+}
+
+std::string token_name(const json& cfg, const char* key, const char* fallback) {
+  if (cfg.contains(key) && cfg.at(key).is_string()) return cfg.at(key).get<std::string>();
+  return fallback;
+}
+
+int find_special(const std::vector<std::string>& piece_of, const std::string& token,
+                 const std::string& file) {
+  for (size_t i = 0; i < piece_of.size(); ++i)
+    if (piece_of[i] == token) return static_cast<int>(i);
+  fail(file, "special token '" + token + "' is missing");
+}
+
+std::unique_ptr<sentencepiece::SentencePieceProcessor> load_spm(const std::string& bytes,
+                                                                const std::string& file) {
+  auto sp = std::make_unique<sentencepiece::SentencePieceProcessor>();
+  auto status = sp->LoadFromSerializedProto(bytes);
+  if (!status.ok()) fail(file, "not a SentencePiece model: " + status.ToString());
+  return sp;
+}
+
+}  // namespace
+
+Vocabulary::Vocabulary(const VocabularyFiles& files, int source_rows, int target_rows)
+    : files_(files) {
+  const std::string& dir = files.origin;
+  json tok_cfg = json::object();
+  if (!files.tokenizer_config_json.empty()) {
+    try {
+      tok_cfg = json::parse(files.tokenizer_config_json);
+    } catch (const json::parse_error& e) {
+      fail(dir + "/tokenizer_config.json", std::string("not valid JSON: ") + e.what());
+    }
+    if (!tok_cfg.is_object()) fail(dir + "/tokenizer_config.json", "must be a JSON object");
+  }
+  separate_ = tok_cfg.value("separate_vocabs", false);
+  if (separate_ && files.target_vocab_json.empty())
+    fail(dir + "/target_vocab.json", "missing, but tokenizer_config.json says separate_vocabs");
+
+  std::vector<std::string> source_piece_of = parse_vocab_table(files.vocab_json, dir + "/vocab.json");
+  target_piece_of_ = separate_ ? parse_vocab_table(files.target_vocab_json, dir + "/target_vocab.json")
+                               : source_piece_of;
+  const std::string target_file = dir + (separate_ ? "/target_vocab.json" : "/vocab.json");
+  if (static_cast<int>(source_piece_of.size()) != source_rows)
+    fail(dir + "/vocab.json", "has " + std::to_string(source_piece_of.size()) +
+                                  " entries but the model's embedding has " +
+                                  std::to_string(source_rows) + " rows");
+  if (static_cast<int>(target_piece_of_.size()) != target_rows)
+    fail(target_file, "has " + std::to_string(target_piece_of_.size()) +
+                          " entries but the model's output layer has " +
+                          std::to_string(target_rows) + " rows");
+  for (size_t i = 0; i < source_piece_of.size(); ++i) source_id_of_[source_piece_of[i]] = int(i);
+
+  const std::string eos = token_name(tok_cfg, "eos_token", "</s>");
+  const std::string unk = token_name(tok_cfg, "unk_token", "<unk>");
+  const std::string pad = token_name(tok_cfg, "pad_token", "<pad>");
+  eos_id_ = find_special(source_piece_of, eos, dir + "/vocab.json");
+  unk_id_ = find_special(source_piece_of, unk, dir + "/vocab.json");
+  pad_id_ = find_special(source_piece_of, pad, dir + "/vocab.json");
+  // Decoding drops every special token, as skip_special_tokens=True does.
+  target_special_.assign(target_piece_of_.size(), false);
+  for (const std::string& t : {eos, unk, pad})
+    target_special_[find_special(target_piece_of_, t, target_file)] = true;
+
+  source_sp_ = load_spm(files.source_spm, dir + "/source.spm");
+  target_sp_ = load_spm(files.target_spm, dir + "/target.spm");
+}
+
+Vocabulary::~Vocabulary() = default;
+Vocabulary::Vocabulary(Vocabulary&&) noexcept = default;
+
+std::vector<std::string> Vocabulary::source_pieces(const std::string& text) const {
+  std::vector<std::string> pieces;
+  // A leading language code such as ">>deu<<" is one token, not SentencePiece text.
+  std::string rest = text;
+  if (rest.rfind(">>", 0) == 0) {
+    size_t end = rest.rfind("<<");
+    if (end != std::string::npos && end > 2) {
+      pieces.push_back(rest.substr(0, end + 2));
+      rest = rest.substr(end + 2);
+    }
+  }
+  std::vector<std::string> sp_pieces;
+  source_sp_->Encode(rest, &sp_pieces).IgnoreError();
+  pieces.insert(pieces.end(), sp_pieces.begin(), sp_pieces.end());
+  return pieces;
+}
+
+std::vector<int> Vocabulary::encode(const std::string& text) const {
+  std::vector<int> ids;
+  for (const std::string& piece : source_pieces(text)) {
+    auto it = source_id_of_.find(piece);
+    ids.push_back(it == source_id_of_.end() ? unk_id_ : it->second);
+  }
+  ids.push_back(eos_id_);
+  return ids;
+}
+
+std::string Vocabulary::decode(const std::vector<int>& ids) const {
+  std::vector<std::string> pieces;
+  for (int id : ids) {
+    if (id < 0 || id >= static_cast<int>(target_piece_of_.size()) || target_special_[id]) continue;
+    pieces.push_back(target_piece_of_[id]);
+  }
+  std::string text;
+  target_sp_->Decode(pieces, &text).IgnoreError();
+  return text;
+}
+
+}  // namespace qtool

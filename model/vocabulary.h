@@ -1,0 +1,59 @@
+// The one path between text and model ids, as Hugging Face's MarianTokenizer
+// does it: source text → source SentencePiece pieces → ids through vocab.json
+// (a missing piece → <unk>) → </s> appended; ids → pieces through the same table
+// (or target_vocab.json when separate_vocabs) → target SentencePiece decoding,
+// special tokens dropped. The kit's joint layout is the case where the table is
+// the identity on SentencePiece's own ids; it takes the same path.
+#pragma once
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace sentencepiece {
+class SentencePieceProcessor;
+}
+
+namespace qtool {
+
+// The files a vocabulary is built from, held in memory so a packed model can carry them.
+struct VocabularyFiles {
+  std::string source_spm, target_spm;  // serialized SentencePiece models
+  std::string vocab_json;              // piece → id
+  std::string target_vocab_json;       // only with separate_vocabs
+  std::string tokenizer_config_json;   // may be empty
+  std::string origin;                  // directory or file, for messages
+
+  static VocabularyFiles from_directory(const std::string& dir);
+};
+
+class Vocabulary {
+ public:
+  // `source_rows` / `target_rows`: embedding rows of the model, which the tables must match.
+  Vocabulary(const VocabularyFiles& files, int source_rows, int target_rows);
+  ~Vocabulary();
+  Vocabulary(Vocabulary&&) noexcept;
+
+  std::vector<int> encode(const std::string& text) const;   // ids, </s> last
+  std::string decode(const std::vector<int>& ids) const;     // special tokens dropped
+  std::vector<std::string> source_pieces(const std::string& text) const;
+
+  int eos_id() const { return eos_id_; }
+  int unk_id() const { return unk_id_; }
+  int pad_id() const { return pad_id_; }
+  size_t source_size() const { return source_id_of_.size(); }
+  size_t target_size() const { return target_piece_of_.size(); }
+  bool separate_vocabs() const { return separate_; }
+  const VocabularyFiles& files() const { return files_; }
+
+ private:
+  VocabularyFiles files_;
+  std::unique_ptr<sentencepiece::SentencePieceProcessor> source_sp_, target_sp_;
+  std::unordered_map<std::string, int> source_id_of_;
+  std::vector<std::string> target_piece_of_;
+  std::vector<bool> target_special_;
+  int eos_id_ = -1, unk_id_ = -1, pad_id_ = -1;
+  bool separate_ = false;
+};
+
+}  // namespace qtool

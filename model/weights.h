@@ -1,0 +1,62 @@
+// A Marian checkpoint's tensors resolved to their roles, with every shape
+// checked against the config. Resolution follows Hugging Face: each module uses
+// its own tensor when the checkpoint has one (model.encoder.embed_tokens.weight,
+// model.decoder.embed_tokens.weight, lm_head.weight) and falls back to
+// model.shared.weight (or, for the output projection, the decoder embedding)
+// only when it is absent.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+#include "model/tensor.h"
+
+namespace qtool {
+
+using TensorPtr = std::shared_ptr<const Tensor>;
+
+struct LinearWeights {
+  TensorPtr weight;  // [out, in], as stored by PyTorch's nn.Linear
+  TensorPtr bias;    // [out]
+};
+struct LayerNormWeights {
+  TensorPtr gamma, beta;  // [d]
+};
+struct AttentionWeights {
+  LinearWeights q, k, v, out;
+};
+struct EncoderLayerWeights {
+  AttentionWeights self_attn;
+  LayerNormWeights self_attn_norm;
+  LinearWeights fc1, fc2;
+  LayerNormWeights ffn_norm;
+};
+struct DecoderLayerWeights {
+  AttentionWeights self_attn;
+  LayerNormWeights self_attn_norm;
+  AttentionWeights cross_attn;
+  LayerNormWeights cross_attn_norm;
+  LinearWeights fc1, fc2;
+  LayerNormWeights ffn_norm;
+};
+
+struct MarianWeights {
+  ModelConfig config;
+  TensorPtr encoder_embed;      // [vocab_size, d_model]
+  TensorPtr decoder_embed;      // [decoder_vocab_size, d_model]
+  TensorPtr output_projection;  // [decoder_vocab_size, d_model]
+  TensorPtr final_logits_bias;  // [decoder_vocab_size]; zeros when absent
+  std::vector<EncoderLayerWeights> encoder;
+  std::vector<DecoderLayerWeights> decoder;
+  // Pre-norm checkpoints may end each stack with a layer norm.
+  LayerNormWeights encoder_final_norm, decoder_final_norm;  // null when absent
+  // Where each embedding role came from, for `qtool inspect`.
+  std::string encoder_embed_name, decoder_embed_name, output_projection_name;
+};
+
+// Consumes `tensors`; `file` names the checkpoint in messages.
+MarianWeights resolve_marian_weights(TensorMap tensors, const ModelConfig& config,
+                                     const std::string& file);
+
+}  // namespace qtool

@@ -1,0 +1,278 @@
+#include "runtime/model.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "runtime/ops/attention.h"
+#include "runtime/ops/elementwise.h"
+
+namespace qtool::runtime {
+namespace {
+
+NormParams norm_params(const LayerNormWeights& w) {
+  if (!w.gamma) return {};
+  return {w.gamma->data, w.beta->data};
+}
+
+std::unique_ptr<Linear> linear(std::vector<LinearWeights> parts,
+                               std::optional<Activation> act = std::nullopt) {
+  auto l = std::make_unique<LinearF32>(parts);
+  l->activation = act;
+  return l;
+}
+
+// Post-norm: x = LN(x + y). Pre-norm: x = x + y (the norm was applied to the block input).
+void residual(float* x, const float* y, int64_t rows, int64_t d, const NormParams& norm, bool pre_norm) {
+  if (pre_norm) {
+    for (int64_t i = 0; i < rows * d; ++i) x[i] += y[i];
+  } else {
+    add_layer_norm(x, y, rows, d, norm.gamma.data(), norm.beta.data());
+  }
+}
+
+// The input of a block: the normed copy for pre-norm, x itself for post-norm.
+const float* block_input(const float* x, int64_t rows, int64_t d, const NormParams& norm,
+                         bool pre_norm, std::vector<float>& buf) {
+  if (!pre_norm) return x;
+  buf.resize(rows * d);
+  std::memcpy(buf.data(), x, rows * d * sizeof(float));
+  add_layer_norm(buf.data(), nullptr, rows, d, norm.gamma.data(), norm.beta.data());
+  return buf.data();
+}
+
+}  // namespace
+
+MarianModel::MarianModel(const MarianWeights& w) : config_(w.config) {
+  const ModelConfig& c = config_;
+  const int64_t d = c.d_model;
+  embed_scale_ = c.scale_embedding ? std::sqrt(static_cast<float>(d)) : 1.0f;
+  encoder_embed_ = w.encoder_embed;
+  decoder_embed_ = w.decoder_embed;
+  positions_.resize(static_cast<size_t>(c.max_position_embeddings) * d);
+  for (int64_t p = 0; p < c.max_position_embeddings; ++p) sinusoidal_position(p, d, &positions_[p * d]);
+
+  for (const EncoderLayerWeights& l : w.encoder) {
+    EncoderLayer e;
+    e.qkv = linear({l.self_attn.q, l.self_attn.k, l.self_attn.v});
+    e.out = linear({l.self_attn.out});
+    e.fc1 = linear({l.fc1}, c.activation);
+    e.fc2 = linear({l.fc2});
+    e.attn_norm = norm_params(l.self_attn_norm);
+    e.ffn_norm = norm_params(l.ffn_norm);
+    encoder_.push_back(std::move(e));
+  }
+  for (const DecoderLayerWeights& l : w.decoder) {
+    DecoderLayer e;
+    e.self_qkv = linear({l.self_attn.q, l.self_attn.k, l.self_attn.v});
+    e.self_out = linear({l.self_attn.out});
+    e.cross_q = linear({l.cross_attn.q});
+    e.cross_kv = linear({l.cross_attn.k, l.cross_attn.v});
+    e.cross_out = linear({l.cross_attn.out});
+    e.fc1 = linear({l.fc1}, c.activation);
+    e.fc2 = linear({l.fc2});
+    e.self_norm = norm_params(l.self_attn_norm);
+    e.cross_norm = norm_params(l.cross_attn_norm);
+    e.ffn_norm = norm_params(l.ffn_norm);
+    decoder_.push_back(std::move(e));
+  }
+  encoder_final_norm_ = norm_params(w.encoder_final_norm);
+  decoder_final_norm_ = norm_params(w.decoder_final_norm);
+  output_projection_ = linear({LinearWeights{w.output_projection, w.final_logits_bias}});
+}
+
+void MarianModel::embed(const Tensor& table, const int* ids, int64_t n, const int64_t* positions,
+                        float* out) const {
+  const int64_t d = config_.d_model;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* e = table.data.data() + static_cast<int64_t>(ids[i]) * d;
+    const float* p = positions_.data() + positions[i] * d;
+    for (int64_t j = 0; j < d; ++j) out[i * d + j] = e[j] * embed_scale_ + p[j];
+  }
+}
+
+EncoderOutput MarianModel::encode(const std::vector<std::vector<int>>& sources) const {
+  const ModelConfig& c = config_;
+  const int64_t d = c.d_model, heads = c.encoder_heads, hd = d / heads;
+  const bool pre = c.normalize_before;
+  EncoderOutput enc;
+  enc.batch = static_cast<int64_t>(sources.size());
+  for (const auto& s : sources) {
+    enc.lengths.push_back(static_cast<int64_t>(s.size()));
+    enc.max_len = std::max(enc.max_len, enc.lengths.back());
+  }
+  const int64_t B = enc.batch, T = enc.max_len, rows = B * T;
+  // Padded positions embed the pad id; attention never looks at them.
+  std::vector<int> ids(rows, c.pad_id);
+  std::vector<int64_t> pos(rows);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t) {
+      if (t < enc.lengths[b]) ids[b * T + t] = sources[b][t];
+      pos[b * T + t] = t;
+    }
+  std::vector<float>& x = enc.hidden;
+  x.resize(rows * d);
+  embed(*encoder_embed_, ids.data(), rows, pos.data(), x.data());
+
+  std::vector<float> normed, qkv(rows * 3 * d), ctx(rows * d), proj(rows * d);
+  std::vector<float> ffn(rows * c.encoder_ffn_dim);
+  const float scaling = 1.0f / std::sqrt(static_cast<float>(hd));
+  for (const EncoderLayer& L : encoder_) {
+    const float* in = block_input(x.data(), rows, d, L.attn_norm, pre, normed);
+    L.qkv->forward(in, rows, qkv.data());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < d; ++j) qkv[r * 3 * d + j] *= scaling;
+    std::fill(ctx.begin(), ctx.end(), 0.0f);
+#pragma omp parallel
+    {
+      std::vector<float> scratch(T);
+#pragma omp for schedule(dynamic) collapse(2)
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t h = 0; h < heads; ++h) {
+          const float* base = qkv.data() + b * T * 3 * d + h * hd;
+          const int64_t len = enc.lengths[b];
+          attend_head({base, 3 * d}, {base + d, 3 * d}, {base + 2 * d, 3 * d}, len, len, hd, false,
+                      ctx.data() + b * T * d + h * hd, d, scratch.data());
+        }
+    }
+    L.out->forward(ctx.data(), rows, proj.data());
+    residual(x.data(), proj.data(), rows, d, L.attn_norm, pre);
+
+    in = block_input(x.data(), rows, d, L.ffn_norm, pre, normed);
+    L.fc1->forward(in, rows, ffn.data());
+    L.fc2->forward(ffn.data(), rows, proj.data());
+    residual(x.data(), proj.data(), rows, d, L.ffn_norm, pre);
+  }
+  if (encoder_final_norm_.present())
+    add_layer_norm(x.data(), nullptr, rows, d, encoder_final_norm_.gamma.data(),
+                   encoder_final_norm_.beta.data());
+  return enc;
+}
+
+DecoderState MarianModel::start_decoding(const EncoderOutput& enc,
+                                         const std::vector<int64_t>& row_sentence) const {
+  const int64_t d = config_.d_model;
+  DecoderState s;
+  s.encoder = &enc;
+  s.d_model = d;
+  s.sentence = row_sentence;
+  s.self_k.resize(decoder_.size());
+  s.self_v.resize(decoder_.size());
+  s.cross_kv.resize(decoder_.size());
+  const int64_t rows = enc.batch * enc.max_len;
+  for (size_t l = 0; l < decoder_.size(); ++l) {
+    s.cross_kv[l].resize(rows * 2 * d);
+    decoder_[l].cross_kv->forward(enc.hidden.data(), rows, s.cross_kv[l].data());
+  }
+  grow_cache(s, 16);
+  return s;
+}
+
+void MarianModel::grow_cache(DecoderState& s, int64_t needed) const {
+  if (needed <= s.capacity) return;
+  const int64_t d = config_.d_model, rows = s.rows();
+  const int64_t cap = std::max<int64_t>(needed, 2 * s.capacity);
+  for (auto* caches : {&s.self_k, &s.self_v})
+    for (std::vector<float>& c : *caches) {
+      std::vector<float> grown(rows * cap * d);
+      for (int64_t r = 0; r < rows; ++r)
+        std::memcpy(grown.data() + r * cap * d, c.data() + r * s.capacity * d,
+                    s.step * d * sizeof(float));
+      c.swap(grown);
+    }
+  s.capacity = cap;
+}
+
+void MarianModel::select_rows(DecoderState& s, const std::vector<int64_t>& from) {
+  const int64_t n = static_cast<int64_t>(from.size());
+  const int64_t row_floats = s.capacity * s.d_model;
+  for (auto* caches : {&s.self_k, &s.self_v})
+    for (std::vector<float>& c : *caches) {
+      std::vector<float> picked(n * row_floats);
+      for (int64_t i = 0; i < n; ++i)
+        std::memcpy(picked.data() + i * row_floats, c.data() + from[i] * row_floats,
+                    s.step * s.d_model * sizeof(float));
+      c.swap(picked);
+    }
+  std::vector<int64_t> sentence(n);
+  for (int64_t i = 0; i < n; ++i) sentence[i] = s.sentence[from[i]];
+  s.sentence.swap(sentence);
+}
+
+void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
+                              std::vector<float>& logits) const {
+  const ModelConfig& c = config_;
+  const int64_t d = c.d_model, heads = c.decoder_heads, hd = d / heads;
+  const int64_t N = s.rows(), t = s.step, T = s.encoder->max_len;
+  const bool pre = c.normalize_before;
+  grow_cache(s, t + 1);
+  const int64_t cap = s.capacity;
+
+  std::vector<float> x(N * d), normed, qkv(N * 3 * d), q(N * d), ctx(N * d), proj(N * d);
+  std::vector<float> ffn(N * c.decoder_ffn_dim);
+  std::vector<int64_t> pos(N, t);
+  embed(*decoder_embed_, tokens.data(), N, pos.data(), x.data());
+  const float scaling = 1.0f / std::sqrt(static_cast<float>(hd));
+
+  for (size_t l = 0; l < decoder_.size(); ++l) {
+    const DecoderLayer& L = decoder_[l];
+    // Self-attention over this row's cached positions 0..t.
+    const float* in = block_input(x.data(), N, d, L.self_norm, pre, normed);
+    L.self_qkv->forward(in, N, qkv.data());
+    float* K = s.self_k[l].data();
+    float* V = s.self_v[l].data();
+    for (int64_t r = 0; r < N; ++r) {
+      float* row = qkv.data() + r * 3 * d;
+      for (int64_t j = 0; j < d; ++j) row[j] *= scaling;
+      std::memcpy(K + (r * cap + t) * d, row + d, d * sizeof(float));
+      std::memcpy(V + (r * cap + t) * d, row + 2 * d, d * sizeof(float));
+    }
+#pragma omp parallel
+    {
+      std::vector<float> scratch(std::max(t + 1, T));
+#pragma omp for schedule(static) collapse(2)
+      for (int64_t r = 0; r < N; ++r)
+        for (int64_t h = 0; h < heads; ++h)
+          attend_head({qkv.data() + r * 3 * d + h * hd, 3 * d}, {K + r * cap * d + h * hd, d},
+                      {V + r * cap * d + h * hd, d}, 1, t + 1, hd, false,
+                      ctx.data() + r * d + h * hd, d, scratch.data());
+    }
+    L.self_out->forward(ctx.data(), N, proj.data());
+    residual(x.data(), proj.data(), N, d, L.self_norm, pre);
+
+    // Cross-attention over the row's sentence.
+    in = block_input(x.data(), N, d, L.cross_norm, pre, normed);
+    L.cross_q->forward(in, N, q.data());
+    for (float& v : q) v *= scaling;
+    const float* KV = s.cross_kv[l].data();
+#pragma omp parallel
+    {
+      std::vector<float> scratch(T);
+#pragma omp for schedule(static) collapse(2)
+      for (int64_t r = 0; r < N; ++r)
+        for (int64_t h = 0; h < heads; ++h) {
+          const int64_t b = s.sentence[r];
+          const float* base = KV + b * T * 2 * d + h * hd;
+          attend_head({q.data() + r * d + h * hd, d}, {base, 2 * d}, {base + d, 2 * d}, 1,
+                      s.encoder->lengths[b], hd, false, ctx.data() + r * d + h * hd, d,
+                      scratch.data());
+        }
+    }
+    L.cross_out->forward(ctx.data(), N, proj.data());
+    residual(x.data(), proj.data(), N, d, L.cross_norm, pre);
+
+    in = block_input(x.data(), N, d, L.ffn_norm, pre, normed);
+    L.fc1->forward(in, N, ffn.data());
+    L.fc2->forward(ffn.data(), N, proj.data());
+    residual(x.data(), proj.data(), N, d, L.ffn_norm, pre);
+  }
+  if (decoder_final_norm_.present())
+    add_layer_norm(x.data(), nullptr, N, d, decoder_final_norm_.gamma.data(),
+                   decoder_final_norm_.beta.data());
+  logits.resize(N * c.decoder_vocab_size);
+  output_projection_->forward(x.data(), N, logits.data());
+  s.step = t + 1;
+}
+
+}  // namespace qtool::runtime

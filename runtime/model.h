@@ -1,0 +1,77 @@
+// The Marian encoder-decoder as the runtime executes it: layers built from
+// resolved weights, an encoder over a padded batch, and a decoder that advances
+// one token per call with cached self-attention keys/values and cross-attention
+// keys/values computed once per sentence.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "model/config.h"
+#include "model/weights.h"
+#include "runtime/ops/linear.h"
+
+namespace qtool::runtime {
+
+struct NormParams {
+  std::vector<float> gamma, beta;
+  bool present() const { return !gamma.empty(); }
+};
+
+struct EncoderLayer {
+  std::unique_ptr<Linear> qkv, out, fc1, fc2;
+  NormParams attn_norm, ffn_norm;
+};
+struct DecoderLayer {
+  std::unique_ptr<Linear> self_qkv, self_out, cross_q, cross_kv, cross_out, fc1, fc2;
+  NormParams self_norm, cross_norm, ffn_norm;
+};
+
+// Encoder result for a batch of sentences padded to max_len.
+struct EncoderOutput {
+  int64_t batch = 0, max_len = 0;
+  std::vector<int64_t> lengths;
+  std::vector<float> hidden;  // [batch, max_len, d_model]
+};
+
+// Decoding state for `rows` hypotheses; rows map to sentences of one EncoderOutput.
+struct DecoderState {
+  int64_t step = 0;                 // tokens fed so far
+  std::vector<int64_t> sentence;    // row → sentence
+  int64_t d_model = 0;
+  int64_t capacity = 0;             // positions allocated per row in the caches
+  std::vector<std::vector<float>> self_k, self_v;    // per layer [rows, capacity, d]
+  std::vector<std::vector<float>> cross_kv;          // per layer [batch, max_len, 2d]
+  const EncoderOutput* encoder = nullptr;
+  int64_t rows() const { return static_cast<int64_t>(sentence.size()); }
+};
+
+class MarianModel {
+ public:
+  explicit MarianModel(const MarianWeights& weights);
+
+  const ModelConfig& config() const { return config_; }
+
+  EncoderOutput encode(const std::vector<std::vector<int>>& sources) const;
+  // One row per sentence; beam search widens it with select_rows().
+  DecoderState start_decoding(const EncoderOutput& enc, const std::vector<int64_t>& row_sentence) const;
+  // Feeds one token per row at position state.step; writes logits [rows, decoder_vocab].
+  void decode_step(DecoderState& state, const std::vector<int>& tokens, std::vector<float>& logits) const;
+  // Keeps rows `from[i]` as new row i (beam reordering, dropping finished rows).
+  static void select_rows(DecoderState& state, const std::vector<int64_t>& from);
+
+ private:
+  void embed(const Tensor& table, const int* ids, int64_t n, const int64_t* positions,
+             float* out) const;
+  void grow_cache(DecoderState& s, int64_t needed) const;
+
+  ModelConfig config_;
+  float embed_scale_ = 1.0f;
+  TensorPtr encoder_embed_, decoder_embed_;  // [vocab, d]; one tensor when tied
+  std::vector<float> positions_;                      // [max_positions, d]
+  std::vector<EncoderLayer> encoder_;
+  std::vector<DecoderLayer> decoder_;
+  NormParams encoder_final_norm_, decoder_final_norm_;
+  std::unique_ptr<Linear> output_projection_;  // logits = x·Eᵀ + final_logits_bias
+};
+
+}  // namespace qtool::runtime

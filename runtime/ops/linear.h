@@ -1,0 +1,39 @@
+// y = x·Wᵀ + b (+ activation): the one interface every matrix product of the
+// model goes through. FP32 here; quantized kinds implement the same interface.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "model/config.h"
+#include "model/weights.h"
+
+namespace qtool::runtime {
+
+class Linear {
+ public:
+  virtual ~Linear() = default;
+  // x [rows, in] → y [rows, out], both dense row-major.
+  virtual void forward(const float* x, int64_t rows, float* y) const = 0;
+  virtual int64_t in_features() const = 0;
+  virtual int64_t out_features() const = 0;
+  // The activation applied after the bias, fused into the product's epilogue.
+  std::optional<Activation> activation;
+};
+
+class LinearF32 final : public Linear {
+ public:
+  // Several nn.Linear stacked along the output dimension (q, k, v → one product).
+  explicit LinearF32(const std::vector<LinearWeights>& parts);
+  void forward(const float* x, int64_t rows, float* y) const override;
+  int64_t in_features() const override { return in_; }
+  int64_t out_features() const override { return out_; }
+
+ private:
+  int64_t in_ = 0, out_ = 0;
+  std::vector<float> weight_;  // [out, in]
+  std::vector<float> bias_;    // [out]
+};
+
+}  // namespace qtool::runtime

@@ -1,0 +1,28 @@
+// Greedy and beam search with Hugging Face generate()'s rules for Marian:
+// the pad token is never generated, bad_words_ids are masked, and the forced
+// eos token is the only choice at the last position (max_new_tokens).
+#pragma once
+#include <vector>
+
+#include "runtime/model.h"
+
+namespace qtool::runtime {
+
+struct SearchOptions {
+  int beam_size = 1;
+  int max_new_tokens = 256;  // including the final eos
+  double length_penalty = 1.0;
+  bool early_stopping = true;
+};
+
+// Output ids per sentence of the encoder batch: without the start token and without eos.
+std::vector<std::vector<int>> greedy_search(const MarianModel& model, const EncoderOutput& enc,
+                                            const SearchOptions& opt);
+std::vector<std::vector<int>> beam_search(const MarianModel& model, const EncoderOutput& enc,
+                                          const SearchOptions& opt);
+
+// The logits rules above, for a hypothesis that has `generated` tokens so far.
+void apply_generation_rules(const ModelConfig& c, int generated, const SearchOptions& opt,
+                            float* scores);
+
+}  // namespace qtool::runtime

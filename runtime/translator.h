@@ -1,0 +1,48 @@
+// Text in, text out: tokenization through the model's Vocabulary, sentences
+// sorted by length and cut into batches, each batch encoded once and searched.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/vocabulary.h"
+#include "runtime/model.h"
+#include "runtime/search.h"
+
+namespace qtool::runtime {
+
+struct TranslateOptions {
+  SearchOptions search;
+  int batch_size = 32;   // sentences per batch
+  bool progress = true;  // on a terminal only
+};
+
+struct TranslateStats {
+  int64_t sentences = 0, source_tokens = 0, target_tokens = 0;
+};
+
+class Translator {
+ public:
+  Translator(std::shared_ptr<const MarianModel> model, std::shared_ptr<const Vocabulary> vocab);
+
+  std::vector<std::string> translate(const std::vector<std::string>& lines,
+                                     const TranslateOptions& opt, TranslateStats* stats = nullptr) const;
+  // Source ids (</s> included) → output ids (no start token, no eos), in input order.
+  std::vector<std::vector<int>> translate_ids(const std::vector<std::vector<int>>& sources,
+                                              const TranslateOptions& opt) const;
+  // Source ids for a line, cut to the model's position limit (keeping </s> last).
+  std::vector<int> encode_source(const std::string& line) const;
+
+  const MarianModel& model() const { return *model_; }
+  const Vocabulary& vocabulary() const { return *vocab_; }
+
+ private:
+  std::shared_ptr<const MarianModel> model_;
+  std::shared_ptr<const Vocabulary> vocab_;
+};
+
+// Sets the worker threads of the runtime (oneDNN and the attention loops); 0 = all cores.
+void set_num_threads(int threads);
+int num_threads();
+
+}  // namespace qtool::runtime

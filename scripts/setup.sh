@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what qtool needs from Debian 12 packages, only when something is missing.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libcli11-dev nlohmann-json3-dev libhdf5-dev
+      libeigen3-dev libdnnl-dev doctest-dev libsentencepiece-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

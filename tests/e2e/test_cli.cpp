@@ -1,0 +1,155 @@
+// The qtool command as a user runs it: exact sacreBLEU lines, identical
+// translations from safetensors and HDF5, and bad input refused on one line
+// with a non-zero exit and no output lost.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/test_paths.h"
+#include "util/file.h"
+
+using namespace qtool;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int code;
+  std::string out, err;
+};
+
+fs::path scratch() {
+  static fs::path d = [] {
+    fs::path p = fs::temp_directory_path() / ("qtool_cli_test_" + std::to_string(::getpid()));
+    fs::create_directories(p);
+    return p;
+  }();
+  return d;
+}
+
+Run qtool(const std::string& args) {
+  const std::string out = (scratch() / "stdout").string(), err = (scratch() / "stderr").string();
+  const std::string cmd = test::qtool_binary() + " " + args + " >" + out + " 2>" + err;
+  int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text_file(out), read_text_file(err)};
+}
+
+std::string tiny() { return test::bundled_model(); }
+std::string data(const std::string& f) { return test::source_dir() + "/data/ddtp-en-de/" + f; }
+
+// A copy of the bundled model that a test may damage.
+fs::path model_copy(const std::string& name) {
+  fs::path d = scratch() / name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  for (const char* f : {"config.json", "generation_config.json", "tokenizer_config.json",
+                        "vocab.json", "source.spm", "target.spm", "model.safetensors"})
+    fs::copy_file(tiny() + "/" + f, d / f);
+  return d;
+}
+
+void write(const fs::path& p, const std::string& s) {
+  std::ofstream(p, std::ios::binary) << s;
+}
+
+// One line on stderr, naming `what`; non-zero exit.
+void check_refused(const Run& r, const std::string& what) {
+  CAPTURE(r.err);
+  CHECK(r.code != 0);
+  CHECK(r.err.find(what) != std::string::npos);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+
+}  // namespace
+
+TEST_CASE("eval-bleu prints sacreBLEU's own line") {
+  std::vector<std::pair<std::string, std::string>> cases = {{tiny(), data("test.de")}};
+  if (test::have_shared())
+    for (const char* m : {"ddtp-en-de-small", "ddtp-en-de-opus-tiny"})
+      cases.push_back({test::shared_dir() + "/models/" + m,
+                       test::shared_dir() + "/data/ddtp-en-de/test.de"});
+  for (const auto& [model, ref] : cases) {
+    auto scores = nlohmann::json::parse(read_text_file(model + "/reference/scores.json"));
+    for (const char* kind : {"greedy", "beam4"}) {
+      Run r = qtool("eval-bleu --hyp " + model + "/reference/test." + kind + ".de --ref " + ref);
+      CHECK(r.code == 0);
+      CHECK(r.out == scores["test_bleu_" + std::string(kind) + "_fp32_signature"].get<std::string>() + "\n");
+    }
+  }
+}
+
+TEST_CASE("safetensors and HDF5 give identical translations") {
+  const fs::path in = scratch() / "in.en";
+  std::vector<std::string> lines = read_lines(data("test.en"));
+  lines.resize(150);
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  write(in, text);
+  Run a = qtool("translate --quiet --model " + tiny() + " --input " + in.string() + " --output " +
+                (scratch() / "a.de").string());
+  Run b = qtool("translate --quiet --model " + tiny() + "/model.h5 --input " + in.string() +
+                " --output " + (scratch() / "b.de").string());
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
+  CHECK(read_text_file((scratch() / "a.de").string()) == read_text_file((scratch() / "b.de").string()));
+  CHECK(read_lines((scratch() / "a.de").string()).size() == 150);
+}
+
+TEST_CASE("bad checkpoints are refused on one line, and the old output survives") {
+  const fs::path in = scratch() / "two.en", out = scratch() / "keep.de";
+  write(in, "Hello world.\nThis package provides documentation.\n");
+  write(out, "precious\n");
+  const std::string io = " --input " + in.string() + " --output " + out.string();
+
+  fs::path m = model_copy("truncated");
+  fs::resize_file(m / "model.safetensors", fs::file_size(m / "model.safetensors") / 2);
+  check_refused(qtool("translate --model " + m.string() + io), "model.safetensors");
+
+  m = model_copy("header_past_end");
+  {
+    std::fstream f(m / "model.safetensors", std::ios::in | std::ios::out | std::ios::binary);
+    const char huge[8] = {0, 0, 0, 0, 0, 0, 0, 0x10};
+    f.write(huge, 8);
+  }
+  check_refused(qtool("translate --model " + m.string() + io), "model.safetensors");
+
+  m = model_copy("no_d_model");
+  auto cfg = nlohmann::json::parse(read_text_file((m / "config.json").string()));
+  cfg.erase("d_model");
+  write(m / "config.json", cfg.dump());
+  check_refused(qtool("translate --model " + m.string() + io), "config.json: missing field 'd_model'");
+
+  m = model_copy("bad_vocab");
+  write(m / "vocab.json", "{\"</s>\": 0}");
+  check_refused(qtool("translate --model " + m.string() + io), "vocab.json");
+
+  check_refused(qtool("translate --model " + (scratch() / "nope").string() + io), "no such file");
+  CHECK(read_text_file(out.string()) == "precious\n");
+  for (const auto& e : fs::directory_iterator(scratch()))
+    CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
+}
+
+TEST_CASE("awkward input: empty file refused; invalid UTF-8 and a 5,000-word line translated") {
+  const fs::path empty = scratch() / "empty.en", odd = scratch() / "odd.en", out = scratch() / "odd.de";
+  write(empty, "");
+  check_refused(qtool("translate --model " + tiny() + " --input " + empty.string() + " --output " +
+                      out.string()),
+                "input file is empty");
+  CHECK_FALSE(fs::exists(out));
+  std::string longline;
+  for (int i = 0; i < 5000; ++i) longline += "package ";
+  write(odd, "bad \xff\xfe bytes\n" + longline + "\n\nlast line\n");
+  Run r = qtool("translate --quiet --model " + tiny() + " --input " + odd.string() + " --output " +
+                out.string());
+  CHECK(r.code == 0);
+  CHECK(read_lines(out.string()).size() == 4);
+  check_refused(qtool("translate --model " + tiny() + " --input " + odd.string() + " --output " +
+                      odd.string()),
+                "same file as input");
+}

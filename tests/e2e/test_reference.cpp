@@ -1,0 +1,99 @@
+// End to end against what Hugging Face transformers and sacreBLEU produced:
+// greedy token ids line by line, and BLEU of greedy and beam-4 translations.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "checkpoint/checkpoint.h"
+#include "eval/bleu.h"
+#include "runtime/translator.h"
+#include "tests/test_paths.h"
+#include "util/file.h"
+
+using namespace qtool;
+
+namespace {
+
+struct Loaded {
+  std::shared_ptr<const runtime::MarianModel> model;
+  std::shared_ptr<const Vocabulary> vocab;
+};
+
+Loaded load(const std::string& path) {
+  checkpoint::Checkpoint ck = checkpoint::load_checkpoint(path);
+  const ModelConfig& c = ck.weights.config;
+  return {std::make_shared<const runtime::MarianModel>(ck.weights),
+          std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size)};
+}
+
+std::vector<int> parse_ids(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<int> ids;
+  for (int x; in >> x;) ids.push_back(x);
+  return ids;
+}
+
+// Greedy ids must match line by line (≥ 98%) and BLEU must be within 0.15.
+void check_greedy(const std::string& model_dir, const std::string& data_dir, double ref_bleu) {
+  Loaded m = load(model_dir);
+  runtime::Translator tr(m.model, m.vocab);
+  std::vector<std::string> src = read_lines(data_dir + "/test.en");
+  std::vector<std::string> ref = read_lines(data_dir + "/test.de");
+  std::vector<std::string> ref_ids = read_lines(model_dir + "/reference/test.greedy.ids");
+  std::vector<std::vector<int>> sources;
+  for (const std::string& s : src) sources.push_back(tr.encode_source(s));
+  runtime::TranslateOptions opt;
+  opt.progress = false;
+  std::vector<std::vector<int>> out = tr.translate_ids(sources, opt);
+  REQUIRE(out.size() == ref_ids.size());
+  size_t same = 0;
+  std::vector<std::string> hyps;
+  for (size_t i = 0; i < out.size(); ++i) {
+    same += out[i] == parse_ids(ref_ids[i]);
+    hyps.push_back(m.vocab->decode(out[i]));
+  }
+  const double share = double(same) / out.size();
+  const double bleu = eval::corpus_bleu(hyps, ref).score;
+  MESSAGE(model_dir << ": greedy ids identical on " << same << "/" << out.size() << " lines; BLEU "
+                    << bleu << " (reference " << ref_bleu << ")");
+  CHECK(share >= 0.98);
+  CHECK(std::abs(bleu - ref_bleu) <= 0.15);
+}
+
+void check_beam(const std::string& model_dir, const std::string& data_dir, double ref_bleu) {
+  Loaded m = load(model_dir);
+  runtime::Translator tr(m.model, m.vocab);
+  runtime::TranslateOptions opt;
+  opt.progress = false;
+  opt.search.beam_size = 4;
+  std::vector<std::string> hyps = tr.translate(read_lines(data_dir + "/test.en"), opt);
+  std::vector<std::string> beam_ref = read_lines(model_dir + "/reference/test.beam4.de");
+  size_t same = 0;
+  for (size_t i = 0; i < hyps.size(); ++i) same += hyps[i] == beam_ref[i];
+  const double bleu = eval::corpus_bleu(hyps, read_lines(data_dir + "/test.de")).score;
+  MESSAGE(model_dir << ": beam 4 text identical on " << same << "/" << hyps.size() << " lines; BLEU "
+                    << bleu << " (reference " << ref_bleu << ")");
+  CHECK(std::abs(bleu - ref_bleu) <= 0.3);
+}
+
+}  // namespace
+
+TEST_CASE("bundled tiny model: greedy and beam 4 reproduce transformers") {
+  const std::string data = test::source_dir() + "/data/ddtp-en-de";
+  check_greedy(test::bundled_model(), data, 26.55);
+  check_beam(test::bundled_model(), data, 28.78);
+}
+
+TEST_CASE("kit models: greedy and beam 4 reproduce transformers") {
+  if (!test::have_shared()) {
+    MESSAGE("../shared not present; kit end-to-end checks skipped");
+    return;
+  }
+  const std::string data = test::shared_dir() + "/data/ddtp-en-de";
+  const std::string models = test::shared_dir() + "/models/";
+  check_greedy(models + "ddtp-en-de-small", data, 28.65);
+  check_beam(models + "ddtp-en-de-small", data, 30.26);
+  check_greedy(models + "ddtp-en-de-opus-tiny", data, 24.50);
+  check_beam(models + "ddtp-en-de-opus-tiny", data, 26.45);
+}

@@ -1,0 +1,124 @@
+// The one vocabulary path: SentencePiece pieces → ids through vocab.json.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "model/vocabulary.h"
+#include "tests/test_paths.h"
+#include "util/error.h"
+#include "util/file.h"
+
+using namespace qtool;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+VocabularyFiles bundled() { return VocabularyFiles::from_directory(test::bundled_model()); }
+
+std::string error_of(const VocabularyFiles& f, int rows = 8000) {
+  try {
+    Vocabulary v(f, rows, rows);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("vocabulary: joint layout is the identity on SentencePiece ids") {
+  Vocabulary v(bundled(), 8000, 8000);
+  CHECK(v.eos_id() == 0);
+  CHECK(v.unk_id() == 1);
+  CHECK(v.pad_id() == 2);
+  std::vector<int> ids = v.encode("This package contains the documentation.");
+  REQUIRE(ids.size() >= 2);
+  CHECK(ids.back() == 0);
+  CHECK(v.decode(ids) == "This package contains the documentation.");
+}
+
+TEST_CASE("vocabulary: ids go through vocab.json, missing pieces become <unk>") {
+  VocabularyFiles f = bundled();
+  json table = json::parse(f.vocab_json);
+  Vocabulary identity(f, 8000, 8000);
+  const std::vector<std::string> pieces = identity.source_pieces("the package");
+  REQUIRE(pieces.size() >= 2);
+  // Swap the ids of the first two pieces: encode must follow the table.
+  const int a = table[pieces[0]], b = table[pieces[1]];
+  table[pieces[0]] = b;
+  table[pieces[1]] = a;
+  f.vocab_json = table.dump();
+  Vocabulary swapped(f, 8000, 8000);
+  std::vector<int> ids = swapped.encode("the package");
+  CHECK(ids[0] == b);
+  CHECK(ids[1] == a);
+  CHECK(swapped.decode(ids) == "the package");
+
+  // A piece missing from the table → <unk>; then the table has a gap, so fill it
+  // by renaming the piece instead of deleting it.
+  table = json::parse(bundled().vocab_json);
+  const int id = table[pieces[0]];
+  table.erase(pieces[0]);
+  table["▁not-a-piece-of-the-model"] = id;
+  f.vocab_json = table.dump();
+  Vocabulary missing(f, 8000, 8000);
+  CHECK(missing.encode("the package")[0] == 1);
+}
+
+TEST_CASE("vocabulary: malformed tables are refused with the file named") {
+  VocabularyFiles f = bundled();
+  json table = json::parse(f.vocab_json);
+  CHECK(error_of(f, 7999).find("vocab.json: has 8000 entries but the model's embedding has 7999 rows") !=
+        std::string::npos);
+  json gap = table;
+  gap["</s>"] = 9000;
+  f.vocab_json = gap.dump();
+  CHECK(error_of(f).find("ids must be 0..") != std::string::npos);
+  json dup = table;
+  dup["</s>"] = 5;
+  f.vocab_json = dup.dump();
+  CHECK(error_of(f).find("is used twice") != std::string::npos);
+  json no_pad = table;
+  const int pad = no_pad["<pad>"];
+  no_pad.erase("<pad>");
+  no_pad["<padding>"] = pad;
+  f.vocab_json = no_pad.dump();
+  CHECK(error_of(f).find("special token '<pad>' is missing") != std::string::npos);
+  f.vocab_json = "[1,2]";
+  CHECK(error_of(f).find("vocab.json: must be a non-empty JSON object") != std::string::npos);
+  f = bundled();
+  f.source_spm = "not a model";
+  CHECK(error_of(f).find("source.spm: not a SentencePiece model") != std::string::npos);
+}
+
+TEST_CASE("vocabulary: target_vocab.json is used when separate_vocabs is true") {
+  VocabularyFiles f = bundled();
+  json table = json::parse(f.vocab_json);
+  Vocabulary joint(f, 8000, 8000);
+  const std::vector<int> ids = joint.encode("the package");
+  // A target table that maps the first piece's id to another piece.
+  json target = table;
+  std::string p0, other = "▁documentation";
+  for (auto& [k, v] : table.items())
+    if (v == ids[0]) p0 = k;
+  const int other_id = target[other];
+  target[p0] = other_id;
+  target[other] = ids[0];
+  f.target_vocab_json = target.dump();
+  f.tokenizer_config_json = R"({"separate_vocabs": true})";
+  Vocabulary sep(f, 8000, 8000);
+  CHECK(sep.separate_vocabs());
+  CHECK(sep.encode("the package") == ids);  // source side unchanged
+  CHECK(sep.decode({ids[0]}) == "documentation");
+  f.target_vocab_json.clear();
+  CHECK(error_of(f).find("target_vocab.json: missing") != std::string::npos);
+}
+
+TEST_CASE("vocabulary: invalid UTF-8 and very long lines do not crash") {
+  Vocabulary v(bundled(), 8000, 8000);
+  std::vector<int> ids = v.encode(std::string("bad \xff\xfe bytes \xc3"));
+  CHECK(ids.back() == 0);
+  std::string longline;
+  for (int i = 0; i < 5000; ++i) longline += "word ";
+  CHECK(v.encode(longline).size() > 5000);
+}

@@ -1,0 +1,98 @@
+// Runtime ops against plain double-precision references and hand-computed values.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+
+#include "runtime/kernels/gemm.h"
+#include "runtime/ops/attention.h"
+#include "runtime/ops/elementwise.h"
+
+using namespace qtool;
+using namespace qtool::runtime;
+
+TEST_CASE("sinusoidal positions: sin first half, cos second half") {
+  std::vector<float> row(6);
+  sinusoidal_position(0, 6, row.data());
+  CHECK(row == std::vector<float>{0, 0, 0, 1, 1, 1});
+  sinusoidal_position(3, 6, row.data());
+  // angle_i = 3 / 10000^(2i/6) for i = 0, 1, 2
+  for (int i = 0; i < 3; ++i) {
+    const double a = 3.0 / std::pow(10000.0, 2.0 * i / 6.0);
+    CHECK(row[i] == doctest::Approx(std::sin(a)).epsilon(1e-6));
+    CHECK(row[3 + i] == doctest::Approx(std::cos(a)).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("layer norm and activations on hand-computed values") {
+  std::vector<float> x = {1, 2, 3, 4}, g = {1, 1, 2, 1}, b = {0, 0, 0, 1};
+  add_layer_norm(x.data(), nullptr, 1, 4, g.data(), b.data());
+  // mean 2.5, var 1.25 → (x - 2.5) / sqrt(1.25 + 1e-5)
+  const double s = std::sqrt(1.25 + 1e-5);
+  CHECK(x[0] == doctest::Approx(-1.5 / s));
+  CHECK(x[2] == doctest::Approx(2 * 0.5 / s));
+  CHECK(x[3] == doctest::Approx(1.5 / s + 1));
+
+  std::vector<float> y = {-1, 0, 2}, zero = {0, 0, 0};
+  add_bias_activation(y.data(), 1, 3, zero.data(), Activation::silu);
+  CHECK(y[0] == doctest::Approx(-1 / (1 + std::exp(1.0))));
+  CHECK(y[2] == doctest::Approx(2 / (1 + std::exp(-2.0))));
+  y = {-1, 0, 2};
+  add_bias_activation(y.data(), 1, 3, zero.data(), Activation::gelu);
+  CHECK(y[0] == doctest::Approx(-0.5 * (1 + std::erf(-1 / std::sqrt(2.0)))));
+  y = {-1, 0.5, 2};
+  add_bias_activation(y.data(), 1, 3, zero.data(), Activation::relu);
+  CHECK(y == std::vector<float>{0, 0.5, 2});
+
+  std::vector<float> p = {1, 2, 3};
+  log_softmax(p.data(), 3);
+  const double lse = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
+  CHECK(p[0] == doctest::Approx(1 - lse));
+  CHECK(p[2] == doctest::Approx(3 - lse));
+}
+
+TEST_CASE("gemm_f32_nt equals a double reference on odd shapes") {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (auto [M, N, K] : {std::tuple{1, 1, 1}, {3, 5, 7}, {17, 33, 65}, {64, 1, 128}}) {
+    std::vector<float> A(M * K), B(N * K), C(M * N);
+    for (float& v : A) v = u(rng);
+    for (float& v : B) v = u(rng);
+    gemm_f32_nt(M, N, K, A.data(), K, B.data(), K, C.data(), N);
+    for (int i = 0; i < M; ++i)
+      for (int j = 0; j < N; ++j) {
+        double ref = 0;
+        for (int k = 0; k < K; ++k) ref += double(A[i * K + k]) * B[j * K + k];
+        CHECK(C[i * N + j] == doctest::Approx(ref).epsilon(1e-5));
+      }
+  }
+}
+
+TEST_CASE("attention equals a double reference, with and without causal masking") {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-2, 2);
+  for (auto [nq, nk, hd, causal] : {std::tuple{1, 1, 1, false}, {3, 7, 5, false}, {5, 5, 8, true},
+                                    {2, 9, 3, true}}) {
+    const int stride = hd + 3;  // heads live inside wider rows
+    std::vector<float> q(nq * stride), k(nk * stride), v(nk * stride), ctx(nq * hd), scratch(nk);
+    for (float* a : {q.data(), k.data(), v.data()})
+      for (int i = 0; i < (a == q.data() ? nq : nk) * stride; ++i) a[i] = u(rng);
+    attend_head({q.data(), stride}, {k.data(), stride}, {v.data(), stride}, nq, nk, hd, causal,
+                ctx.data(), hd, scratch.data());
+    for (int i = 0; i < nq; ++i) {
+      const int visible = causal ? i + (nk - nq) + 1 : nk;
+      std::vector<double> s(visible);
+      double mx = -1e30, sum = 0;
+      for (int j = 0; j < visible; ++j) {
+        for (int c = 0; c < hd; ++c) s[j] += double(q[i * stride + c]) * k[j * stride + c];
+        mx = std::max(mx, s[j]);
+      }
+      for (double& x : s) sum += (x = std::exp(x - mx));
+      for (int c = 0; c < hd; ++c) {
+        double ref = 0;
+        for (int j = 0; j < visible; ++j) ref += s[j] / sum * v[j * stride + c];
+        CHECK(ctx[i * hd + c] == doctest::Approx(ref).epsilon(1e-5));
+      }
+    }
+  }
+}

@@ -1,0 +1,13 @@
+// Where the tests find their data: the repo's own copies, and ../shared (the
+// reference kit) when it is present.
+#pragma once
+#include <filesystem>
+#include <string>
+
+namespace qtool::test {
+inline std::string source_dir() { return QTOOL_SOURCE_DIR; }
+inline std::string shared_dir() { return QTOOL_SHARED_DIR; }
+inline bool have_shared() { return std::filesystem::exists(shared_dir() + "/models"); }
+inline std::string bundled_model() { return source_dir() + "/models/ddtp-en-de-tiny"; }
+inline std::string qtool_binary() { return QTOOL_BINARY; }
+}  // namespace qtool::test

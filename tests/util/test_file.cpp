@@ -1,0 +1,49 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "util/error.h"
+#include "util/file.h"
+
+using namespace qtool;
+namespace fs = std::filesystem;
+
+namespace {
+fs::path temp_dir() {
+  fs::path d = fs::temp_directory_path() / ("qtool_test_file_" + std::to_string(::getpid()));
+  fs::create_directories(d);
+  return d;
+}
+}  // namespace
+
+TEST_CASE("AtomicOutput: nothing appears until commit; a failed write keeps the old file") {
+  fs::path d = temp_dir();
+  const std::string out = (d / "out.txt").string();
+  write_file_atomic(out, "old\n");
+  {
+    AtomicOutput f(out);
+    f.stream() << "partial";
+    // destroyed without commit, as when an exception unwinds
+  }
+  CHECK(read_text_file(out) == "old\n");
+  for (const auto& e : fs::directory_iterator(d)) CHECK(e.path().filename() == "out.txt");
+  {
+    AtomicOutput f(out);
+    f.stream() << "new\n";
+    f.commit();
+  }
+  CHECK(read_text_file(out) == "new\n");
+  fs::remove_all(d);
+}
+
+TEST_CASE("read_lines keeps empty lines and a last line without newline") {
+  fs::path d = temp_dir();
+  const std::string p = (d / "in.txt").string();
+  write_file_atomic(p, "a\n\nb");
+  CHECK(read_lines(p) == std::vector<std::string>{"a", "", "b"});
+  CHECK_THROWS_WITH_AS(read_lines((d / "missing").string()),
+                       doctest::Contains("missing: cannot open"), Error);
+  CHECK_THROWS_WITH_AS(check_distinct(p, p), doctest::Contains("is the same file as input"), Error);
+  fs::remove_all(d);
+}

@@ -1,0 +1,42 @@
+// File helpers shared by every stage: whole-file reads with clear errors, and
+// outputs that appear only when complete (temporary file + rename).
+#pragma once
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace qtool {
+
+std::string read_text_file(const std::string& path);
+std::vector<uint8_t> read_binary_file(const std::string& path);
+// Lines without their '\n' (a final line without newline counts; a trailing '\r' is kept).
+std::vector<std::string> read_lines(const std::string& path);
+
+// Writes to "<path>.tmp.<pid>" in the target directory; commit() flushes, checks
+// and renames it over `path`. Destroyed without commit(), it removes the
+// temporary file, so a failed run never leaves a partial output or touches an
+// existing one.
+class AtomicOutput {
+ public:
+  explicit AtomicOutput(std::string path);
+  ~AtomicOutput();
+  AtomicOutput(const AtomicOutput&) = delete;
+  AtomicOutput& operator=(const AtomicOutput&) = delete;
+  std::ostream& stream() { return out_; }
+  void commit();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_, tmp_;
+  std::ofstream out_;
+  bool committed_ = false;
+};
+
+// Whole-file write through AtomicOutput.
+void write_file_atomic(const std::string& path, const std::string& content);
+
+// Refuses an output path that names the same file as an input.
+void check_distinct(const std::string& input, const std::string& output);
+
+}  // namespace qtool
