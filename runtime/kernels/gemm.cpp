@@ -13,4 +13,11 @@ void gemm_f32_nt(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
   if (st != dnnl_success) throw std::runtime_error("oneDNN sgemm failed");
 }
 
+void gemm_f32_nn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                 int64_t ldb, float* C, int64_t ldc, float beta) {
+  if (M == 0 || N == 0) return;
+  dnnl_status_t st = dnnl_sgemm('N', 'N', M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+  if (st != dnnl_success) throw std::runtime_error("oneDNN sgemm failed");
+}
+
 }  // namespace qtool::runtime

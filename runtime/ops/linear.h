@@ -32,7 +32,7 @@ class LinearF32 final : public Linear {
 
  private:
   int64_t in_ = 0, out_ = 0;
-  std::vector<float> weight_;  // [out, in]
+  std::vector<float> weight_t_;  // [in, out]: Wᵀ, the layout the GEMM is fastest with
   std::vector<float> bias_;    // [out]
 };
 

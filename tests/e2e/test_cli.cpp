@@ -33,7 +33,7 @@ fs::path scratch() {
   return d;
 }
 
-Run qtool(const std::string& args) {
+Run run_qtool(const std::string& args) {
   const std::string out = (scratch() / "stdout").string(), err = (scratch() / "stderr").string();
   const std::string cmd = test::qtool_binary() + " " + args + " >" + out + " 2>" + err;
   int status = std::system(cmd.c_str());
@@ -77,7 +77,7 @@ TEST_CASE("eval-bleu prints sacreBLEU's own line") {
   for (const auto& [model, ref] : cases) {
     auto scores = nlohmann::json::parse(read_text_file(model + "/reference/scores.json"));
     for (const char* kind : {"greedy", "beam4"}) {
-      Run r = qtool("eval-bleu --hyp " + model + "/reference/test." + kind + ".de --ref " + ref);
+      Run r = run_qtool("eval-bleu --hyp " + model + "/reference/test." + kind + ".de --ref " + ref);
       CHECK(r.code == 0);
       CHECK(r.out == scores["test_bleu_" + std::string(kind) + "_fp32_signature"].get<std::string>() + "\n");
     }
@@ -91,9 +91,9 @@ TEST_CASE("safetensors and HDF5 give identical translations") {
   std::string text;
   for (const auto& l : lines) text += l + "\n";
   write(in, text);
-  Run a = qtool("translate --quiet --model " + tiny() + " --input " + in.string() + " --output " +
+  Run a = run_qtool("translate --quiet --model " + tiny() + " --input " + in.string() + " --output " +
                 (scratch() / "a.de").string());
-  Run b = qtool("translate --quiet --model " + tiny() + "/model.h5 --input " + in.string() +
+  Run b = run_qtool("translate --quiet --model " + tiny() + "/model.h5 --input " + in.string() +
                 " --output " + (scratch() / "b.de").string());
   REQUIRE(a.code == 0);
   REQUIRE(b.code == 0);
@@ -109,7 +109,7 @@ TEST_CASE("bad checkpoints are refused on one line, and the old output survives"
 
   fs::path m = model_copy("truncated");
   fs::resize_file(m / "model.safetensors", fs::file_size(m / "model.safetensors") / 2);
-  check_refused(qtool("translate --model " + m.string() + io), "model.safetensors");
+  check_refused(run_qtool("translate --model " + m.string() + io), "model.safetensors");
 
   m = model_copy("header_past_end");
   {
@@ -117,19 +117,19 @@ TEST_CASE("bad checkpoints are refused on one line, and the old output survives"
     const char huge[8] = {0, 0, 0, 0, 0, 0, 0, 0x10};
     f.write(huge, 8);
   }
-  check_refused(qtool("translate --model " + m.string() + io), "model.safetensors");
+  check_refused(run_qtool("translate --model " + m.string() + io), "model.safetensors");
 
   m = model_copy("no_d_model");
   auto cfg = nlohmann::json::parse(read_text_file((m / "config.json").string()));
   cfg.erase("d_model");
   write(m / "config.json", cfg.dump());
-  check_refused(qtool("translate --model " + m.string() + io), "config.json: missing field 'd_model'");
+  check_refused(run_qtool("translate --model " + m.string() + io), "config.json: missing field 'd_model'");
 
   m = model_copy("bad_vocab");
   write(m / "vocab.json", "{\"</s>\": 0}");
-  check_refused(qtool("translate --model " + m.string() + io), "vocab.json");
+  check_refused(run_qtool("translate --model " + m.string() + io), "vocab.json");
 
-  check_refused(qtool("translate --model " + (scratch() / "nope").string() + io), "no such file");
+  check_refused(run_qtool("translate --model " + (scratch() / "nope").string() + io), "no such file");
   CHECK(read_text_file(out.string()) == "precious\n");
   for (const auto& e : fs::directory_iterator(scratch()))
     CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
@@ -138,18 +138,18 @@ TEST_CASE("bad checkpoints are refused on one line, and the old output survives"
 TEST_CASE("awkward input: empty file refused; invalid UTF-8 and a 5,000-word line translated") {
   const fs::path empty = scratch() / "empty.en", odd = scratch() / "odd.en", out = scratch() / "odd.de";
   write(empty, "");
-  check_refused(qtool("translate --model " + tiny() + " --input " + empty.string() + " --output " +
+  check_refused(run_qtool("translate --model " + tiny() + " --input " + empty.string() + " --output " +
                       out.string()),
                 "input file is empty");
   CHECK_FALSE(fs::exists(out));
   std::string longline;
   for (int i = 0; i < 5000; ++i) longline += "package ";
   write(odd, "bad \xff\xfe bytes\n" + longline + "\n\nlast line\n");
-  Run r = qtool("translate --quiet --model " + tiny() + " --input " + odd.string() + " --output " +
+  Run r = run_qtool("translate --quiet --model " + tiny() + " --input " + odd.string() + " --output " +
                 out.string());
   CHECK(r.code == 0);
   CHECK(read_lines(out.string()).size() == 4);
-  check_refused(qtool("translate --model " + tiny() + " --input " + odd.string() + " --output " +
+  check_refused(run_qtool("translate --model " + tiny() + " --input " + odd.string() + " --output " +
                       odd.string()),
                 "same file as input");
 }

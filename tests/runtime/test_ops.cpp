@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <random>
+#include <tuple>
 
 #include "runtime/kernels/gemm.h"
 #include "runtime/ops/attention.h"
@@ -54,7 +55,7 @@ TEST_CASE("layer norm and activations on hand-computed values") {
 TEST_CASE("gemm_f32_nt equals a double reference on odd shapes") {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(-1, 1);
-  for (auto [M, N, K] : {std::tuple{1, 1, 1}, {3, 5, 7}, {17, 33, 65}, {64, 1, 128}}) {
+  for (auto [M, N, K] : std::vector<std::tuple<int, int, int>>{{1, 1, 1}, {3, 5, 7}, {17, 33, 65}, {64, 1, 128}}) {
     std::vector<float> A(M * K), B(N * K), C(M * N);
     for (float& v : A) v = u(rng);
     for (float& v : B) v = u(rng);
@@ -71,8 +72,8 @@ TEST_CASE("gemm_f32_nt equals a double reference on odd shapes") {
 TEST_CASE("attention equals a double reference, with and without causal masking") {
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> u(-2, 2);
-  for (auto [nq, nk, hd, causal] : {std::tuple{1, 1, 1, false}, {3, 7, 5, false}, {5, 5, 8, true},
-                                    {2, 9, 3, true}}) {
+  for (auto [nq, nk, hd, causal] : std::vector<std::tuple<int, int, int, bool>>{
+           {1, 1, 1, false}, {3, 7, 5, false}, {5, 5, 8, true}, {2, 9, 3, true}}) {
     const int stride = hd + 3;  // heads live inside wider rows
     std::vector<float> q(nq * stride), k(nk * stride), v(nk * stride), ctx(nq * hd), scratch(nk);
     for (float* a : {q.data(), k.data(), v.data()})
