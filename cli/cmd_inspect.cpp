@@ -9,8 +9,10 @@ namespace qtool::cli {
 void add_inspect(CLI::App& app) {
   auto* cmd = app.add_subcommand("inspect", "Show a model's configuration, layout and tensors");
   auto path = std::make_shared<std::string>();
+  auto summary = std::make_shared<bool>(false);
   cmd->add_option("PATH", *path, "Checkpoint directory or .h5 file")->required();
-  cmd->callback([path] {
+  cmd->add_flag("--summary", *summary, "Only the configuration and totals, not every tensor");
+  cmd->callback([path, summary] {
     checkpoint::Checkpoint ck = checkpoint::load_checkpoint(*path, /*keep_raw=*/true);
     const MarianWeights& w = ck.weights;
     const ModelConfig& c = w.config;
@@ -31,14 +33,15 @@ void add_inspect(CLI::App& app) {
                 w.encoder_embed_name.c_str(), w.decoder_embed_name.c_str(),
                 w.output_projection_name.c_str(), tied ? "tied" : "untied");
     int64_t params = 0, bytes = 0;
-    std::printf("\n%-60s %-16s %12s\n", "tensor", "shape", "bytes");
+    if (!*summary) std::printf("\n%-60s %-16s %12s\n", "tensor", "shape", "bytes");
     for (const auto& [name, t] : ck.raw) {
       params += t.numel();
       bytes += t.numel() * 4;
-      std::printf("%-60s %-16s %12lld\n", name.c_str(), shape_str(t.shape).c_str(),
+      if (!*summary)
+        std::printf("%-60s %-16s %12lld\n", name.c_str(), shape_str(t.shape).c_str(),
                   static_cast<long long>(t.numel() * 4));
     }
-    std::printf("\n%zu tensors, %lld parameters, %lld bytes as fp32\n", ck.raw.size(),
+    std::printf("%s%zu tensors, %lld parameters, %lld bytes as fp32\n", *summary ? "" : "\n", ck.raw.size(),
                 static_cast<long long>(params), static_cast<long long>(bytes));
   });
 }

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh
 mkdir -p out
 model=models/ddtp-en-de-tiny
-./build/qtool inspect "$model" | head -6
+./build/qtool inspect --summary "$model"
 ./build/qtool translate --model "$model" --input data/ddtp-en-de/test.en --output out/test.fp32.de
 ./build/qtool eval-bleu --hyp out/test.fp32.de --ref data/ddtp-en-de/test.de
 ./build/qtool bench --model "$model" --input data/ddtp-en-de/test.en --batch 32
