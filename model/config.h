@@ -7,7 +7,8 @@
 
 namespace qtool {
 
-enum class Activation { relu, silu, gelu, gelu_tanh };
+// The values match runtime::VecAct, which the kernels switch on.
+enum class Activation { relu = 0, silu = 1, gelu = 2, gelu_tanh = 3 };
 const char* activation_name(Activation a);
 
 struct ModelConfig {

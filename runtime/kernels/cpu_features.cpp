@@ -3,6 +3,8 @@
 #include <cpuid.h>
 #include <dnnl.h>
 
+#include "runtime/kernels/vec_ops.h"
+
 #include <cstdlib>
 #include <cstring>
 
@@ -67,7 +69,7 @@ const char* isa_name(Isa isa) {
 std::string kernel_description() {
   const CpuFeatures& f = cpu_features();
   const dnnl_version_t* v = dnnl_version();
-  std::string s = std::string("vector ops: ") + isa_name(f.isa) + "; cpu:";
+  std::string s = std::string("row kernels: ") + vec_ops().isa + "; cpu:";
   if (f.avx2) s += " avx2";
   if (f.avx512f) s += " avx512";
   if (f.avx512_vnni) s += " avx512_vnni";

@@ -1,67 +1,28 @@
 #include "runtime/ops/elementwise.h"
 
-#include <algorithm>
 #include <cmath>
+
+#include "runtime/kernels/vec_ops.h"
 
 namespace qtool::runtime {
 
-namespace {
-inline float activate(float x, Activation a) {
-  switch (a) {
-    case Activation::relu: return x > 0.0f ? x : 0.0f;
-    case Activation::silu: return x / (1.0f + std::exp(-x));
-    case Activation::gelu: return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
-    case Activation::gelu_tanh: {
-      const float k = 0.79788456080286536f;  // sqrt(2/pi)
-      return 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
-    }
-  }
-  return x;
-}
-}  // namespace
-
 void add_bias_activation(float* y, int64_t rows, int64_t cols, const float* bias,
                          std::optional<Activation> act) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* row = y + r * cols;
-    for (int64_t c = 0; c < cols; ++c) row[c] += bias[c];
-    if (act)
-      for (int64_t c = 0; c < cols; ++c) row[c] = activate(row[c], *act);
-  }
+  const VecAct code = act ? static_cast<VecAct>(static_cast<int>(*act)) : VecAct::none;
+  const auto kernel = vec_ops().add_bias_act;
+  for (int64_t r = 0; r < rows; ++r) kernel(y + r * cols, bias, cols, code);
 }
 
 void add_layer_norm(float* x, const float* residual, int64_t rows, int64_t cols, const float* gamma,
                     const float* beta, float* out) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* row = x + r * cols;
-    if (residual)
-      for (int64_t c = 0; c < cols; ++c) row[c] += residual[r * cols + c];
-    double sum = 0.0;
-    for (int64_t c = 0; c < cols; ++c) sum += row[c];
-    const float mean = static_cast<float>(sum / cols);
-    double var = 0.0;
-    for (int64_t c = 0; c < cols; ++c) var += double(row[c] - mean) * (row[c] - mean);
-    const float inv = 1.0f / std::sqrt(static_cast<float>(var / cols) + 1e-5f);
-    float* dst = out ? out + r * cols : row;
-    for (int64_t c = 0; c < cols; ++c) dst[c] = (row[c] - mean) * inv * gamma[c] + beta[c];
-  }
+  const auto kernel = vec_ops().add_layer_norm;
+  for (int64_t r = 0; r < rows; ++r)
+    kernel(x + r * cols, residual ? residual + r * cols : nullptr, cols, gamma, beta,
+           (out ? out : x) + r * cols);
 }
 
-void softmax(float* x, int64_t n) {
-  const float mx = *std::max_element(x, x + n);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) sum += (x[i] = std::exp(x[i] - mx));
-  const float inv = 1.0f / sum;
-  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
-}
-
-void log_softmax(float* x, int64_t n) {
-  const float mx = *std::max_element(x, x + n);
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += std::exp(x[i] - mx);
-  const float lse = mx + static_cast<float>(std::log(sum));
-  for (int64_t i = 0; i < n; ++i) x[i] -= lse;
-}
+void softmax(float* x, int64_t n) { vec_ops().softmax(x, n); }
+void log_softmax(float* x, int64_t n) { vec_ops().log_softmax(x, n); }
 
 void sinusoidal_position(int64_t position, int64_t dim, float* out) {
   // Column j of the table holds angle pos / 10000^(2·⌊j/2⌋/dim); even columns go

@@ -1,0 +1,142 @@
+// Kernels written once against a small vector trait V and instantiated per
+// instruction set. Include only from vec_ops_<isa>.cpp, inside an anonymous
+// namespace, so each instantiation stays private to its file.
+//
+// V provides: using reg; static constexpr int64_t width; load(p), load(p, n)
+// (lanes ≥ n are 0), store(p, v), store(p, v, n) (only n lanes), set1(x), add,
+// sub, mul, div, fma(a, b, c) = a·b + c, max, reduce_add, reduce_max, exp.
+// A tail shorter than the width goes through the partial load/store, so every
+// length is handled by the same code.
+
+// The including file provides <cmath> and vec_ops.h before its namespace.
+
+template <class V>
+struct VecKernels {
+  using reg = typename V::reg;
+  static constexpr int64_t W = V::width;
+  static int64_t lanes(int64_t i, int64_t n) { return n - i < W ? n - i : W; }
+
+  static float dot(const float* a, const float* b, int64_t n) {
+    reg acc = V::set1(0.0f);
+    for (int64_t i = 0; i < n; i += W) acc = V::fma(V::load(a + i, lanes(i, n)), V::load(b + i, lanes(i, n)), acc);
+    return V::reduce_add(acc);
+  }
+
+  static void axpy(float alpha, const float* x, float* y, int64_t n) {
+    const reg a = V::set1(alpha);
+    for (int64_t i = 0; i < n; i += W) {
+      const int64_t k = lanes(i, n);
+      V::store(y + i, V::fma(a, V::load(x + i, k), V::load(y + i, k)), k);
+    }
+  }
+
+  static void scale(float* x, float alpha, int64_t n) {
+    const reg a = V::set1(alpha);
+    for (int64_t i = 0; i < n; i += W) V::store(x + i, V::mul(a, V::load(x + i, lanes(i, n))), lanes(i, n));
+  }
+
+  static reg activate(reg x, qtool::runtime::VecAct act) {
+    using qtool::runtime::VecAct;
+    const reg one = V::set1(1.0f);
+    switch (act) {
+      case VecAct::relu: return V::max(x, V::set1(0.0f));
+      case VecAct::silu: return V::div(x, V::add(one, V::exp(V::sub(V::set1(0.0f), x))));
+      case VecAct::gelu_tanh: {
+        // 0.5·x·(1 + tanh(u)), u = sqrt(2/π)·(x + 0.044715·x³), tanh(u) = 1 − 2 / (exp(2u) + 1)
+        const reg u = V::mul(V::set1(0.79788456080286536f),
+                             V::fma(V::mul(V::set1(0.044715f), x), V::mul(x, x), x));
+        const reg t = V::sub(one, V::div(V::set1(2.0f), V::add(V::exp(V::add(u, u)), one)));
+        return V::mul(V::mul(V::set1(0.5f), x), V::add(one, t));
+      }
+      default: return x;
+    }
+  }
+
+  static void add_bias_act(float* y, const float* bias, int64_t n, qtool::runtime::VecAct act) {
+    if (act == qtool::runtime::VecAct::gelu) {  // erf has no vector form here: exact scalar
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = y[i] + bias[i];
+        y[i] = 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));
+      }
+      return;
+    }
+    for (int64_t i = 0; i < n; i += W) {
+      const int64_t k = lanes(i, n);
+      V::store(y + i, activate(V::add(V::load(y + i, k), V::load(bias + i, k)), act), k);
+    }
+  }
+
+  static void add_layer_norm(float* x, const float* residual, int64_t n, const float* gamma,
+                             const float* beta, float* out) {
+    reg sum = V::set1(0.0f);
+    for (int64_t i = 0; i < n; i += W) {
+      const int64_t k = lanes(i, n);
+      reg v = V::load(x + i, k);
+      if (residual) {
+        v = V::add(v, V::load(residual + i, k));
+        V::store(x + i, v, k);
+      }
+      sum = V::add(sum, v);
+    }
+    const float mean = V::reduce_add(sum) / static_cast<float>(n);
+    const reg m = V::set1(mean);
+    reg sq = V::set1(0.0f);
+    int64_t i = 0;
+    for (; i + W <= n; i += W) {
+      const reg d = V::sub(V::load(x + i), m);
+      sq = V::fma(d, d, sq);
+    }
+    float var = V::reduce_add(sq);
+    for (; i < n; ++i) var += (x[i] - mean) * (x[i] - mean);
+    const reg r = V::set1(1.0f / std::sqrt(var / static_cast<float>(n) + 1e-5f));
+    for (i = 0; i < n; i += W) {
+      const int64_t k = lanes(i, n);
+      V::store(out + i, V::fma(V::mul(V::sub(V::load(x + i, k), m), r), V::load(gamma + i, k), V::load(beta + i, k)), k);
+    }
+  }
+
+  static float max_of(const float* x, int64_t n) {
+    reg m = V::set1(x[0]);
+    int64_t i = 0;
+    for (; i + W <= n; i += W) m = V::max(m, V::load(x + i));
+    float r = V::reduce_max(m);
+    for (; i < n; ++i) r = x[i] > r ? x[i] : r;
+    return r;
+  }
+
+  // Σ exp(x − mx) over n values; writes the exponentials to `out` when given.
+  static float sum_exp(const float* x, int64_t n, float mx, float* out) {
+    const reg m = V::set1(mx);
+    reg sum = V::set1(0.0f);
+    int64_t i = 0;
+    for (; i + W <= n; i += W) {
+      const reg e = V::exp(V::sub(V::load(x + i), m));
+      if (out) V::store(out + i, e);
+      sum = V::add(sum, e);
+    }
+    float s = V::reduce_add(sum);
+    if (i < n) {
+      float tail[W];
+      V::store(tail, V::exp(V::sub(V::load(x + i, n - i), m)));
+      for (int64_t j = 0; j < n - i; ++j) s += tail[j];
+      if (out) V::store(out + i, V::load(tail, n - i), n - i);
+    }
+    return s;
+  }
+
+  static void softmax(float* x, int64_t n) {
+    const float s = sum_exp(x, n, max_of(x, n), x);
+    scale(x, 1.0f / s, n);
+  }
+
+  static void log_softmax(float* x, int64_t n) {
+    const float mx = max_of(x, n);
+    const float lse = mx + std::log(sum_exp(x, n, mx, nullptr));
+    const reg l = V::set1(lse);
+    for (int64_t i = 0; i < n; i += W) V::store(x + i, V::sub(V::load(x + i, lanes(i, n)), l), lanes(i, n));
+  }
+
+  static qtool::runtime::VecOps table(const char* isa) {
+    return {isa, dot, axpy, scale, add_bias_act, add_layer_norm, softmax, log_softmax};
+  }
+};

@@ -1,0 +1,31 @@
+// The row-wise FP32 kernels around the matrix products, behind one table of
+// function pointers chosen once by CPUID (kernels/cpu_features). The same
+// template source (vec_kernels.h) is compiled per instruction set:
+// vec_ops_ref.cpp (plain C++, the oracle), vec_ops_avx2.cpp, vec_ops_avx512.cpp.
+#pragma once
+#include <cstdint>
+
+namespace qtool::runtime {
+
+// Activation codes for add_bias_act (mirrors qtool::Activation, plus none).
+enum class VecAct : int { none = -1, relu = 0, silu = 1, gelu = 2, gelu_tanh = 3 };
+
+struct VecOps {
+  const char* isa;
+  float (*dot)(const float* a, const float* b, int64_t n);
+  void (*axpy)(float alpha, const float* x, float* y, int64_t n);  // y += alpha·x
+  void (*scale)(float* x, float alpha, int64_t n);
+  void (*add_bias_act)(float* y, const float* bias, int64_t n, VecAct act);
+  // out = LN(x + residual) with eps 1e-5; x is updated to x + residual first.
+  void (*add_layer_norm)(float* x, const float* residual, int64_t n, const float* gamma,
+                         const float* beta, float* out);
+  void (*softmax)(float* x, int64_t n);
+  void (*log_softmax)(float* x, int64_t n);
+};
+
+const VecOps& vec_ops();  // the table for this CPU (or QTOOL_ISA)
+const VecOps& vec_ops_ref();
+const VecOps* vec_ops_avx2();    // null when not compiled in
+const VecOps* vec_ops_avx512();  // null when not compiled in
+
+}  // namespace qtool::runtime

@@ -1,0 +1,60 @@
+// AVX2 + FMA instantiation of the row kernels (8 lanes). Compiled with -mavx2 -mfma;
+// only called when CPUID reports both.
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "runtime/kernels/vec_exp.h"
+#include "runtime/kernels/vec_ops.h"
+
+namespace qtool::runtime {
+namespace {
+#include "runtime/kernels/vec_kernels.h"
+
+struct Avx2 {
+  using reg = __m256;
+  static constexpr int64_t width = 8;
+  static __m256i tail_mask(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static reg load(const float* p) { return _mm256_loadu_ps(p); }
+  static reg load(const float* p, int64_t n) { return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, tail_mask(n)); }
+  static void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
+  static void store(float* p, reg v, int64_t n) {
+    if (n >= 8) _mm256_storeu_ps(p, v);
+    else _mm256_maskstore_ps(p, tail_mask(n), v);
+  }
+  static reg set1(float x) { return _mm256_set1_ps(x); }
+  static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+  static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
+  static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+  static reg div(reg a, reg b) { return _mm256_div_ps(a, b); }
+  static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
+  static reg min(reg a, reg b) { return _mm256_min_ps(a, b); }
+  static reg floor(reg a) { return _mm256_floor_ps(a); }
+  static reg pow2i(reg n) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+  }
+  static float reduce_add(reg a) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static float reduce_max(reg a) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static reg exp(reg a) { return cephes_exp<Avx2>(a); }
+};
+}  // namespace
+
+const VecOps* vec_ops_avx2() {
+  static const VecOps t = VecKernels<Avx2>::table("avx2");
+  return &t;
+}
+
+}  // namespace qtool::runtime

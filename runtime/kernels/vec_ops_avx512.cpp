@@ -1,0 +1,45 @@
+// AVX-512 instantiation of the row kernels (16 lanes, masked tails). Compiled
+// with -mavx512f -mavx512bw -mavx512vl -mfma; only called when CPUID reports them.
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "runtime/kernels/vec_exp.h"
+#include "runtime/kernels/vec_ops.h"
+
+namespace qtool::runtime {
+namespace {
+#include "runtime/kernels/vec_kernels.h"
+
+struct Avx512 {
+  using reg = __m512;
+  static constexpr int64_t width = 16;
+  static __mmask16 tail(int64_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
+  static reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static reg load(const float* p, int64_t n) { return _mm512_maskz_loadu_ps(tail(n), p); }
+  static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
+  static void store(float* p, reg v, int64_t n) { _mm512_mask_storeu_ps(p, tail(n), v); }
+  static reg set1(float x) { return _mm512_set1_ps(x); }
+  static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+  static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
+  static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+  static reg div(reg a, reg b) { return _mm512_div_ps(a, b); }
+  static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
+  static reg min(reg a, reg b) { return _mm512_min_ps(a, b); }
+  static reg floor(reg a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+  static reg pow2i(reg n) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
+  }
+  static float reduce_add(reg a) { return _mm512_reduce_add_ps(a); }
+  static float reduce_max(reg a) { return _mm512_reduce_max_ps(a); }
+  static reg exp(reg a) { return cephes_exp<Avx512>(a); }
+};
+}  // namespace
+
+const VecOps* vec_ops_avx512() {
+  static const VecOps t = VecKernels<Avx512>::table("avx512");
+  return &t;
+}
+
+}  // namespace qtool::runtime
