@@ -1,11 +1,16 @@
 #include "checkpoint/safetensors.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "util/error.h"
-#include "util/file.h"
 
 namespace qtool::checkpoint {
 namespace {
@@ -168,8 +173,29 @@ TensorMap parse_safetensors(std::span<const uint8_t> bytes, const std::string& f
 }
 
 TensorMap read_safetensors(const std::string& path) {
-  std::vector<uint8_t> bytes = read_binary_file(path);
-  return parse_safetensors(bytes, path);
+  // Mapped, not read: the tensors are copied out once, so the file's bytes never
+  // sit in memory twice.
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail(path, "not a regular file");
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size == 0) {
+    ::close(fd);
+    return parse_safetensors({}, path);
+  }
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) fail(path, std::string("cannot map: ") + std::strerror(errno));
+  struct Unmap {
+    void* p;
+    size_t n;
+    ~Unmap() { ::munmap(p, n); }
+  } unmap{map, size};
+  return parse_safetensors({static_cast<const uint8_t*>(map), size}, path);
 }
 
 }  // namespace qtool::checkpoint
