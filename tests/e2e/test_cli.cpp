@@ -84,6 +84,24 @@ TEST_CASE("eval-bleu prints sacreBLEU's own line") {
   }
 }
 
+TEST_CASE("eval-bleu --model translates then scores, like translate + eval-bleu --hyp") {
+  const fs::path src = scratch() / "src.en", ref = scratch() / "ref.de", hyp = scratch() / "hyp.de";
+  std::vector<std::string> s = read_lines(data("test.en")), r = read_lines(data("test.de"));
+  std::string st, rt;
+  for (int i = 0; i < 60; ++i) st += s[i] + "\n", rt += r[i] + "\n";
+  write(src, st);
+  write(ref, rt);
+  Run direct = run_qtool("eval-bleu --quiet --json --model " + tiny() + " --src " + src.string() + " --ref " +
+                         ref.string() + " --save-hyp " + hyp.string());
+  REQUIRE(direct.code == 0);
+  Run two_step = run_qtool("eval-bleu --json --hyp " + hyp.string() + " --ref " + ref.string());
+  REQUIRE(two_step.code == 0);
+  auto a = nlohmann::json::parse(direct.out), b = nlohmann::json::parse(two_step.out);
+  CHECK(a["line"] == b["line"]);
+  CHECK(a["bleu"].get<double>() > 5.0);
+  CHECK(a["sentences"] == 60);
+}
+
 TEST_CASE("safetensors and HDF5 give identical translations") {
   const fs::path in = scratch() / "in.en";
   std::vector<std::string> lines = read_lines(data("test.en"));
