@@ -1,0 +1,37 @@
+// u8 × s8 → s32 matrix products for INT8 linear layers.
+//
+// Weights are packed once into the layout of AVX-512 VNNI's vpdpbusd: blocks of
+// 16 output channels × 4 consecutive input bytes, so one 64-byte load feeds 16
+// accumulators with four products each. Activations are unsigned: a signed
+// activation q ∈ [−127, 127] is fed as q + 128, and the 128·Σw term is removed
+// afterwards with the per-channel sums kept here (the u8·s8 compensation).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace qtool::runtime {
+
+struct PackedS8 {
+  int64_t n = 0, k = 0;            // logical [n, k] = [out, in]
+  int64_t n_blocks = 0, k_quads = 0;  // ⌈n/16⌉, ⌈k/4⌉
+  std::vector<int8_t> data;        // [n_blocks][k_quads][16][4], zero padded
+  std::vector<int32_t> col_sums;   // Σ_k w[n][k], for the +128 compensation
+};
+
+// w: row-major [n, k] int8.
+PackedS8 pack_s8(const int8_t* w, int64_t n, int64_t k);
+
+struct Int8Kernels {
+  const char* name;
+  // C[m, j] = Σ_k A[m, k] · W[j, k] for m < M, j < W.n. A: u8 rows of lda ≥ 4·k_quads
+  // bytes (bytes past k are 0); C: s32 rows of ldc.
+  void (*gemm_u8s8_s32)(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int32_t* C,
+                        int64_t ldc);
+};
+
+const Int8Kernels& int8_kernels();  // chosen once by CPUID (QTOOL_ISA to force lower)
+const Int8Kernels& int8_kernels_ref();
+const Int8Kernels* int8_kernels_avx2();
+const Int8Kernels* int8_kernels_avx512_vnni();
+
+}  // namespace qtool::runtime

@@ -1,0 +1,51 @@
+// The u8×s8→s32 kernels against a plain integer reference on the unpacked
+// matrices, on random shapes with odd sizes, and the packing's column sums.
+#include <doctest/doctest.h>
+
+#include <random>
+#include <tuple>
+
+#include "runtime/kernels/cpu_features.h"
+#include "runtime/kernels/gemm_int8.h"
+
+using namespace qtool::runtime;
+
+TEST_CASE("int8 gemm: every kernel equals the integer reference") {
+  std::vector<const Int8Kernels*> kernels = {&int8_kernels_ref()};
+  const CpuFeatures& f = cpu_features();
+  if (f.avx2) kernels.push_back(int8_kernels_avx2());
+  if (f.avx512f && f.avx512bw && f.avx512_vnni) kernels.push_back(int8_kernels_avx512_vnni());
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> s8(-127, 127), u8(0, 255);
+  for (auto [M, N, K] : std::vector<std::tuple<int, int, int>>{
+           {1, 1, 1}, {1, 16, 4}, {3, 17, 5}, {4, 33, 7}, {5, 48, 64}, {7, 100, 129}, {32, 256, 256}, {9, 1000, 31}}) {
+    std::vector<int8_t> w(N * K);
+    for (auto& v : w) v = int8_t(s8(rng));
+    PackedS8 p = pack_s8(w.data(), N, K);
+    const int64_t lda = p.k_quads * 4;
+    std::vector<uint8_t> a(M * lda, 0);
+    for (int m = 0; m < M; ++m)
+      for (int k = 0; k < K; ++k) a[m * lda + k] = uint8_t(u8(rng));
+    std::vector<int32_t> want(M * N);
+    for (int m = 0; m < M; ++m)
+      for (int n = 0; n < N; ++n) {
+        int32_t s = 0;
+        for (int k = 0; k < K; ++k) s += int32_t(a[m * lda + k]) * w[n * K + k];
+        want[m * N + n] = s;
+      }
+    for (int n = 0; n < N; ++n) {
+      int32_t s = 0;
+      for (int k = 0; k < K; ++k) s += w[n * K + k];
+      CHECK(p.col_sums[n] == s);
+    }
+    for (const Int8Kernels* kern : kernels) {
+      CAPTURE(kern->name);
+      CAPTURE(M);
+      CAPTURE(N);
+      CAPTURE(K);
+      std::vector<int32_t> got(M * N, -1);
+      kern->gemm_u8s8_s32(a.data(), M, lda, p, got.data(), N);
+      CHECK(got == want);
+    }
+  }
+}
