@@ -34,7 +34,7 @@ void add_bench(CLI::App& app) {
     std::vector<std::string> lines = read_input_lines(*input);
     if (*limit > 0 && static_cast<size_t>(*limit) < lines.size()) lines.resize(*limit);
     auto t0 = std::chrono::steady_clock::now();
-    LoadedModel m = load_model(opt->model);
+    LoadedModel m = load_model(opt->model, opt->quantize);
     auto t1 = std::chrono::steady_clock::now();
     runtime::TranslateOptions topt = translate_options(*opt);
     topt.progress = false;

@@ -1,11 +1,17 @@
 #include "cli/model_loader.h"
 
 #include "checkpoint/checkpoint.h"
+#include "quantize/int8_model.h"
 
 namespace qtool::cli {
 
-LoadedModel load_model(const std::string& path) {
+LoadedModel load_model(const std::string& path, const std::string& quantize) {
   checkpoint::Checkpoint ck = checkpoint::load_checkpoint(path);
+  if (quantize != "none") {
+    quantize::Int8Options q;
+    q.weight_type = quantize == "int8-tensor" ? QType::int8_per_tensor : QType::int8_per_channel;
+    quantize::quantize_linears_int8(ck.weights, q);
+  }
   LoadedModel m;
   const ModelConfig& c = ck.weights.config;
   m.vocab = std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);

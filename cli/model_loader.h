@@ -17,6 +17,7 @@ struct LoadedModel {
   runtime::Translator translator() const { return runtime::Translator(model, vocab); }
 };
 
-LoadedModel load_model(const std::string& path);
+// `quantize`: none | int8 | int8-tensor (see --quantize).
+LoadedModel load_model(const std::string& path, const std::string& quantize = "none");
 
 }  // namespace qtool::cli

@@ -12,6 +12,11 @@ void add_run_options(CLI::App& cmd, RunOptions& opt) {
   cmd.add_option("--max-new-tokens", opt.max_new_tokens, "Longest output, eos included")->check(CLI::Range(1, 100000))->capture_default_str();
   cmd.add_option("--length-penalty", opt.length_penalty, "Beam score = log-prob / length^this")->capture_default_str();
   cmd.add_flag("--quiet", opt.quiet, "No progress display");
+  cmd.add_option("--quantize", opt.quantize,
+                 "Quantize a checkpoint's linear layers in memory at load: none, int8 (per-channel weights, "
+                 "dynamic per-token activations), int8-tensor (per-tensor weights)")
+      ->check(CLI::IsMember({"none", "int8", "int8-tensor"}))
+      ->capture_default_str();
 }
 
 runtime::TranslateOptions translate_options(const RunOptions& opt) {

@@ -17,6 +17,7 @@ struct RunOptions {
   int max_new_tokens = 256;
   double length_penalty = 1.0;
   bool quiet = false;
+  std::string quantize = "none";  // in-memory quantization at load: none | int8 | int8-tensor
 };
 
 void add_run_options(CLI::App& cmd, RunOptions& opt);

@@ -33,7 +33,7 @@ class Resolver {
   }
 
   LinearWeights linear(const std::string& prefix, int64_t out, int64_t in) {
-    return {get(prefix + ".weight", {out, in}), get(prefix + ".bias", {out})};
+    return {get(prefix + ".weight", {out, in}), get(prefix + ".bias", {out}), nullptr};
   }
   LayerNormWeights norm(const std::string& prefix, int64_t d) {
     return {get(prefix + ".weight", {d}), get(prefix + ".bias", {d})};

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "model/qtensor.h"
 #include "model/tensor.h"
 
 namespace qtool {
@@ -17,8 +18,10 @@ namespace qtool {
 using TensorPtr = std::shared_ptr<const Tensor>;
 
 struct LinearWeights {
-  TensorPtr weight;  // [out, in], as stored by PyTorch's nn.Linear
+  TensorPtr weight;  // [out, in], as stored by PyTorch's nn.Linear; null once quantized
   TensorPtr bias;    // [out]
+  std::shared_ptr<const Int8Tensor> int8;  // set when the weight is INT8
+  QType qtype() const { return int8 ? int8->type : QType::f32; }
 };
 struct LayerNormWeights {
   TensorPtr gamma, beta;  // [d]
@@ -46,6 +49,7 @@ struct MarianWeights {
   TensorPtr encoder_embed;      // [vocab_size, d_model]
   TensorPtr decoder_embed;      // [decoder_vocab_size, d_model]
   TensorPtr output_projection;  // [decoder_vocab_size, d_model]
+  std::shared_ptr<const Int8Tensor> output_projection_int8;  // set when quantized
   TensorPtr final_logits_bias;  // [decoder_vocab_size]; zeros when absent
   std::vector<EncoderLayerWeights> encoder;
   std::vector<DecoderLayerWeights> decoder;

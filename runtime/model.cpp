@@ -7,6 +7,7 @@
 
 #include "runtime/ops/attention.h"
 #include "runtime/ops/elementwise.h"
+#include "runtime/ops/linear_int8.h"
 
 namespace qtool::runtime {
 namespace {
@@ -16,9 +17,12 @@ NormParams norm_params(const LayerNormWeights& w) {
   return {w.gamma->data, w.beta->data};
 }
 
+// The weights' type picks the implementation: FP32 or INT8 (all parts alike).
 std::unique_ptr<Linear> linear(std::vector<LinearWeights> parts,
                                std::optional<Activation> act = std::nullopt) {
-  auto l = std::make_unique<LinearF32>(parts);
+  std::unique_ptr<Linear> l;
+  if (parts[0].int8) l = std::make_unique<LinearInt8>(parts);
+  else l = std::make_unique<LinearF32>(parts);
   l->activation = act;
   return l;
 }
@@ -79,7 +83,7 @@ MarianModel::MarianModel(const MarianWeights& w) : config_(w.config) {
   }
   encoder_final_norm_ = norm_params(w.encoder_final_norm);
   decoder_final_norm_ = norm_params(w.decoder_final_norm);
-  output_projection_ = linear({LinearWeights{w.output_projection, w.final_logits_bias}});
+  output_projection_ = linear({LinearWeights{w.output_projection, w.final_logits_bias, w.output_projection_int8}});
 }
 
 void MarianModel::embed(const Tensor& table, const int* ids, int64_t n, const int64_t* positions,

@@ -1,0 +1,16 @@
+// Quantizes every linear layer of a resolved Marian model to INT8 weights
+// (q/k/v/out projections, fc1, fc2 in encoder and decoder, and the output
+// projection); embeddings, LayerNorms and biases stay FP32.
+#pragma once
+#include "model/weights.h"
+
+namespace qtool::quantize {
+
+struct Int8Options {
+  QType weight_type = QType::int8_per_channel;
+  bool output_projection = true;
+};
+
+void quantize_linears_int8(MarianWeights& w, const Int8Options& opt);
+
+}  // namespace qtool::quantize

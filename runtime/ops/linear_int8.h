@@ -1,0 +1,27 @@
+// y = x·Wᵀ + b computed in integers: W is INT8 per output channel, x is
+// quantized per row at run time (dynamic, symmetric: s_x = max|x_row| / 127),
+// the product runs u8×s8→s32 (kernels/gemm_int8), and one pass turns s32 back
+// into floats with s_x·s_w[o], adds the bias and applies the activation.
+#pragma once
+#include "runtime/kernels/gemm_int8.h"
+#include "runtime/ops/linear.h"
+
+namespace qtool::runtime {
+
+class LinearInt8 final : public Linear {
+ public:
+  explicit LinearInt8(const std::vector<LinearWeights>& parts);
+  void forward(const float* x, int64_t rows, float* y) const override;
+  int64_t in_features() const override { return packed_.k; }
+  int64_t out_features() const override { return packed_.n; }
+
+ private:
+  PackedS8 packed_;
+  std::vector<float> weight_scale_;  // per output channel
+  std::vector<float> bias_;
+};
+
+// Quantizes one row to u8 (q + 128, q = round(x / s) ∈ [−127, 127]); returns s.
+float quantize_row_u8(const float* x, int64_t n, uint8_t* out);
+
+}  // namespace qtool::runtime
