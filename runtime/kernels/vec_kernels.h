@@ -4,7 +4,9 @@
 //
 // V provides: using reg; static constexpr int64_t width; load(p), load(p, n)
 // (lanes ≥ n are 0), store(p, v), store(p, v, n) (only n lanes), set1(x), add,
-// sub, mul, div, fma(a, b, c) = a·b + c, max, reduce_add, reduce_max, exp.
+// sub, mul, div, fma(a, b, c) = a·b + c, max, abs, reduce_add, reduce_max, exp,
+// store_u8_offset(p, v, n) (round to nearest even, +128, n bytes), and
+// s32_offset_to_float(acc, sums, n) = float(acc − 128·sums), n lanes.
 // A tail shorter than the width goes through the partial load/store, so every
 // length is handled by the same code.
 
@@ -136,7 +138,26 @@ struct VecKernels {
     for (int64_t i = 0; i < n; i += W) V::store(x + i, V::sub(V::load(x + i, lanes(i, n)), l), lanes(i, n));
   }
 
+  static float quantize_u8(const float* x, int64_t n, uint8_t* out) {
+    reg m = V::set1(0.0f);
+    for (int64_t i = 0; i < n; i += W) m = V::max(m, V::abs(V::load(x + i, lanes(i, n))));
+    const float amax = V::reduce_max(m);
+    const float s = amax > 0.0f ? amax / 127.0f : 1.0f;
+    const reg inv = V::set1(1.0f / s);
+    for (int64_t i = 0; i < n; i += W) V::store_u8_offset(out + i, V::mul(V::load(x + i, lanes(i, n)), inv), lanes(i, n));
+    return s;
+  }
+
+  static void dequantize_s32(const int32_t* acc, const int32_t* col_sums, float row_scale,
+                             const float* col_scales, int64_t n, float* out) {
+    const reg rs = V::set1(row_scale);
+    for (int64_t i = 0; i < n; i += W) {
+      const int64_t k = lanes(i, n);
+      V::store(out + i, V::mul(V::s32_offset_to_float(acc + i, col_sums + i, k), V::mul(rs, V::load(col_scales + i, k))), k);
+    }
+  }
+
   static qtool::runtime::VecOps table(const char* isa) {
-    return {isa, dot, axpy, scale, add_bias_act, add_layer_norm, softmax, log_softmax};
+    return {isa, dot, axpy, scale, add_bias_act, add_layer_norm, softmax, log_softmax, quantize_u8, dequantize_s32};
   }
 };

@@ -21,6 +21,13 @@ struct VecOps {
                          const float* beta, float* out);
   void (*softmax)(float* x, int64_t n);
   void (*log_softmax)(float* x, int64_t n);
+  // Dynamic symmetric quantization of one row: s = max|x| / 127 (1 for a zero
+  // row), out = round(x / s) + 128 as u8; returns s.
+  float (*quantize_u8)(const float* x, int64_t n, uint8_t* out);
+  // out = (acc − 128·col_sums) · row_scale · col_scales: s32 products of u8
+  // (offset) activations back to floats.
+  void (*dequantize_s32)(const int32_t* acc, const int32_t* col_sums, float row_scale,
+                         const float* col_scales, int64_t n, float* out);
 };
 
 const VecOps& vec_ops();  // the table for this CPU (or QTOOL_ISA)

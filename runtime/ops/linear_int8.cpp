@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "runtime/kernels/vec_ops.h"
 #include "runtime/ops/elementwise.h"
 
 namespace qtool::runtime {
@@ -21,14 +22,6 @@ LinearInt8::LinearInt8(const std::vector<LinearWeights>& parts) {
   packed_ = pack_s8(values.data(), out, in);
 }
 
-float quantize_row_u8(const float* x, int64_t n, uint8_t* out) {
-  float amax = 0.0f;
-  for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[i]));
-  const float scale = amax > 0.0f ? amax / 127.0f : 1.0f;
-  const float inv = 1.0f / scale;
-  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(static_cast<int>(std::nearbyint(x[i] * inv)) + 128);
-  return scale;
-}
 
 void LinearInt8::forward(const float* x, int64_t rows, float* y) const {
   const int64_t K = packed_.k, N = packed_.n, lda = packed_.k_quads * 4;
@@ -38,16 +31,13 @@ void LinearInt8::forward(const float* x, int64_t rows, float* y) const {
   a.assign(rows * lda, 0);
   acc.resize(rows * N);
   row_scale.resize(rows);
-  for (int64_t r = 0; r < rows; ++r) row_scale[r] = quantize_row_u8(x + r * K, K, a.data() + r * lda);
+  const VecOps& ops = vec_ops();
+  for (int64_t r = 0; r < rows; ++r) row_scale[r] = ops.quantize_u8(x + r * K, K, a.data() + r * lda);
   int8_kernels().gemm_u8s8_s32(a.data(), rows, lda, packed_, acc.data(), N);
   // Σ (q+128)·w = Σ q·w + 128·Σw: the compensation comes off before scaling.
-  for (int64_t r = 0; r < rows; ++r) {
-    const int32_t* c = acc.data() + r * N;
-    float* out = y + r * N;
-    const float sx = row_scale[r];
-    for (int64_t n = 0; n < N; ++n)
-      out[n] = static_cast<float>(c[n] - 128 * packed_.col_sums[n]) * (sx * weight_scale_[n]);
-  }
+  for (int64_t r = 0; r < rows; ++r)
+    ops.dequantize_s32(acc.data() + r * N, packed_.col_sums.data(), row_scale[r], weight_scale_.data(), N,
+                       y + r * N);
   add_bias_activation(y, rows, N, bias_.data(), activation);
 }
 

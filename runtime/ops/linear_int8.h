@@ -21,7 +21,4 @@ class LinearInt8 final : public Linear {
   std::vector<float> bias_;
 };
 
-// Quantizes one row to u8 (q + 128, q = round(x / s) ∈ [−127, 127]); returns s.
-float quantize_row_u8(const float* x, int64_t n, uint8_t* out);
-
 }  // namespace qtool::runtime

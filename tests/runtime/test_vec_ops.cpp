@@ -73,8 +73,37 @@ TEST_CASE("vector kernels equal the scalar reference on odd lengths") {
       ref.log_softmax(l1.data(), n);
       t->log_softmax(l2.data(), n);
       check_close(l2, l1, 1e-5);
+
+      // Quantization and dequantization are exact: same rounding, same products.
+      std::vector<uint8_t> q1(n), q2(n);
+      CHECK(t->quantize_u8(a.data(), n, q2.data()) == ref.quantize_u8(a.data(), n, q1.data()));
+      CHECK(q2 == q1);
+      std::uniform_int_distribution<int32_t> big(-5000000, 5000000), small(-30000, 30000);
+      std::vector<int32_t> acc(n), sums(n);
+      for (int64_t i = 0; i < n; ++i) acc[i] = big(rng), sums[i] = small(rng);
+      std::vector<float> d1(n), d2(n);
+      ref.dequantize_s32(acc.data(), sums.data(), 0.013f, g.data(), n, d1.data());
+      t->dequantize_s32(acc.data(), sums.data(), 0.013f, g.data(), n, d2.data());
+      CHECK(d2 == d1);
     }
   }
+}
+
+TEST_CASE("scalar reference quantization on hand-computed values") {
+  const VecOps& ref = vec_ops_ref();
+  const float x[4] = {-2.54f, 0.0f, 1.27f, 0.005f};
+  uint8_t q[4];
+  // s = 2.54 / 127 = 0.02: q = round(x / s) + 128 = {1, 128, 191.5 → 192 (ties to even: 63.5 → 64), 128}
+  CHECK(ref.quantize_u8(x, 4, q) == doctest::Approx(0.02f));
+  CHECK(q[0] == 1);
+  CHECK(q[1] == 128);
+  CHECK(q[3] == 128);
+  const int32_t acc[2] = {1000, -50}, sums[2] = {3, -1};
+  const float cs[2] = {0.5f, 2.0f};
+  float out[2];
+  ref.dequantize_s32(acc, sums, 0.1f, cs, 2, out);
+  CHECK(out[0] == doctest::Approx((1000 - 384) * 0.05));
+  CHECK(out[1] == doctest::Approx((-50 + 128) * 0.2));
 }
 
 TEST_CASE("scalar reference kernels on hand-computed values") {
