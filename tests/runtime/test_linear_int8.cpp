@@ -1,0 +1,52 @@
+// INT8 linear layers against an FP64 product of the same FP32 inputs: the
+// error must stay within what 8-bit weights and activations allow.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+#include <tuple>
+
+#include "quantize/int8.h"
+#include "runtime/ops/linear_int8.h"
+
+using namespace qtool;
+using namespace qtool::runtime;
+
+TEST_CASE("LinearInt8 equals an FP64 reference within the 8-bit error bound") {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  for (auto [M, N, K] : std::vector<std::tuple<int, int, int>>{{1, 1, 1}, {1, 17, 3}, {3, 33, 65}, {5, 100, 129}, {32, 256, 256}}) {
+    auto w = std::make_shared<Tensor>();
+    w->shape = {N, K};
+    w->data.resize(N * K);
+    for (float& v : w->data) v = g(rng);
+    auto b = std::make_shared<Tensor>();
+    b->shape = {N};
+    b->data.resize(N);
+    for (float& v : b->data) v = g(rng);
+    LinearWeights lw{nullptr, b, std::make_shared<const Int8Tensor>(quantize::quantize_int8(*w))};
+    LinearInt8 lin({lw});
+    std::vector<float> x(M * K), y(M * N);
+    for (float& v : x) v = g(rng);
+    lin.forward(x.data(), M, y.data());
+    for (int m = 0; m < M; ++m) {
+      double xmax = 0;
+      for (int k = 0; k < K; ++k) xmax = std::max(xmax, double(std::fabs(x[m * K + k])));
+      for (int n = 0; n < N; ++n) {
+        double ref = b->data[n], wmax = 0, bound = 0;
+        for (int k = 0; k < K; ++k) {
+          ref += double(x[m * K + k]) * w->data[n * K + k];
+          wmax = std::max(wmax, double(std::fabs(w->data[n * K + k])));
+        }
+        // Each product errs by at most |x|·Δw/2 + |w|·Δx/2 + Δx·Δw/4 with Δ = max/127.
+        for (int k = 0; k < K; ++k)
+          bound += std::fabs(x[m * K + k]) * wmax / 254 + std::fabs(w->data[n * K + k]) * xmax / 254 +
+                   xmax * wmax / (4 * 127.0 * 127.0);
+        CAPTURE(M);
+        CAPTURE(N);
+        CAPTURE(K);
+        CHECK(std::fabs(y[m * N + n] - ref) <= bound * 1.0001 + 1e-5);
+      }
+    }
+  }
+}
