@@ -28,7 +28,7 @@ void add_inspect(CLI::App& app) {
     std::printf("vocabulary  source %zu, target %zu (%s vocab.json); eos %d, unk %d, pad %d, decoder start %d\n",
                 vocab.source_size(), vocab.target_size(), vocab.separate_vocabs() ? "separate" : "one",
                 c.eos_id, vocab.unk_id(), c.pad_id, c.decoder_start_id);
-    const bool tied = w.output_projection == w.decoder_embed;
+    const bool tied = w.output.weight == w.decoder_embed;
     std::printf("embeddings  encoder ← %s, decoder ← %s, output ← %s (%s)\n",
                 w.encoder_embed_name.c_str(), w.decoder_embed_name.c_str(),
                 w.output_projection_name.c_str(), tied ? "tied" : "untied");

@@ -62,20 +62,20 @@ MarianWeights resolve_marian_weights(TensorMap tensors, const ModelConfig& c,
                              {c.decoder_vocab_size, d}, &w.decoder_embed_name);
   if (r.has("lm_head.weight")) {
     w.output_projection_name = "lm_head.weight";
-    w.output_projection = r.get("lm_head.weight", {c.decoder_vocab_size, d});
+    w.output.weight = r.get("lm_head.weight", {c.decoder_vocab_size, d});
   } else if (c.tie_word_embeddings) {
     w.output_projection_name = w.decoder_embed_name;
-    w.output_projection = w.decoder_embed;
+    w.output.weight = w.decoder_embed;
   } else {
     fail(file, "missing tensor 'lm_head.weight' (tie_word_embeddings is false)");
   }
   if (r.has("final_logits_bias")) {
-    w.final_logits_bias = r.get("final_logits_bias", {c.decoder_vocab_size});
+    w.output.bias = r.get("final_logits_bias", {c.decoder_vocab_size});
   } else {
     auto zeros = std::make_shared<Tensor>();
     zeros->shape = {c.decoder_vocab_size};
     zeros->data.assign(c.decoder_vocab_size, 0.0f);
-    w.final_logits_bias = zeros;
+    w.output.bias = zeros;
   }
   for (int i = 0; i < c.encoder_layers; ++i) {
     const std::string p = "model.encoder.layers." + std::to_string(i);
@@ -100,6 +100,53 @@ MarianWeights resolve_marian_weights(TensorMap tensors, const ModelConfig& c,
       w.decoder_final_norm = r.norm("model.decoder.layer_norm", d);
   }
   return w;
+}
+
+}  // namespace qtool
+
+namespace qtool {
+
+std::vector<NamedLinear> linear_layers(MarianWeights& w) {
+  std::vector<NamedLinear> out;
+  auto attention = [&](const std::string& p, AttentionWeights& a) {
+    out.push_back({p + ".q_proj", &a.q});
+    out.push_back({p + ".k_proj", &a.k});
+    out.push_back({p + ".v_proj", &a.v});
+    out.push_back({p + ".out_proj", &a.out});
+  };
+  for (size_t i = 0; i < w.encoder.size(); ++i) {
+    const std::string p = "model.encoder.layers." + std::to_string(i);
+    attention(p + ".self_attn", w.encoder[i].self_attn);
+    out.push_back({p + ".fc1", &w.encoder[i].fc1});
+    out.push_back({p + ".fc2", &w.encoder[i].fc2});
+  }
+  for (size_t i = 0; i < w.decoder.size(); ++i) {
+    const std::string p = "model.decoder.layers." + std::to_string(i);
+    attention(p + ".self_attn", w.decoder[i].self_attn);
+    attention(p + ".encoder_attn", w.decoder[i].cross_attn);
+    out.push_back({p + ".fc1", &w.decoder[i].fc1});
+    out.push_back({p + ".fc2", &w.decoder[i].fc2});
+  }
+  out.push_back({"lm_head", &w.output});
+  return out;
+}
+
+std::vector<std::pair<std::string, LayerNormWeights*>> layer_norms(MarianWeights& w) {
+  std::vector<std::pair<std::string, LayerNormWeights*>> out;
+  for (size_t i = 0; i < w.encoder.size(); ++i) {
+    const std::string p = "model.encoder.layers." + std::to_string(i);
+    out.push_back({p + ".self_attn_layer_norm", &w.encoder[i].self_attn_norm});
+    out.push_back({p + ".final_layer_norm", &w.encoder[i].ffn_norm});
+  }
+  for (size_t i = 0; i < w.decoder.size(); ++i) {
+    const std::string p = "model.decoder.layers." + std::to_string(i);
+    out.push_back({p + ".self_attn_layer_norm", &w.decoder[i].self_attn_norm});
+    out.push_back({p + ".encoder_attn_layer_norm", &w.decoder[i].cross_attn_norm});
+    out.push_back({p + ".final_layer_norm", &w.decoder[i].ffn_norm});
+  }
+  if (w.encoder_final_norm.gamma) out.push_back({"model.encoder.layer_norm", &w.encoder_final_norm});
+  if (w.decoder_final_norm.gamma) out.push_back({"model.decoder.layer_norm", &w.decoder_final_norm});
+  return out;
 }
 
 }  // namespace qtool

@@ -48,9 +48,9 @@ struct MarianWeights {
   ModelConfig config;
   TensorPtr encoder_embed;      // [vocab_size, d_model]
   TensorPtr decoder_embed;      // [decoder_vocab_size, d_model]
-  TensorPtr output_projection;  // [decoder_vocab_size, d_model]
-  std::shared_ptr<const Int8Tensor> output_projection_int8;  // set when quantized
-  TensorPtr final_logits_bias;  // [decoder_vocab_size]; zeros when absent
+  // The output projection: weight [decoder_vocab_size, d_model] (the decoder
+  // embedding when tied), bias = final_logits_bias (zeros when absent).
+  LinearWeights output;
   std::vector<EncoderLayerWeights> encoder;
   std::vector<DecoderLayerWeights> decoder;
   // Pre-norm checkpoints may end each stack with a layer norm.
@@ -62,5 +62,20 @@ struct MarianWeights {
 // Consumes `tensors`; `file` names the checkpoint in messages.
 MarianWeights resolve_marian_weights(TensorMap tensors, const ModelConfig& config,
                                      const std::string& file);
+
+}  // namespace qtool
+
+namespace qtool {
+
+// Every linear layer with its Hugging Face name prefix ("model.decoder.layers.2.fc1"),
+// in a fixed order. The output projection is listed last as "lm_head" whether or
+// not it is tied (its FP32 tensor may be the decoder embedding).
+struct NamedLinear {
+  std::string name;
+  LinearWeights* weights;
+};
+std::vector<NamedLinear> linear_layers(MarianWeights& w);
+// Every LayerNorm with its name prefix.
+std::vector<std::pair<std::string, LayerNormWeights*>> layer_norms(MarianWeights& w);
 
 }  // namespace qtool

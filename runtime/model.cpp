@@ -83,7 +83,7 @@ MarianModel::MarianModel(const MarianWeights& w) : config_(w.config) {
   }
   encoder_final_norm_ = norm_params(w.encoder_final_norm);
   decoder_final_norm_ = norm_params(w.decoder_final_norm);
-  output_projection_ = linear({LinearWeights{w.output_projection, w.final_logits_bias, w.output_projection_int8}});
+  output_projection_ = linear({w.output});
 }
 
 void MarianModel::embed(const Tensor& table, const int* ids, int64_t n, const int64_t* positions,

@@ -75,8 +75,8 @@ TEST_CASE("weights: only model.shared.weight → everything tied to it") {
   MarianWeights w = resolve_marian_weights(std::move(m), small_config(), "x");
   CHECK(w.encoder_embed_name == "model.shared.weight");
   CHECK(w.decoder_embed_name == "model.shared.weight");
-  CHECK(w.output_projection.get() == w.decoder_embed.get());
-  CHECK(w.final_logits_bias->data == std::vector<float>(10, 0.0f));  // absent → zeros
+  CHECK(w.output.weight.get() == w.decoder_embed.get());
+  CHECK(w.output.bias->data == std::vector<float>(10, 0.0f));  // absent → zeros
   CHECK(w.decoder.size() == 2);
 }
 
@@ -90,8 +90,8 @@ TEST_CASE("weights: each module's own tensor wins over model.shared.weight") {
   MarianWeights w = resolve_marian_weights(std::move(m), small_config(false), "x");
   CHECK(w.encoder_embed->data[0] == 2.0f);
   CHECK(w.decoder_embed->data[0] == 3.0f);
-  CHECK(w.output_projection->data[0] == 4.0f);
-  CHECK(w.final_logits_bias->data[3] == 0.5f);
+  CHECK(w.output.weight->data[0] == 4.0f);
+  CHECK(w.output.bias->data[3] == 0.5f);
 }
 
 TEST_CASE("weights: decoder embedding without lm_head → tied output projection") {
@@ -99,7 +99,7 @@ TEST_CASE("weights: decoder embedding without lm_head → tied output projection
   m["model.encoder.embed_tokens.weight"] = filled({10, 4}, 2.0f);
   m["model.decoder.embed_tokens.weight"] = filled({10, 4}, 3.0f);
   MarianWeights w = resolve_marian_weights(std::move(m), small_config(true), "x");
-  CHECK(w.output_projection->data[0] == 3.0f);
+  CHECK(w.output.weight->data[0] == 3.0f);
 }
 
 TEST_CASE("weights: missing or misshaped tensors are refused by name") {
