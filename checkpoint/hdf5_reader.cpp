@@ -2,15 +2,22 @@
 
 #include <hdf5.h>
 
+#include <exception>
 #include <filesystem>
-#include <functional>
+#include <vector>
 
+#include "checkpoint/reader_util.h"
 #include "util/error.h"
 
 namespace qtool::checkpoint {
 namespace {
 
-// Closes an HDF5 handle on every path out of a scope.
+constexpr int kMaxRank = 8;
+// A filtered (compressed) dataset's dimensions are not bounded by its stored
+// bytes, so the allocation is capped: 2^34 floats = 64 GB, far above any model here.
+constexpr uint64_t kMaxElements = 1ull << 34;
+
+// Owns one HDF5 identifier and closes it on every path out of a scope.
 class Handle {
  public:
   Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
@@ -27,113 +34,220 @@ class Handle {
   herr_t (*close_)(hid_t);
 };
 
-struct Walk {
-  const std::string& file;
-  Hdf5Checkpoint& out;
+// libhdf5 prints its whole error stack to stderr by default; during a read it
+// is silenced so a failure gives only our one-line message. The caller's
+// handler is restored afterwards.
+class QuietHdf5Errors {
+ public:
+  QuietHdf5Errors() {
+    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  ~QuietHdf5Errors() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
+  QuietHdf5Errors(const QuietHdf5Errors&) = delete;
+  QuietHdf5Errors& operator=(const QuietHdf5Errors&) = delete;
+
+ private:
+  H5E_auto2_t func_ = nullptr;
+  void* data_ = nullptr;
 };
 
-std::string dotted(const std::string& path) {
-  std::string s = path;
-  if (!s.empty() && s[0] == '/') s.erase(0, 1);
-  for (char& c : s)
+// The most specific message on HDF5's error stack, e.g. "truncated file: eof =
+// ...", as ": <message>", or "" when there is none. Call right after the failure.
+std::string hdf5_reason() {
+  std::string reason;
+  auto first = [](unsigned n, const H5E_error2_t* err, void* out) -> herr_t {
+    if (n == 0 && err->desc) *static_cast<std::string*>(out) = err->desc;
+    return 0;
+  };
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first, &reason);
+  return reason.empty() ? "" : ": " + printable(reason);
+}
+
+std::string type_str(hid_t type) {
+  const std::string bits = std::to_string(H5Tget_size(type) * 8) + "-bit ";
+  switch (H5Tget_class(type)) {
+    case H5T_FLOAT: return bits + "float";
+    case H5T_INTEGER: return bits + "integer";
+    case H5T_STRING: return "string";
+    case H5T_BITFIELD: return "bitfield";
+    case H5T_OPAQUE: return "opaque";
+    case H5T_COMPOUND: return "compound";
+    case H5T_REFERENCE: return "reference";
+    case H5T_ENUM: return "enum";
+    case H5T_VLEN: return "variable-length";
+    case H5T_ARRAY: return "array";
+    default: return "unknown type";
+  }
+}
+
+// "model/encoder/layers/0/fc1/weight" → "model.encoder.layers.0.fc1.weight".
+std::string dotted(std::string path) {
+  for (char& c : path)
     if (c == '/') c = '.';
-  return s;
+  return path;
 }
 
-void read_dataset(hid_t file_id, const std::string& path, const std::string& file, TensorMap& out) {
+// Checks storage, type and shape before allocating, then reads as native float.
+void read_dataset(hid_t ds, const std::string& path, const std::string& file, TensorMap& tensors) {
+  auto bad = [&](const std::string& what) { fail(file, "dataset '/" + printable(path) + "' " + what); };
   const std::string name = dotted(path);
-  auto bad = [&](const std::string& what) { fail(file, "dataset '/" + path + "': " + what); };
-  Handle ds(H5Dopen2(file_id, path.c_str(), H5P_DEFAULT), H5Dclose);
-  if (!ds.ok()) bad("cannot be opened");
-  Handle dcpl(H5Dget_create_plist(ds.get()), H5Pclose);
-  if (dcpl.ok() && H5Pget_external_count(dcpl.get()) > 0) bad("uses external storage, which is refused");
-  Handle type(H5Dget_type(ds.get()), H5Tclose);
+  if (tensors.count(name))
+    bad("maps to tensor name '" + printable(name) + "', which another dataset already has");
+
+  // Storage: the data must live in this file.
+  Handle dcpl(H5Dget_create_plist(ds), H5Pclose);
+  if (!dcpl.ok()) bad("has unreadable creation properties" + hdf5_reason());
+  const int external = H5Pget_external_count(dcpl.get());
+  if (external < 0) bad("has unreadable storage properties" + hdf5_reason());
+  if (external > 0) bad("keeps its data in external files, which is refused");
+  const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+  if (layout == H5D_VIRTUAL) bad("is a virtual dataset (data mapped from other datasets or files), which is refused");
+  if (layout < 0) bad("has an unreadable storage layout" + hdf5_reason());
+
+  // Type: IEEE float32 either byte order; anything else would be converted silently.
+  Handle type(H5Dget_type(ds), H5Tclose);
+  if (!type.ok()) bad("has an unreadable datatype" + hdf5_reason());
   if (H5Tget_class(type.get()) != H5T_FLOAT || H5Tget_size(type.get()) != 4)
-    bad("must be float32 (class " + std::to_string(int(H5Tget_class(type.get()))) + ", " +
-        std::to_string(H5Tget_size(type.get())) + " bytes)");
-  Handle space(H5Dget_space(ds.get()), H5Sclose);
+    bad("is " + type_str(type.get()) + ", expected 32-bit float");
+  if (H5Tequal(type.get(), H5T_IEEE_F32LE) <= 0 && H5Tequal(type.get(), H5T_IEEE_F32BE) <= 0)
+    bad("is a 32-bit float in a non-IEEE layout");
+
+  // Shape.
+  Handle space(H5Dget_space(ds), H5Sclose);
+  if (!space.ok()) bad("has an unreadable dataspace" + hdf5_reason());
+  const H5S_class_t space_class = H5Sget_simple_extent_type(space.get());
+  if (space_class != H5S_SIMPLE && space_class != H5S_SCALAR) bad("has a null dataspace (no data)");
   const int rank = H5Sget_simple_extent_ndims(space.get());
-  if (rank < 0 || rank > 8) bad("rank " + std::to_string(rank) + " is not supported");
-  hsize_t dims[8] = {};
-  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  if (rank < 0 || rank > kMaxRank)
+    bad("has rank " + std::to_string(rank) + "; at most " + std::to_string(kMaxRank) + " is supported");
+  hsize_t dims[kMaxRank] = {};
+  if (rank > 0 && H5Sget_simple_extent_dims(space.get(), dims, nullptr) != rank)
+    bad("has unreadable dimensions" + hdf5_reason());
+  const std::vector<uint64_t> shape(dims, dims + rank);
+  const std::optional<uint64_t> count = checked_element_count(shape);
+  std::vector<int64_t> shape_i64(shape.begin(), shape.end());
+  if (!count || *count > kMaxElements) bad("has shape " + shape_str(shape_i64) + ", too many elements");
+
+  // Data present: unwritten storage would read as fill values, not weights.
+  if (*count > 0) {
+    H5D_space_status_t status;
+    if (H5Dget_space_status(ds, &status) < 0 || status != H5D_SPACE_STATUS_ALLOCATED)
+      bad("has no data written for part or all of shape " + shape_str(shape_i64));
+    const hsize_t stored = H5Dget_storage_size(ds);
+    if (H5Pget_nfilters(dcpl.get()) == 0 && stored < *count * 4)
+      bad("stores " + std::to_string(stored) + " bytes but shape " + shape_str(shape_i64) + " needs " +
+          std::to_string(*count * 4));
+  }
+
   Tensor t;
-  uint64_t count = 1;
-  for (int i = 0; i < rank; ++i) {
-    if (dims[i] > (1ull << 40) || __builtin_mul_overflow(count, dims[i], &count))
-      bad("dimensions overflow");
-    t.shape.push_back(static_cast<int64_t>(dims[i]));
+  t.shape = std::move(shape_i64);
+  t.data.resize(*count);
+  if (*count > 0 && H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()) < 0)
+    bad("cannot be read" + hdf5_reason());
+  tensors.emplace(name, std::move(t));
+}
+
+struct Walk {
+  const std::string& file;
+  TensorMap& tensors;
+  std::exception_ptr error;  // carried out of the C callback, rethrown by read_hdf5
+};
+
+// One link below "/": only hard links are followed; every dataset is a tensor.
+void visit(hid_t root, const std::string& path, H5L_type_t link_type, Walk& walk) {
+  const std::string where = "'/" + printable(path) + "'";
+  if (link_type == H5L_TYPE_SOFT) fail(walk.file, where + " is a soft link, which is refused");
+  if (link_type == H5L_TYPE_EXTERNAL) fail(walk.file, where + " is an external link (to another file), which is refused");
+  if (link_type != H5L_TYPE_HARD) fail(walk.file, where + " is a user-defined link, which is refused");
+  // H5Oopen + H5Iget_type instead of H5Oget_info: the same code on HDF5 1.10 to 1.14.
+  Handle object(H5Oopen(root, path.c_str(), H5P_DEFAULT), H5Oclose);
+  if (!object.ok()) fail(walk.file, "object " + where + " cannot be opened" + hdf5_reason());
+  switch (H5Iget_type(object.get())) {
+    case H5I_DATASET: read_dataset(object.get(), path, walk.file, walk.tensors); break;
+    case H5I_GROUP:
+    case H5I_DATATYPE: break;  // groups are walked into; a named datatype holds no data
+    default: fail(walk.file, "object " + where + " is neither a group nor a dataset");
   }
-  if (count > (1ull << 34)) bad("too large");
-  t.data.resize(count);
-  if (count > 0 && H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()) < 0)
-    bad("read failed (truncated file?)");
-  out.emplace(name, std::move(t));
 }
 
-// Visits every link below "/" and refuses anything that is not a hard link.
-herr_t visit(hid_t group, const char* name, const H5L_info_t* info, void* data) {
-  auto* w = static_cast<Walk*>(data);
-  if (info->type != H5L_TYPE_HARD)
-    fail(w->file, "'/" + std::string(name) + "' is a soft or external link, which is refused");
-  H5O_info_t oinfo;
-  if (H5Oget_info_by_name(group, name, &oinfo, H5P_DEFAULT) < 0)
-    fail(w->file, "object '/" + std::string(name) + "' cannot be read");
-  if (oinfo.type == H5O_TYPE_DATASET) read_dataset(group, name, w->file, w->out.tensors);
-  return 0;
+herr_t visit_link(hid_t root, const char* path, const H5L_info_t* info, void* data) noexcept {
+  auto* walk = static_cast<Walk*>(data);
+  try {
+    visit(root, path, info->type, *walk);
+    return 0;
+  } catch (...) {  // exceptions must not unwind through libhdf5's C frames
+    walk->error = std::current_exception();
+    return -1;  // stops the walk
+  }
 }
 
-std::string read_config_attribute(hid_t file_id, const std::string& file) {
-  if (H5Aexists(file_id, "config") <= 0) fail(file, "missing root attribute 'config' (config.json text)");
-  Handle attr(H5Aopen(file_id, "config", H5P_DEFAULT), H5Aclose);
+std::string read_config(hid_t root, const std::string& file) {
+  const std::string where = "root attribute 'config'";
+  const htri_t exists = H5Aexists(root, "config");
+  if (exists < 0) fail(file, "cannot read the root group's attributes" + hdf5_reason());
+  if (exists == 0) fail(file, "missing " + where + " (the text of config.json)");
+  Handle attr(H5Aopen(root, "config", H5P_DEFAULT), H5Aclose);
+  if (!attr.ok()) fail(file, where + " cannot be opened" + hdf5_reason());
   Handle type(H5Aget_type(attr.get()), H5Tclose);
-  if (H5Tget_class(type.get()) != H5T_STRING) fail(file, "root attribute 'config' must be a string");
-  if (H5Tis_variable_str(type.get()) > 0) {
+  if (!type.ok() || H5Tget_class(type.get()) != H5T_STRING)
+    fail(file, where + " must be a string, got " + (type.ok() ? type_str(type.get()) : "an unreadable type"));
+  // Exactly one string: H5Aread writes every element into the buffer it is given.
+  Handle space(H5Aget_space(attr.get()), H5Sclose);
+  const hssize_t n = space.ok() ? H5Sget_simple_extent_npoints(space.get()) : -1;
+  if (n != 1) fail(file, where + " must hold one string, not " + std::to_string(n));
+
+  std::string text;
+  const htri_t variable = H5Tis_variable_str(type.get());
+  if (variable < 0) fail(file, where + " has an unreadable string type" + hdf5_reason());
+  if (variable > 0) {
     Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(mem.get(), H5T_VARIABLE);
-    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+    if (!mem.ok() || H5Tset_size(mem.get(), H5T_VARIABLE) < 0 ||
+        H5Tset_cset(mem.get(), H5Tget_cset(type.get())) < 0)
+      fail(file, where + ": cannot set up a string type" + hdf5_reason());
     char* s = nullptr;
-    if (H5Aread(attr.get(), mem.get(), &s) < 0 || !s) fail(file, "root attribute 'config' cannot be read");
-    std::string out(s);
-    H5free_memory(s);
-    return out;
+    if (H5Aread(attr.get(), mem.get(), &s) < 0) fail(file, where + " cannot be read" + hdf5_reason());
+    if (s) {
+      text = s;
+      H5free_memory(s);
+    }
+  } else {
+    // Fixed length: read with the file's own type (no conversion); the text
+    // ends at the first NUL (NULLTERM or NULLPAD), space padding is harmless JSON.
+    std::string buf(H5Tget_size(type.get()), '\0');
+    if (H5Aread(attr.get(), type.get(), buf.data()) < 0) fail(file, where + " cannot be read" + hdf5_reason());
+    text = buf.substr(0, buf.find('\0'));
   }
-  const size_t n = H5Tget_size(type.get());
-  std::string out(n, '\0');
-  if (H5Aread(attr.get(), type.get(), out.data()) < 0) fail(file, "root attribute 'config' cannot be read");
-  out.resize(out.find('\0') == std::string::npos ? n : out.find('\0'));
-  return out;
+  if (text.empty()) fail(file, where + " is empty");
+  return text;
 }
 
 }  // namespace
 
 Hdf5Checkpoint read_hdf5(const std::string& path) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // our one-line messages only
-  if (!std::filesystem::is_regular_file(path)) fail(path, "no such file");
-  if (H5Fis_hdf5(path.c_str()) <= 0) fail(path, "not an HDF5 file");
-  Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (!f.ok()) fail(path, "cannot be opened as HDF5 (truncated or damaged?)");
+  QuietHdf5Errors quiet;
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) fail(path, "no such file");
+  if (!std::filesystem::is_regular_file(status)) fail(path, "not a regular file");
+  const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
+  if (is_hdf5 < 0) fail(path, "cannot be read" + hdf5_reason());
+  if (is_hdf5 == 0) fail(path, "not an HDF5 file (no HDF5 signature)");
+
+  // CLOSE_STRONG: closing the file also closes anything still open in it, a
+  // second line of defence behind the handles.
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  if (!fapl.ok() || H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG) < 0)
+    fail(path, "cannot set up HDF5 file access" + hdf5_reason());
+  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
+  if (!file.ok()) fail(path, "cannot be opened as HDF5 (truncated or damaged?)" + hdf5_reason());
+
   Hdf5Checkpoint ck;
-  ck.config_json = read_config_attribute(f.get(), path);
-  Walk w{path, ck};
-  // H5Lvisit calls back from C; errors are carried out as exceptions through a
-  // wrapper that stops the walk and rethrows here.
-  std::exception_ptr error;
-  struct Ctx {
-    Walk* w;
-    std::exception_ptr* error;
-  } ctx{&w, &error};
-  auto cb = [](hid_t g, const char* name, const H5L_info_t* info, void* data) -> herr_t {
-    auto* c = static_cast<Ctx*>(data);
-    try {
-      return visit(g, name, info, c->w);
-    } catch (...) {
-      *c->error = std::current_exception();
-      return -1;
-    }
-  };
-  herr_t st = H5Lvisit(f.get(), H5_INDEX_NAME, H5_ITER_INC, cb, &ctx);
-  if (error) std::rethrow_exception(error);
-  if (st < 0) fail(path, "cannot walk the file's groups (damaged?)");
+  ck.config_json = read_config(file.get(), path);
+  Walk walk{path, ck.tensors, nullptr};
+  const herr_t walked = H5Lvisit(file.get(), H5_INDEX_NAME, H5_ITER_INC, visit_link, &walk);
+  if (walk.error) std::rethrow_exception(walk.error);
+  if (walked < 0) fail(path, "cannot walk the file's groups (damaged?)" + hdf5_reason());
   if (ck.tensors.empty()) fail(path, "holds no datasets");
   return ck;
 }

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <tuple>
 #include <unordered_set>
 #include <vector>
 
@@ -196,12 +197,12 @@ void check_coverage(std::vector<const Entry*> sorted, uint64_t data_size, const 
   uint64_t at = 0;
   const Entry* previous = nullptr;
   for (const Entry* e : sorted) {
-    const std::string before = previous ? describe(previous->name) + " ends at " + std::to_string(at)
-                                        : "the data starts at 0";
-    if (e->begin < at)
-      fail(file, describe(e->name) + ": " + offsets_str(e->begin, e->end) + " overlap " + before);
-    if (e->begin > at)
-      fail(file, describe(e->name) + ": " + offsets_str(e->begin, e->end) + " leave a hole: " + before);
+    if (e->begin != at) {
+      const std::string after = previous ? describe(previous->name) + ", which ends at " + std::to_string(at)
+                                         : "the start of the data";
+      fail(file, describe(e->name) + ": " + offsets_str(e->begin, e->end) +
+                     (e->begin < at ? " overlap " : " leave a hole after ") + after);
+    }
     at = e->end;
     previous = e;
   }

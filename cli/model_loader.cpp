@@ -1,11 +1,26 @@
 #include "cli/model_loader.h"
 
+#include <filesystem>
+
 #include "checkpoint/checkpoint.h"
+#include "model/qtm.h"
+#include "util/error.h"
 #include "quantize/int8_model.h"
 
 namespace qtool::cli {
 
 LoadedModel load_model(const std::string& path, const std::string& quantize) {
+  if (looks_like_qtm(path)) {
+    if (quantize != "none") throw Error(path + ": already a packed model; --quantize applies to checkpoints");
+    QtmModel q = read_qtm(path);
+    MarianWeights w = qtm_weights(q, path);
+    LoadedModel m;
+    m.vocab = std::make_shared<const Vocabulary>(q.vocab, w.config.vocab_size, w.config.decoder_vocab_size);
+    m.model = std::make_shared<const runtime::MarianModel>(w);
+    m.weights_file = path;
+    m.file_bytes = static_cast<int64_t>(std::filesystem::file_size(path));
+    return m;
+  }
   checkpoint::Checkpoint ck = checkpoint::load_checkpoint(path);
   if (quantize != "none") {
     quantize::Int8Options q;

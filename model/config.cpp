@@ -128,6 +128,7 @@ ModelConfig parse_model_config(const std::string& config_json, const std::string
   c.decoder_start_id = r.integer("decoder_start_token_id", 0, c.pad_id);
   c.forced_eos_id = r.integer("forced_eos_token_id", 0, c.eos_id);
   c.source_json = config_json;
+  c.generation_source_json = generation_json;
 
   // generation_config.json wins over config.json for generation fields, as in transformers.
   json g = generation_json.empty() ? json::object() : parse_object(generation_json, generation_file);

@@ -35,7 +35,8 @@ struct ModelConfig {
   double length_penalty = 1.0;
   bool early_stopping = true;
 
-  std::string source_json;  // config.json text as read, carried into packed models
+  std::string source_json;             // config.json text as read, carried into packed models
+  std::string generation_source_json;  // generation_config.json text (may be empty)
 
   int head_dim(bool decoder) const {
     return d_model / (decoder ? decoder_heads : encoder_heads);

@@ -7,8 +7,19 @@ namespace {
 
 class Resolver {
  public:
-  Resolver(TensorMap tensors, const std::string& file) : file_(file) {
+  Resolver(TensorMap tensors, std::map<std::string, Int8Tensor> int8, const std::string& file)
+      : file_(file) {
     for (auto& [name, t] : tensors) pool_[name] = std::make_shared<const Tensor>(std::move(t));
+    for (auto& [name, t] : int8) int8_[name] = std::make_shared<const Int8Tensor>(std::move(t));
+  }
+
+  std::shared_ptr<const Int8Tensor> get_int8(const std::string& name, int64_t rows, int64_t cols) {
+    auto it = int8_.find(name);
+    if (it == int8_.end()) return nullptr;
+    if (it->second->rows != rows || it->second->cols != cols)
+      fail(file_, "tensor '" + name + "' has shape " + shape_str({it->second->rows, it->second->cols}) +
+                      ", expected " + shape_str({rows, cols}));
+    return it->second;
   }
 
   bool has(const std::string& name) const { return pool_.count(name) != 0; }
@@ -33,6 +44,7 @@ class Resolver {
   }
 
   LinearWeights linear(const std::string& prefix, int64_t out, int64_t in) {
+    if (auto q = get_int8(prefix + ".weight", out, in)) return {nullptr, get(prefix + ".bias", {out}), q};
     return {get(prefix + ".weight", {out, in}), get(prefix + ".bias", {out}), nullptr};
   }
   LayerNormWeights norm(const std::string& prefix, int64_t d) {
@@ -46,13 +58,14 @@ class Resolver {
  private:
   std::string file_;
   std::map<std::string, TensorPtr> pool_;
+  std::map<std::string, std::shared_ptr<const Int8Tensor>> int8_;
 };
 
 }  // namespace
 
 MarianWeights resolve_marian_weights(TensorMap tensors, const ModelConfig& c,
-                                     const std::string& file) {
-  Resolver r(std::move(tensors), file);
+                                     const std::string& file, std::map<std::string, Int8Tensor> int8) {
+  Resolver r(std::move(tensors), std::move(int8), file);
   MarianWeights w;
   w.config = c;
   const int64_t d = c.d_model;
@@ -60,7 +73,11 @@ MarianWeights resolve_marian_weights(TensorMap tensors, const ModelConfig& c,
                              {c.vocab_size, d}, &w.encoder_embed_name);
   w.decoder_embed = r.get_or("model.decoder.embed_tokens.weight", "model.shared.weight",
                              {c.decoder_vocab_size, d}, &w.decoder_embed_name);
-  if (r.has("lm_head.weight")) {
+  w.output.int8 = r.get_int8("lm_head.weight", c.decoder_vocab_size, d);
+  if (w.output.int8) {
+    w.output_projection_name = "lm_head.weight (int8)";
+    if (c.tie_word_embeddings && !r.has("lm_head.weight")) w.output.weight = w.decoder_embed;
+  } else if (r.has("lm_head.weight")) {
     w.output_projection_name = "lm_head.weight";
     w.output.weight = r.get("lm_head.weight", {c.decoder_vocab_size, d});
   } else if (c.tie_word_embeddings) {

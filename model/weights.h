@@ -59,9 +59,11 @@ struct MarianWeights {
   std::string encoder_embed_name, decoder_embed_name, output_projection_name;
 };
 
-// Consumes `tensors`; `file` names the checkpoint in messages.
+// Consumes `tensors` (and `int8`, the quantized linear weights of a packed
+// model, by the same names); `file` names the source in messages.
 MarianWeights resolve_marian_weights(TensorMap tensors, const ModelConfig& config,
-                                     const std::string& file);
+                                     const std::string& file,
+                                     std::map<std::string, Int8Tensor> int8 = {});
 
 }  // namespace qtool
 

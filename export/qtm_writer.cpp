@@ -1,0 +1,137 @@
+#include "export/qtm_writer.h"
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "model/qtm.h"
+#include "util/crc32.h"
+#include "util/file.h"
+
+namespace qtool::exporter {
+using nlohmann::json;
+
+namespace {
+
+// The sections in file order, each a borrowed byte range.
+struct Blob {
+  const void* data;
+  uint64_t bytes;
+  uint64_t offset = 0;  // relative to the data start until placed
+};
+
+class Layout {
+ public:
+  // Returns the JSON descriptor, to be completed with absolute offsets later.
+  size_t add(const void* data, uint64_t bytes) {
+    blobs_.push_back({data, bytes, end_});
+    end_ = (end_ + bytes + kQtmAlign - 1) / kQtmAlign * kQtmAlign;
+    return blobs_.size() - 1;
+  }
+  json descriptor(size_t i, uint64_t data_start) const {
+    const Blob& b = blobs_[i];
+    return {{"offset", data_start + b.offset}, {"bytes", b.bytes}, {"crc32", crc32(b.data, b.bytes)}};
+  }
+  const std::vector<Blob>& blobs() const { return blobs_; }
+  uint64_t end() const { return end_; }
+
+ private:
+  std::vector<Blob> blobs_;
+  uint64_t end_ = 0;
+};
+
+}  // namespace
+
+QtmWriteStats write_qtm(const std::string& path, MarianWeights& w, const VocabularyFiles& vocab,
+                        const std::string& quantization_json) {
+  Layout layout;
+  // Each entry: name → (qtype, shape, data blob, scales blob or -1).
+  struct Entry {
+    std::string name, qtype;
+    std::vector<int64_t> shape;
+    size_t data;
+    long scales = -1;
+  };
+  std::vector<Entry> entries;
+  auto add_fp32 = [&](const std::string& name, const TensorPtr& t) {
+    for (const Entry& e : entries)
+      if (e.name == name) return;  // a tied tensor is stored once
+    entries.push_back({name, "fp32", t->shape, layout.add(t->data.data(), t->data.size() * 4)});
+  };
+  auto add_int8 = [&](const std::string& name, const Int8Tensor& q) {
+    Entry e{name, qtype_name(q.type), {q.rows, q.cols}, layout.add(q.values.data(), q.values.size())};
+    e.scales = static_cast<long>(layout.add(q.scales.data(), q.scales.size() * 4));
+    entries.push_back(e);
+  };
+  add_fp32(w.encoder_embed_name, w.encoder_embed);
+  add_fp32(w.decoder_embed_name, w.decoder_embed);
+  for (NamedLinear& l : linear_layers(w)) {
+    const bool head = l.name == "lm_head";
+    const std::string weight = l.name + ".weight", bias = head ? "final_logits_bias" : l.name + ".bias";
+    if (l.weights->int8) add_int8(weight, *l.weights->int8);
+    else if (!head || l.weights->weight != w.decoder_embed) add_fp32(weight, l.weights->weight);
+    add_fp32(bias, l.weights->bias);
+  }
+  for (auto& [name, n] : layer_norms(w)) {
+    add_fp32(name + ".weight", n->gamma);
+    add_fp32(name + ".bias", n->beta);
+  }
+  const size_t src_spm = layout.add(vocab.source_spm.data(), vocab.source_spm.size());
+  const size_t tgt_spm = layout.add(vocab.target_spm.data(), vocab.target_spm.size());
+  const size_t vjson = layout.add(vocab.vocab_json.data(), vocab.vocab_json.size());
+  long tvjson = -1, tokcfg = -1;
+  if (!vocab.target_vocab_json.empty())
+    tvjson = static_cast<long>(layout.add(vocab.target_vocab_json.data(), vocab.target_vocab_json.size()));
+  if (!vocab.tokenizer_config_json.empty())
+    tokcfg = static_cast<long>(layout.add(vocab.tokenizer_config_json.data(), vocab.tokenizer_config_json.size()));
+
+  // The header's length depends on the offsets it prints: settle it by iteration.
+  std::string header;
+  uint64_t data_start = 0;
+  for (int pass = 0; pass < 4; ++pass) {
+    json h = {{"format", "qtm"},
+              {"version", kQtmVersion},
+              {"producer", "qtool 0.1.0"},
+              {"config_json", w.config.source_json},
+              {"generation_config_json", w.config.generation_source_json},
+              {"quantization", quantization_json.empty() ? json::object() : json::parse(quantization_json)}};
+    json v = {{"source_spm", layout.descriptor(src_spm, data_start)},
+              {"target_spm", layout.descriptor(tgt_spm, data_start)},
+              {"vocab_json", layout.descriptor(vjson, data_start)}};
+    if (tvjson >= 0) v["target_vocab_json"] = layout.descriptor(tvjson, data_start);
+    if (tokcfg >= 0) v["tokenizer_config_json"] = layout.descriptor(tokcfg, data_start);
+    h["vocab"] = v;
+    json t = json::object();
+    for (const Entry& e : entries) {
+      json d = {{"qtype", e.qtype}, {"shape", e.shape}, {"data", layout.descriptor(e.data, data_start)}};
+      if (e.scales >= 0) d["scales"] = layout.descriptor(e.scales, data_start);
+      t[e.name] = d;
+    }
+    h["tensors"] = t;
+    header = h.dump();
+    const uint64_t start = (24 + header.size() + kQtmAlign - 1) / kQtmAlign * kQtmAlign;
+    if (start == data_start) break;
+    data_start = start;
+  }
+
+  AtomicOutput out(path);
+  std::ostream& os = out.stream();
+  const uint32_t version = kQtmVersion, reserved = 0;
+  const uint64_t hlen = header.size();
+  os.write(kQtmMagic, 8);
+  os.write(reinterpret_cast<const char*>(&version), 4);
+  os.write(reinterpret_cast<const char*>(&reserved), 4);
+  os.write(reinterpret_cast<const char*>(&hlen), 8);
+  os.write(header.data(), static_cast<std::streamsize>(hlen));
+  uint64_t at = 24 + hlen;
+  const std::string zeros(kQtmAlign, '\0');
+  for (const Blob& b : layout.blobs()) {
+    const uint64_t target = data_start + b.offset;
+    os.write(zeros.data(), static_cast<std::streamsize>(target - at));
+    os.write(static_cast<const char*>(b.data), static_cast<std::streamsize>(b.bytes));
+    at = target + b.bytes;
+  }
+  out.commit();
+  return {static_cast<int64_t>(at), static_cast<int64_t>(entries.size())};
+}
+
+}  // namespace qtool::exporter

@@ -1,0 +1,184 @@
+#include "model/qtm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "util/crc32.h"
+#include "util/error.h"
+#include "util/file.h"
+
+namespace qtool {
+using nlohmann::json;
+
+namespace {
+
+struct Section {
+  uint64_t offset = 0, bytes = 0;
+  std::string field;
+};
+
+class Parser {
+ public:
+  Parser(std::span<const uint8_t> bytes, const std::string& file) : b_(bytes), file_(file) {}
+
+  // A section descriptor at JSON path `field`, checked against the file.
+  std::span<const uint8_t> section(const json& j, const std::string& field) {
+    if (!j.is_object() || !j.contains("offset") || !j.contains("bytes") || !j.contains("crc32") ||
+        !j["offset"].is_number_unsigned() || !j["bytes"].is_number_unsigned() || !j["crc32"].is_number_unsigned())
+      fail(file_, field + ": a section needs unsigned 'offset', 'bytes' and 'crc32'");
+    const uint64_t off = j["offset"], n = j["bytes"];
+    if (off % kQtmAlign != 0) fail(file_, field + ": offset " + std::to_string(off) + " is not 64-byte aligned");
+    if (off < data_start_ || off > b_.size() || n > b_.size() - off)
+      fail(file_, field + ": section [" + std::to_string(off) + ", +" + std::to_string(n) +
+                      ") lies outside the data (file has " + std::to_string(b_.size()) + " bytes)");
+    if (crc32(b_.data() + off, n) != j["crc32"].get<uint64_t>())
+      fail(file_, field + ": checksum mismatch (the file is damaged)");
+    sections_.push_back({off, n, field});
+    return b_.subspan(off, n);
+  }
+
+  void check_no_overlap() {
+    std::sort(sections_.begin(), sections_.end(), [](auto& a, auto& b) { return a.offset < b.offset; });
+    for (size_t i = 1; i < sections_.size(); ++i)
+      if (sections_[i].offset < sections_[i - 1].offset + sections_[i - 1].bytes)
+        fail(file_, sections_[i].field + ": overlaps " + sections_[i - 1].field);
+  }
+
+  json header() {
+    if (b_.size() < 24) fail(file_, "too short for a .qtm header (" + std::to_string(b_.size()) + " bytes)");
+    if (std::memcmp(b_.data(), kQtmMagic, 8) != 0) fail(file_, "not a .qtm file (bad magic)");
+    uint32_t version;
+    uint64_t hlen;
+    std::memcpy(&version, b_.data() + 8, 4);
+    std::memcpy(&hlen, b_.data() + 16, 8);
+    if (version > kQtmVersion)
+      fail(file_, "format version " + std::to_string(version) + " was written by a newer qtool; this one reads up to version " +
+                      std::to_string(kQtmVersion) + ": upgrade qtool");
+    if (version == 0) fail(file_, "format version 0 is not valid");
+    if (hlen > kQtmMaxHeader || hlen > b_.size() - 24)
+      fail(file_, "header length " + std::to_string(hlen) + " runs past the end of the file");
+    data_start_ = 24 + hlen;
+    json h;
+    try {
+      h = json::parse(b_.begin() + 24, b_.begin() + 24 + static_cast<std::ptrdiff_t>(hlen));
+    } catch (const json::parse_error& e) {
+      fail(file_, std::string("header is not valid JSON: ") + e.what());
+    }
+    if (!h.is_object()) fail(file_, "header must be a JSON object");
+    return h;
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  std::span<const uint8_t> b_;
+  std::string file_;
+  uint64_t data_start_ = 0;
+  std::vector<Section> sections_;
+};
+
+std::string text(std::span<const uint8_t> s) { return std::string(s.begin(), s.end()); }
+
+const json& need(const json& j, const char* key, const std::string& path, const std::string& file) {
+  if (!j.contains(key)) fail(file, "missing field '" + path + key + "'");
+  return j.at(key);
+}
+
+void read_tensor(Parser& p, const std::string& name, const json& t, QtmModel& m) {
+  const std::string path = "tensors." + name;
+  const std::string& file = p.file();
+  if (!t.is_object()) fail(file, path + ": must be an object");
+  const json& qt = need(t, "qtype", path + ".", file);
+  const json& shape = need(t, "shape", path + ".", file);
+  if (!qt.is_string() || !shape.is_array() || shape.empty() || shape.size() > 4)
+    fail(file, path + ": 'qtype' must be a string and 'shape' a list of 1 to 4 sizes");
+  uint64_t count = 1;
+  std::vector<int64_t> dims;
+  for (const json& d : shape) {
+    if (!d.is_number_unsigned() || d.get<uint64_t>() > (1ull << 32)) fail(file, path + ".shape: bad size " + d.dump());
+    if (__builtin_mul_overflow(count, d.get<uint64_t>(), &count) || count > (1ull << 36))
+      fail(file, path + ".shape: too large");
+    dims.push_back(d.get<int64_t>());
+  }
+  auto data = p.section(need(t, "data", path + ".", file), path + ".data");
+  const std::string q = qt.get<std::string>();
+  if (q == "fp32") {
+    if (data.size() != count * 4) fail(file, path + ".data: " + std::to_string(data.size()) + " bytes for " + std::to_string(count) + " fp32 values");
+    Tensor out;
+    out.shape = dims;
+    out.data.resize(count);
+    std::memcpy(out.data.data(), data.data(), data.size());
+    m.fp32.emplace(name, std::move(out));
+    return;
+  }
+  QType type;
+  if (q == qtype_name(QType::int8_per_channel)) type = QType::int8_per_channel;
+  else if (q == qtype_name(QType::int8_per_tensor)) type = QType::int8_per_tensor;
+  else fail(file, path + ".qtype: '" + q + "' is not a known type (fp32, int8/channel, int8/tensor)");
+  if (dims.size() != 2) fail(file, path + ".shape: an int8 tensor is a matrix [out, in]");
+  if (data.size() != count) fail(file, path + ".data: " + std::to_string(data.size()) + " bytes for " + std::to_string(count) + " int8 values");
+  Int8Tensor out;
+  out.type = type;
+  out.rows = dims[0];
+  out.cols = dims[1];
+  out.values.assign(reinterpret_cast<const int8_t*>(data.data()), reinterpret_cast<const int8_t*>(data.data()) + count);
+  auto scales = p.section(need(t, "scales", path + ".", file), path + ".scales");
+  const uint64_t n_scales = type == QType::int8_per_channel ? static_cast<uint64_t>(out.rows) : 1;
+  if (scales.size() != 4 * n_scales) fail(file, path + ".scales: " + std::to_string(scales.size()) + " bytes for " + std::to_string(n_scales) + " scales");
+  out.scales.resize(n_scales);
+  std::memcpy(out.scales.data(), scales.data(), scales.size());
+  for (float s : out.scales)
+    if (!std::isfinite(s) || s <= 0.0f) fail(file, path + ".scales: scale " + std::to_string(s) + " is not a positive finite number");
+  m.int8.emplace(name, std::move(out));
+}
+
+}  // namespace
+
+QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file) {
+  Parser p(bytes, file);
+  json h = p.header();
+  QtmModel m;
+  const json& cfg = need(h, "config_json", "", file);
+  if (!cfg.is_string()) fail(file, "field 'config_json' must be a string");
+  m.config_json = cfg.get<std::string>();
+  if (h.contains("generation_config_json") && h["generation_config_json"].is_string())
+    m.generation_config_json = h["generation_config_json"].get<std::string>();
+  if (h.contains("quantization")) m.quantization_json = h["quantization"].dump();
+  const json& vocab = need(h, "vocab", "", file);
+  if (!vocab.is_object()) fail(file, "field 'vocab' must be an object");
+  m.vocab.origin = file;
+  m.vocab.source_spm = text(p.section(need(vocab, "source_spm", "vocab.", file), "vocab.source_spm"));
+  m.vocab.target_spm = text(p.section(need(vocab, "target_spm", "vocab.", file), "vocab.target_spm"));
+  m.vocab.vocab_json = text(p.section(need(vocab, "vocab_json", "vocab.", file), "vocab.vocab_json"));
+  if (vocab.contains("target_vocab_json"))
+    m.vocab.target_vocab_json = text(p.section(vocab["target_vocab_json"], "vocab.target_vocab_json"));
+  if (vocab.contains("tokenizer_config_json"))
+    m.vocab.tokenizer_config_json = text(p.section(vocab["tokenizer_config_json"], "vocab.tokenizer_config_json"));
+  const json& tensors = need(h, "tensors", "", file);
+  if (!tensors.is_object() || tensors.empty()) fail(file, "field 'tensors' must be a non-empty object");
+  for (const auto& [name, t] : tensors.items()) read_tensor(p, name, t, m);
+  p.check_no_overlap();
+  return m;
+}
+
+QtmModel read_qtm(const std::string& path) {
+  std::vector<uint8_t> bytes = read_binary_file(path);
+  return parse_qtm(bytes, path);
+}
+
+bool looks_like_qtm(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[8] = {};
+  return in.read(magic, 8) && std::memcmp(magic, kQtmMagic, 8) == 0;
+}
+
+MarianWeights qtm_weights(QtmModel& m, const std::string& file) {
+  ModelConfig c = parse_model_config(m.config_json, file + " (config_json)", m.generation_config_json,
+                                     file + " (generation_config_json)");
+  return resolve_marian_weights(std::move(m.fp32), c, file, std::move(m.int8));
+}
+
+}  // namespace qtool

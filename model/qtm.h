@@ -1,0 +1,52 @@
+// The packed model file, .qtm (format version 1). Byte layout:
+//
+//   0   8 bytes  magic "QTOOLQTM"
+//   8   u32 LE   format version (1)
+//   12  u32 LE   reserved, 0
+//   16  u64 LE   header length H in bytes
+//   24  H bytes  header: one JSON object (below)
+//   …   sections, each starting at a multiple of 64 bytes, zero padding between
+//
+// Header fields: "format": "qtm", "version": 1, "producer", "config_json" and
+// "generation_config_json" (the checkpoint's texts), "vocab" (sections holding
+// source_spm, target_spm, vocab_json and, when present, target_vocab_json and
+// tokenizer_config_json), "tensors" ({name: {"qtype", "shape", "data", and for
+// INT8 "scales"}}, names as in the Hugging Face checkpoint), "quantization" (the
+// config that produced the file, for the record). A section is
+// {"offset", "bytes", "crc32"}: absolute offset, 64-byte aligned, inside the
+// file, not overlapping another, CRC-32 of its bytes. docs/format.md says the same.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+
+#include "model/qtensor.h"
+#include "model/tensor.h"
+#include "model/vocabulary.h"
+#include "model/weights.h"
+
+namespace qtool {
+
+inline constexpr char kQtmMagic[8] = {'Q', 'T', 'O', 'O', 'L', 'Q', 'T', 'M'};
+inline constexpr uint32_t kQtmVersion = 1;
+inline constexpr uint64_t kQtmAlign = 64;
+inline constexpr uint64_t kQtmMaxHeader = 64ull << 20;
+
+struct QtmModel {
+  std::string config_json, generation_config_json;
+  VocabularyFiles vocab;
+  TensorMap fp32;
+  std::map<std::string, Int8Tensor> int8;
+  std::string quantization_json;  // as recorded by the writer
+};
+
+// Validates everything before use; throws qtool::Error naming the file and field.
+QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file);
+QtmModel read_qtm(const std::string& path);
+bool looks_like_qtm(const std::string& path);  // by its magic
+
+// Resolves a parsed file into the model's roles (shapes checked against its config).
+MarianWeights qtm_weights(QtmModel& m, const std::string& file);
+
+}  // namespace qtool
