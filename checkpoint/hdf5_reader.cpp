@@ -88,6 +88,25 @@ std::string dotted(std::string path) {
   return path;
 }
 
+// Every element stored in the file? Unwritten storage reads as fill values, not
+// weights. For chunked data H5Dget_space_status compares stored bytes with the
+// raw size, which compression breaks, so chunks are counted instead.
+bool fully_written(hid_t ds, hid_t dcpl, hid_t space, H5D_layout_t layout, const std::vector<uint64_t>& dims) {
+  if (layout != H5D_CHUNKED) {
+    H5D_space_status_t status;
+    return H5Dget_space_status(ds, &status) >= 0 && status == H5D_SPACE_STATUS_ALLOCATED;
+  }
+  hsize_t chunk[kMaxRank];
+  if (H5Pget_chunk(dcpl, kMaxRank, chunk) != int(dims.size())) return false;
+  uint64_t expected = 1;  // ≤ the element count: no overflow
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (chunk[i] == 0) return false;
+    expected *= (dims[i] + chunk[i] - 1) / chunk[i];
+  }
+  hsize_t stored = 0;
+  return H5Dget_num_chunks(ds, space, &stored) >= 0 && stored == expected;
+}
+
 // Checks storage, type and shape before allocating, then reads as native float.
 void read_dataset(hid_t ds, const std::string& path, const std::string& file, TensorMap& tensors) {
   auto bad = [&](const std::string& what) { fail(file, "dataset '/" + printable(path) + "' " + what); };
@@ -129,16 +148,8 @@ void read_dataset(hid_t ds, const std::string& path, const std::string& file, Te
   std::vector<int64_t> shape_i64(shape.begin(), shape.end());
   if (!count || *count > kMaxElements) bad("has shape " + shape_str(shape_i64) + ", too many elements");
 
-  // Data present: unwritten storage would read as fill values, not weights.
-  if (*count > 0) {
-    H5D_space_status_t status;
-    if (H5Dget_space_status(ds, &status) < 0 || status != H5D_SPACE_STATUS_ALLOCATED)
-      bad("has no data written for part or all of shape " + shape_str(shape_i64));
-    const hsize_t stored = H5Dget_storage_size(ds);
-    if (H5Pget_nfilters(dcpl.get()) == 0 && stored < *count * 4)
-      bad("stores " + std::to_string(stored) + " bytes but shape " + shape_str(shape_i64) + " needs " +
-          std::to_string(*count * 4));
-  }
+  if (*count > 0 && !fully_written(ds, dcpl.get(), space.get(), layout, shape))
+    bad("has no data written for part or all of shape " + shape_str(shape_i64));
 
   Tensor t;
   t.shape = std::move(shape_i64);

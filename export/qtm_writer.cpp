@@ -1,6 +1,7 @@
 #include "export/qtm_writer.h"
 
 #include <cstring>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "model/qtm.h"
@@ -58,16 +59,23 @@ QtmWriteStats write_qtm(const std::string& path, MarianWeights& w, const Vocabul
     entries.push_back({name, "fp32", t->shape, layout.add(t->data.data(), t->data.size() * 4)});
   };
   auto add_int8 = [&](const std::string& name, const Int8Tensor& q) {
+    for (const Entry& e : entries)
+      if (e.name == name) return;
     Entry e{name, qtype_name(q.type), {q.rows, q.cols}, layout.add(q.values.data(), q.values.size())};
     e.scales = static_cast<long>(layout.add(q.scales.data(), q.scales.size() * 4));
     entries.push_back(e);
   };
-  add_fp32(w.encoder_embed_name, w.encoder_embed);
-  add_fp32(w.decoder_embed_name, w.decoder_embed);
+  for (auto [name, fp32, int8] : {std::tuple{w.encoder_embed_name, w.encoder_embed, w.encoder_embed_int8},
+                                  std::tuple{w.decoder_embed_name, w.decoder_embed, w.decoder_embed_int8}}) {
+    if (int8) add_int8(name, *int8);
+    else add_fp32(name, fp32);
+  }
   for (NamedLinear& l : linear_layers(w)) {
     const bool head = l.name == "lm_head";
     const std::string weight = l.name + ".weight", bias = head ? "final_logits_bias" : l.name + ".bias";
-    if (l.weights->int8) add_int8(weight, *l.weights->int8);
+    if (head && l.weights->int8 && l.weights->int8 == w.decoder_embed_int8) {
+      // tied: the decoder embedding's INT8 matrix is the output projection
+    } else if (l.weights->int8) add_int8(weight, *l.weights->int8);
     else if (!head || l.weights->weight != w.decoder_embed) add_fp32(weight, l.weights->weight);
     add_fp32(bias, l.weights->bias);
   }

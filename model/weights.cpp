@@ -69,12 +69,26 @@ MarianWeights resolve_marian_weights(TensorMap tensors, const ModelConfig& c,
   MarianWeights w;
   w.config = c;
   const int64_t d = c.d_model;
-  w.encoder_embed = r.get_or("model.encoder.embed_tokens.weight", "model.shared.weight",
-                             {c.vocab_size, d}, &w.encoder_embed_name);
-  w.decoder_embed = r.get_or("model.decoder.embed_tokens.weight", "model.shared.weight",
-                             {c.decoder_vocab_size, d}, &w.decoder_embed_name);
+  // A packed model may hold an embedding as INT8 under the same name.
+  auto embedding = [&](const std::string& own, int64_t rows, TensorPtr* fp32,
+                       std::shared_ptr<const Int8Tensor>* int8, std::string* chosen) {
+    for (const std::string& name : {own, std::string("model.shared.weight")})
+      if (auto q = r.get_int8(name, rows, d)) {
+        *int8 = q;
+        *chosen = name;
+        return;
+      }
+    *fp32 = r.get_or(own, "model.shared.weight", {rows, d}, chosen);
+  };
+  embedding("model.encoder.embed_tokens.weight", c.vocab_size, &w.encoder_embed, &w.encoder_embed_int8,
+            &w.encoder_embed_name);
+  embedding("model.decoder.embed_tokens.weight", c.decoder_vocab_size, &w.decoder_embed,
+            &w.decoder_embed_int8, &w.decoder_embed_name);
   w.output.int8 = r.get_int8("lm_head.weight", c.decoder_vocab_size, d);
-  if (w.output.int8) {
+  if (!w.output.int8 && w.decoder_embed_int8 && !r.has("lm_head.weight") && c.tie_word_embeddings) {
+    w.output_projection_name = w.decoder_embed_name + " (int8, shared)";
+    w.output.int8 = w.decoder_embed_int8;
+  } else if (w.output.int8) {
     w.output_projection_name = "lm_head.weight (int8)";
     if (c.tie_word_embeddings && !r.has("lm_head.weight")) w.output.weight = w.decoder_embed;
   } else if (r.has("lm_head.weight")) {

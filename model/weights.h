@@ -46,8 +46,11 @@ struct DecoderLayerWeights {
 
 struct MarianWeights {
   ModelConfig config;
-  TensorPtr encoder_embed;      // [vocab_size, d_model]
-  TensorPtr decoder_embed;      // [decoder_vocab_size, d_model]
+  TensorPtr encoder_embed;      // [vocab_size, d_model]; null when INT8
+  TensorPtr decoder_embed;      // [decoder_vocab_size, d_model]; null when INT8
+  // INT8 embeddings, one scale per row. A tied model shares one quantized matrix
+  // between the decoder embedding and the output projection (output.int8).
+  std::shared_ptr<const Int8Tensor> encoder_embed_int8, decoder_embed_int8;
   // The output projection: weight [decoder_vocab_size, d_model] (the decoder
   // embedding when tied), bias = final_logits_bias (zeros when absent).
   LinearWeights output;

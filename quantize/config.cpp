@@ -47,7 +47,7 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
   QuantizeConfig c;
   if (!j.contains("int8") || !j["int8"].is_object()) fail(file, "int8: required, an object");
   const json& q = j["int8"];
-  only_keys(q, "int8.", {"weights", "activations", "output_projection"}, file);
+  only_keys(q, "int8.", {"weights", "activations", "output_projection", "embeddings"}, file);
   c.int8.weight_type = choice(q, "weights", "int8.", {"per_channel", "per_tensor"}, "per_channel", file) == "per_tensor"
                            ? QType::int8_per_tensor
                            : QType::int8_per_channel;
@@ -55,6 +55,10 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
   if (q.contains("output_projection")) {
     if (!q["output_projection"].is_boolean()) fail(file, "int8.output_projection: must be true or false");
     c.int8.output_projection = q["output_projection"].get<bool>();
+  }
+  if (q.contains("embeddings")) {
+    if (!q["embeddings"].is_boolean()) fail(file, "int8.embeddings: must be true or false");
+    c.int8.embeddings = q["embeddings"].get<bool>();
   }
   c.text = j.dump();
   return c;

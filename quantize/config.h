@@ -3,7 +3,8 @@
 //   {"version": 1,
 //    "int8": {"weights": "per_channel" | "per_tensor",
 //             "activations": "dynamic",
-//             "output_projection": true}}
+//             "output_projection": true,
+//             "embeddings": true}}
 #pragma once
 #include <string>
 

@@ -9,6 +9,7 @@ namespace qtool::quantize {
 struct Int8Options {
   QType weight_type = QType::int8_per_channel;
   bool output_projection = true;
+  bool embeddings = false;  // INT8 embedding rows (per-row scales)
 };
 
 void quantize_linears_int8(MarianWeights& w, const Int8Options& opt);

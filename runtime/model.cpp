@@ -54,6 +54,8 @@ MarianModel::MarianModel(const MarianWeights& w) : config_(w.config) {
   embed_scale_ = c.scale_embedding ? std::sqrt(static_cast<float>(d)) : 1.0f;
   encoder_embed_ = w.encoder_embed;
   decoder_embed_ = w.decoder_embed;
+  encoder_embed_int8_ = w.encoder_embed_int8;
+  decoder_embed_int8_ = w.decoder_embed_int8;
   positions_.resize(static_cast<size_t>(c.max_position_embeddings) * d);
   for (int64_t p = 0; p < c.max_position_embeddings; ++p) sinusoidal_position(p, d, &positions_[p * d]);
 
@@ -86,13 +88,22 @@ MarianModel::MarianModel(const MarianWeights& w) : config_(w.config) {
   output_projection_ = linear({w.output});
 }
 
-void MarianModel::embed(const Tensor& table, const int* ids, int64_t n, const int64_t* positions,
-                        float* out) const {
+void MarianModel::embed(bool decoder, const int* ids, int64_t n, const int64_t* positions, float* out) const {
   const int64_t d = config_.d_model;
+  const Int8Tensor* q = (decoder ? decoder_embed_int8_ : encoder_embed_int8_).get();
+  const Tensor* table = (decoder ? decoder_embed_ : encoder_embed_).get();
   for (int64_t i = 0; i < n; ++i) {
-    const float* e = table.data.data() + static_cast<int64_t>(ids[i]) * d;
+    const int64_t row = ids[i];
     const float* p = positions_.data() + positions[i] * d;
-    for (int64_t j = 0; j < d; ++j) out[i * d + j] = e[j] * embed_scale_ + p[j];
+    float* o = out + i * d;
+    if (q) {
+      const int8_t* e = q->values.data() + row * d;
+      const float s = q->scale(row) * embed_scale_;
+      for (int64_t j = 0; j < d; ++j) o[j] = float(e[j]) * s + p[j];
+    } else {
+      const float* e = table->data.data() + row * d;
+      for (int64_t j = 0; j < d; ++j) o[j] = e[j] * embed_scale_ + p[j];
+    }
   }
 }
 
@@ -117,7 +128,7 @@ EncoderOutput MarianModel::encode(const std::vector<std::vector<int>>& sources) 
     }
   std::vector<float>& x = enc.hidden;
   x.resize(rows * d);
-  embed(*encoder_embed_, ids.data(), rows, pos.data(), x.data());
+  embed(false, ids.data(), rows, pos.data(), x.data());
 
   std::vector<float> normed, qkv(rows * 3 * d), ctx(rows * d), proj(rows * d);
   std::vector<float> ffn(rows * c.encoder_ffn_dim);
@@ -216,7 +227,7 @@ void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
   std::vector<float> x(N * d), normed, qkv(N * 3 * d), q(N * d), ctx(N * d), proj(N * d);
   std::vector<float> ffn(N * c.decoder_ffn_dim);
   std::vector<int64_t> pos(N, t);
-  embed(*decoder_embed_, tokens.data(), N, pos.data(), x.data());
+  embed(true, tokens.data(), N, pos.data(), x.data());
   const float scaling = 1.0f / std::sqrt(static_cast<float>(hd));
 
   for (size_t l = 0; l < decoder_.size(); ++l) {

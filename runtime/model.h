@@ -60,13 +60,14 @@ class MarianModel {
   static void select_rows(DecoderState& state, const std::vector<int64_t>& from);
 
  private:
-  void embed(const Tensor& table, const int* ids, int64_t n, const int64_t* positions,
-             float* out) const;
+  // Embedding rows × sqrt(d) + positions, from the FP32 table or the INT8 one.
+  void embed(bool decoder, const int* ids, int64_t n, const int64_t* positions, float* out) const;
   void grow_cache(DecoderState& s, int64_t needed) const;
 
   ModelConfig config_;
   float embed_scale_ = 1.0f;
   TensorPtr encoder_embed_, decoder_embed_;  // [vocab, d]; one tensor when tied
+  std::shared_ptr<const Int8Tensor> encoder_embed_int8_, decoder_embed_int8_;  // when quantized
   std::vector<float> positions_;                      // [max_positions, d]
   std::vector<EncoderLayer> encoder_;
   std::vector<DecoderLayer> decoder_;
