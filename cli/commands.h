@@ -10,5 +10,6 @@ void add_eval_bleu(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_inspect(CLI::App& app);
 void add_quantize(CLI::App& app);
+void add_calibrate(CLI::App& app);
 
 }  // namespace qtool::cli

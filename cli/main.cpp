@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   CLI::App app{"qtool — make trained Marian translation models small and fast on CPUs"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "qtool 0.1.0");
+  qtool::cli::add_calibrate(app);
   qtool::cli::add_quantize(app);
   qtool::cli::add_translate(app);
   qtool::cli::add_eval_bleu(app);

@@ -160,6 +160,14 @@ QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file) {
   const json& tensors = need(h, "tensors", "", file);
   if (!tensors.is_object() || tensors.empty()) fail(file, "field 'tensors' must be a non-empty object");
   for (const auto& [name, t] : tensors.items()) read_tensor(p, name, t, m);
+  if (h.contains("activations")) {
+    if (!h["activations"].is_object()) fail(file, "field 'activations' must be an object");
+    for (const auto& [name, v] : h["activations"].items()) {
+      if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() <= 0)
+        fail(file, "activations." + name + ": " + v.dump() + " is not a positive finite threshold");
+      m.activation_thresholds[name] = v.get<float>();
+    }
+  }
   p.check_no_overlap();
   return m;
 }
@@ -178,7 +186,17 @@ bool looks_like_qtm(const std::string& path) {
 MarianWeights qtm_weights(QtmModel& m, const std::string& file) {
   ModelConfig c = parse_model_config(m.config_json, file + " (config_json)", m.generation_config_json,
                                      file + " (generation_config_json)");
-  return resolve_marian_weights(std::move(m.fp32), c, file, std::move(m.int8));
+  MarianWeights w = resolve_marian_weights(std::move(m.fp32), c, file, std::move(m.int8));
+  std::map<std::string, float> unused = m.activation_thresholds;
+  for (NamedLinear& l : linear_layers(w)) {
+    auto it = m.activation_thresholds.find(l.name);
+    if (it == m.activation_thresholds.end()) continue;
+    if (!l.weights->int8) fail(file, "activations." + l.name + ": a threshold for a layer that is not INT8");
+    l.weights->input_threshold = it->second;
+    unused.erase(l.name);
+  }
+  if (!unused.empty()) fail(file, "activations." + unused.begin()->first + ": no such linear layer");
+  return w;
 }
 
 }  // namespace qtool

@@ -44,8 +44,8 @@ class Resolver {
   }
 
   LinearWeights linear(const std::string& prefix, int64_t out, int64_t in) {
-    if (auto q = get_int8(prefix + ".weight", out, in)) return {nullptr, get(prefix + ".bias", {out}), q};
-    return {get(prefix + ".weight", {out, in}), get(prefix + ".bias", {out}), nullptr};
+    if (auto q = get_int8(prefix + ".weight", out, in)) return {nullptr, get(prefix + ".bias", {out}), q, 0.0f};
+    return {get(prefix + ".weight", {out, in}), get(prefix + ".bias", {out}), nullptr, 0.0f};
   }
   LayerNormWeights norm(const std::string& prefix, int64_t d) {
     return {get(prefix + ".weight", {d}), get(prefix + ".bias", {d})};

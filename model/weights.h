@@ -21,6 +21,7 @@ struct LinearWeights {
   TensorPtr weight;  // [out, in], as stored by PyTorch's nn.Linear; null once quantized
   TensorPtr bias;    // [out]
   std::shared_ptr<const Int8Tensor> int8;  // set when the weight is INT8
+  float input_threshold = 0.0f;  // calibrated clipping threshold of the input (static INT8); 0 = dynamic
   QType qtype() const { return int8 ? int8->type : QType::f32; }
 };
 struct LayerNormWeights {

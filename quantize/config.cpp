@@ -51,7 +51,7 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
   c.int8.weight_type = choice(q, "weights", "int8.", {"per_channel", "per_tensor"}, "per_channel", file) == "per_tensor"
                            ? QType::int8_per_tensor
                            : QType::int8_per_channel;
-  c.activations = choice(q, "activations", "int8.", {"dynamic"}, "dynamic", file);
+  c.activations = choice(q, "activations", "int8.", {"dynamic", "static"}, "dynamic", file);
   if (q.contains("output_projection")) {
     if (!q["output_projection"].is_boolean()) fail(file, "int8.output_projection: must be true or false");
     c.int8.output_projection = q["output_projection"].get<bool>();

@@ -2,7 +2,7 @@
 // are errors that name their JSON path. Format (docs/quantize-config.md):
 //   {"version": 1,
 //    "int8": {"weights": "per_channel" | "per_tensor",
-//             "activations": "dynamic",
+//             "activations": "dynamic" | "static" (static needs a calibration file),
 //             "output_projection": true,
 //             "embeddings": true}}
 #pragma once

@@ -18,12 +18,13 @@ NormParams norm_params(const LayerNormWeights& w) {
 }
 
 // The weights' type picks the implementation: FP32 or INT8 (all parts alike).
-std::unique_ptr<Linear> linear(std::vector<LinearWeights> parts,
+std::unique_ptr<Linear> linear(const std::string& name, std::vector<LinearWeights> parts,
                                std::optional<Activation> act = std::nullopt) {
   std::unique_ptr<Linear> l;
   if (parts[0].int8) l = std::make_unique<LinearInt8>(parts);
   else l = std::make_unique<LinearF32>(parts);
   l->activation = act;
+  l->name = name;
   return l;
 }
 
@@ -59,25 +60,29 @@ MarianModel::MarianModel(const MarianWeights& w) : config_(w.config) {
   positions_.resize(static_cast<size_t>(c.max_position_embeddings) * d);
   for (int64_t p = 0; p < c.max_position_embeddings; ++p) sinusoidal_position(p, d, &positions_[p * d]);
 
-  for (const EncoderLayerWeights& l : w.encoder) {
+  for (size_t i = 0; i < w.encoder.size(); ++i) {
+    const EncoderLayerWeights& l = w.encoder[i];
+    const std::string p = "model.encoder.layers." + std::to_string(i);
     EncoderLayer e;
-    e.qkv = linear({l.self_attn.q, l.self_attn.k, l.self_attn.v});
-    e.out = linear({l.self_attn.out});
-    e.fc1 = linear({l.fc1}, c.activation);
-    e.fc2 = linear({l.fc2});
+    e.qkv = linear(p + ".self_attn.q_proj", {l.self_attn.q, l.self_attn.k, l.self_attn.v});
+    e.out = linear(p + ".self_attn.out_proj", {l.self_attn.out});
+    e.fc1 = linear(p + ".fc1", {l.fc1}, c.activation);
+    e.fc2 = linear(p + ".fc2", {l.fc2});
     e.attn_norm = norm_params(l.self_attn_norm);
     e.ffn_norm = norm_params(l.ffn_norm);
     encoder_.push_back(std::move(e));
   }
-  for (const DecoderLayerWeights& l : w.decoder) {
+  for (size_t i = 0; i < w.decoder.size(); ++i) {
+    const DecoderLayerWeights& l = w.decoder[i];
+    const std::string p = "model.decoder.layers." + std::to_string(i);
     DecoderLayer e;
-    e.self_qkv = linear({l.self_attn.q, l.self_attn.k, l.self_attn.v});
-    e.self_out = linear({l.self_attn.out});
-    e.cross_q = linear({l.cross_attn.q});
-    e.cross_kv = linear({l.cross_attn.k, l.cross_attn.v});
-    e.cross_out = linear({l.cross_attn.out});
-    e.fc1 = linear({l.fc1}, c.activation);
-    e.fc2 = linear({l.fc2});
+    e.self_qkv = linear(p + ".self_attn.q_proj", {l.self_attn.q, l.self_attn.k, l.self_attn.v});
+    e.self_out = linear(p + ".self_attn.out_proj", {l.self_attn.out});
+    e.cross_q = linear(p + ".encoder_attn.q_proj", {l.cross_attn.q});
+    e.cross_kv = linear(p + ".encoder_attn.k_proj", {l.cross_attn.k, l.cross_attn.v});
+    e.cross_out = linear(p + ".encoder_attn.out_proj", {l.cross_attn.out});
+    e.fc1 = linear(p + ".fc1", {l.fc1}, c.activation);
+    e.fc2 = linear(p + ".fc2", {l.fc2});
     e.self_norm = norm_params(l.self_attn_norm);
     e.cross_norm = norm_params(l.cross_attn_norm);
     e.ffn_norm = norm_params(l.ffn_norm);
@@ -85,7 +90,17 @@ MarianModel::MarianModel(const MarianWeights& w) : config_(w.config) {
   }
   encoder_final_norm_ = norm_params(w.encoder_final_norm);
   decoder_final_norm_ = norm_params(w.decoder_final_norm);
-  output_projection_ = linear({w.output});
+  output_projection_ = linear("lm_head", {w.output});
+}
+
+void MarianModel::set_observer(ActivationObserver* observer) {
+  for (EncoderLayer& e : encoder_)
+    for (Linear* l : {e.qkv.get(), e.out.get(), e.fc1.get(), e.fc2.get()}) l->observer = observer;
+  for (DecoderLayer& e : decoder_)
+    for (Linear* l : {e.self_qkv.get(), e.self_out.get(), e.cross_q.get(), e.cross_kv.get(), e.cross_out.get(),
+                      e.fc1.get(), e.fc2.get()})
+      l->observer = observer;
+  output_projection_->observer = observer;
 }
 
 void MarianModel::embed(bool decoder, const int* ids, int64_t n, const int64_t* positions, float* out) const {

@@ -50,6 +50,8 @@ class MarianModel {
   explicit MarianModel(const MarianWeights& weights);
 
   const ModelConfig& config() const { return config_; }
+  // Every matrix product reports its input to `observer` (null: none). Calibration only.
+  void set_observer(ActivationObserver* observer);
 
   EncoderOutput encode(const std::vector<std::vector<int>>& sources) const;
   // One row per sentence; beam search widens it with select_rows().

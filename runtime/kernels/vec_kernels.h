@@ -4,7 +4,7 @@
 //
 // V provides: using reg; static constexpr int64_t width; load(p), load(p, n)
 // (lanes ≥ n are 0), store(p, v), store(p, v, n) (only n lanes), set1(x), add,
-// sub, mul, div, fma(a, b, c) = a·b + c, max, abs, reduce_add, reduce_max, exp,
+// sub, mul, div, fma(a, b, c) = a·b + c, max, min, abs, reduce_add, reduce_max, exp,
 // store_u8_offset(p, v, n) (round to nearest even, +128, n bytes), and
 // s32_offset_to_float(acc, sums, n) = float(acc − 128·sums), n lanes.
 // A tail shorter than the width goes through the partial load/store, so every
@@ -138,13 +138,19 @@ struct VecKernels {
     for (int64_t i = 0; i < n; i += W) V::store(x + i, V::sub(V::load(x + i, lanes(i, n)), l), lanes(i, n));
   }
 
-  static float quantize_u8(const float* x, int64_t n, uint8_t* out) {
-    reg m = V::set1(0.0f);
-    for (int64_t i = 0; i < n; i += W) m = V::max(m, V::abs(V::load(x + i, lanes(i, n))));
-    const float amax = V::reduce_max(m);
-    const float s = amax > 0.0f ? amax / 127.0f : 1.0f;
-    const reg inv = V::set1(1.0f / s);
-    for (int64_t i = 0; i < n; i += W) V::store_u8_offset(out + i, V::mul(V::load(x + i, lanes(i, n)), inv), lanes(i, n));
+  static float quantize_u8(const float* x, int64_t n, float fixed_scale, uint8_t* out) {
+    float s = fixed_scale;
+    if (s <= 0.0f) {
+      reg m = V::set1(0.0f);
+      for (int64_t i = 0; i < n; i += W) m = V::max(m, V::abs(V::load(x + i, lanes(i, n))));
+      const float amax = V::reduce_max(m);
+      s = amax > 0.0f ? amax / 127.0f : 1.0f;
+    }
+    const reg inv = V::set1(1.0f / s), lo = V::set1(-127.0f), hi = V::set1(127.0f);
+    for (int64_t i = 0; i < n; i += W) {
+      const reg v = V::min(V::max(V::mul(V::load(x + i, lanes(i, n)), inv), lo), hi);
+      V::store_u8_offset(out + i, v, lanes(i, n));
+    }
     return s;
   }
 

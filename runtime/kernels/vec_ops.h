@@ -21,9 +21,10 @@ struct VecOps {
                          const float* beta, float* out);
   void (*softmax)(float* x, int64_t n);
   void (*log_softmax)(float* x, int64_t n);
-  // Dynamic symmetric quantization of one row: s = max|x| / 127 (1 for a zero
-  // row), out = round(x / s) + 128 as u8; returns s.
-  float (*quantize_u8)(const float* x, int64_t n, uint8_t* out);
+  // Symmetric quantization of one row: s = fixed_scale when > 0 (static),
+  // else max|x| / 127 (dynamic; 1 for a zero row); out = clamp(round(x / s),
+  // −127, 127) + 128 as u8; returns s.
+  float (*quantize_u8)(const float* x, int64_t n, float fixed_scale, uint8_t* out);
   // out = (acc − 128·col_sums) · row_scale · col_scales: s32 products of u8
   // (offset) activations back to floats.
   void (*dequantize_s32)(const int32_t* acc, const int32_t* col_sums, float row_scale,

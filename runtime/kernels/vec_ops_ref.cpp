@@ -24,6 +24,7 @@ struct Scalar {
   static reg div(reg a, reg b) { return a / b; }
   static reg fma(reg a, reg b, reg c) { return a * b + c; }
   static reg max(reg a, reg b) { return a > b ? a : b; }
+  static reg min(reg a, reg b) { return a < b ? a : b; }
   static float reduce_add(reg a) { return a; }
   static float reduce_max(reg a) { return a; }
   static reg exp(reg a) { return std::exp(a); }

@@ -20,6 +20,7 @@ LinearF32::LinearF32(const std::vector<LinearWeights>& parts) {
 }
 
 void LinearF32::forward(const float* x, int64_t rows, float* y) const {
+  observe(x, rows);
   gemm_f32_nn(rows, out_, in_, x, in_, weight_t_.data(), out_, y, out_);
   add_bias_activation(y, rows, out_, bias_.data(), activation);
 }

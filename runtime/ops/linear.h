@@ -4,12 +4,19 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "model/config.h"
 #include "model/weights.h"
 
 namespace qtool::runtime {
+
+// Sees the input of every matrix product, by the layer's name (calibration).
+struct ActivationObserver {
+  virtual ~ActivationObserver() = default;
+  virtual void observe(const std::string& name, const float* x, int64_t count) = 0;
+};
 
 class Linear {
  public:
@@ -20,6 +27,11 @@ class Linear {
   virtual int64_t out_features() const = 0;
   // The activation applied after the bias, fused into the product's epilogue.
   std::optional<Activation> activation;
+  std::string name;                         // of the first nn.Linear it computes
+  ActivationObserver* observer = nullptr;   // calibration only
+  void observe(const float* x, int64_t rows) const {
+    if (observer) observer->observe(name, x, rows * in_features());
+  }
 };
 
 class LinearF32 final : public Linear {

@@ -20,10 +20,13 @@ LinearInt8::LinearInt8(const std::vector<LinearWeights>& parts) {
     bias_.insert(bias_.end(), p.bias->data.begin(), p.bias->data.end());
   }
   packed_ = pack_s8(values.data(), out, in);
+  // A calibrated clipping threshold T makes the activations static: s = T / 127.
+  if (parts[0].input_threshold > 0.0f) input_scale_ = parts[0].input_threshold / 127.0f;
 }
 
 
 void LinearInt8::forward(const float* x, int64_t rows, float* y) const {
+  observe(x, rows);
   const int64_t K = packed_.k, N = packed_.n, lda = packed_.k_quads * 4;
   thread_local std::vector<uint8_t> a;
   thread_local std::vector<int32_t> acc;
@@ -32,7 +35,7 @@ void LinearInt8::forward(const float* x, int64_t rows, float* y) const {
   acc.resize(rows * N);
   row_scale.resize(rows);
   const VecOps& ops = vec_ops();
-  for (int64_t r = 0; r < rows; ++r) row_scale[r] = ops.quantize_u8(x + r * K, K, a.data() + r * lda);
+  for (int64_t r = 0; r < rows; ++r) row_scale[r] = ops.quantize_u8(x + r * K, K, input_scale_, a.data() + r * lda);
   int8_kernels().gemm_u8s8_s32(a.data(), rows, lda, packed_, acc.data(), N);
   // Σ (q+128)·w = Σ q·w + 128·Σw: the compensation comes off before scaling.
   for (int64_t r = 0; r < rows; ++r)

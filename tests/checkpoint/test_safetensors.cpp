@@ -2,6 +2,7 @@
 // per failure class, each refused with one line naming the file and the tensor.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -26,10 +27,10 @@ constexpr uint64_t kMaxU64 = ~0ull;
 // `data_bytes` bytes counting up from 0.
 std::vector<uint8_t> build(const std::string& header, size_t data_bytes, uint64_t claimed_len = 0) {
   const uint64_t n = claimed_len ? claimed_len : header.size();
-  std::vector<uint8_t> b(8);
+  std::vector<uint8_t> b(8 + header.size() + data_bytes);
   for (int i = 0; i < 8; ++i) b[i] = uint8_t(n >> (8 * i));
-  b.insert(b.end(), header.begin(), header.end());
-  for (size_t i = 0; i < data_bytes; ++i) b.push_back(uint8_t(i));
+  std::copy(header.begin(), header.end(), b.begin() + 8);
+  for (size_t i = 0; i < data_bytes; ++i) b[8 + header.size() + i] = uint8_t(i);
   return b;
 }
 

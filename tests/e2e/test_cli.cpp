@@ -102,6 +102,38 @@ TEST_CASE("eval-bleu --model translates then scores, like translate + eval-bleu 
   CHECK(a["sentences"] == 60);
 }
 
+TEST_CASE("calibrate → quantize (static INT8) → translate; a calibration of another model is refused") {
+  const std::string calib = (scratch() / "calib.json").string(), qtm = (scratch() / "tiny.kl.qtm").string();
+  Run c = run_qtool("calibrate --quiet --model " + tiny() + " --data " + data("dev.en") + " --sentences 40 --output " + calib);
+  REQUIRE(c.code == 0);
+  Run q = run_qtool("quantize --model " + tiny() + " --config " + test::source_dir() + "/configs/int8-kl.json --calibration " +
+                    calib + " --output " + qtm);
+  REQUIRE(q.code == 0);
+  CHECK(q.err.find("static activation scales for") != std::string::npos);
+  Run i = run_qtool("inspect --summary " + qtm);
+  CHECK(i.out.find("int8, shared") != std::string::npos);
+  Run t = run_qtool("translate --quiet --model " + qtm + " --input " + data("dev.en") + " --output " + (scratch() / "dev.kl.de").string());
+  CHECK(t.code == 0);
+  CHECK(read_lines((scratch() / "dev.kl.de").string()).size() == read_lines(data("dev.en")).size());
+  // The same file against a different model (one weight byte changed).
+  fs::path other = model_copy("other");
+  {
+    std::fstream f(other / "model.safetensors", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-5, std::ios::end);
+    f.put('\x42');
+  }
+  check_refused(run_qtool("quantize --model " + other.string() + " --config " + test::source_dir() +
+                          "/configs/int8-kl.json --calibration " + calib + " --output " + (scratch() / "x.qtm").string()),
+                "is for another model");
+  CHECK_FALSE(fs::exists(scratch() / "x.qtm"));
+  // Static without a calibration file, and a config with an unknown key.
+  check_refused(run_qtool("quantize --model " + tiny() + " --config " + test::source_dir() + "/configs/int8-kl.json --output " + qtm),
+                "needs --calibration");
+  write(scratch() / "bad.json", R"({"version": 1, "int8": {"weight": "per_channel"}})");
+  check_refused(run_qtool("quantize --model " + tiny() + " --config " + (scratch() / "bad.json").string() + " --output " + qtm),
+                "bad.json: int8.weight: unknown key");
+}
+
 TEST_CASE("safetensors and HDF5 give identical translations") {
   const fs::path in = scratch() / "in.en";
   std::vector<std::string> lines = read_lines(data("test.en"));

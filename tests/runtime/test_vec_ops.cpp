@@ -76,7 +76,10 @@ TEST_CASE("vector kernels equal the scalar reference on odd lengths") {
 
       // Quantization and dequantization are exact: same rounding, same products.
       std::vector<uint8_t> q1(n), q2(n);
-      CHECK(t->quantize_u8(a.data(), n, q2.data()) == ref.quantize_u8(a.data(), n, q1.data()));
+      CHECK(t->quantize_u8(a.data(), n, 0.0f, q2.data()) == ref.quantize_u8(a.data(), n, 0.0f, q1.data()));
+      CHECK(q2 == q1);
+      t->quantize_u8(a.data(), n, 0.01f, q2.data());  // static scale: most values clip
+      ref.quantize_u8(a.data(), n, 0.01f, q1.data());
       CHECK(q2 == q1);
       std::uniform_int_distribution<int32_t> big(-5000000, 5000000), small(-30000, 30000);
       std::vector<int32_t> acc(n), sums(n);
@@ -94,10 +97,14 @@ TEST_CASE("scalar reference quantization on hand-computed values") {
   const float x[4] = {-2.54f, 0.0f, 1.27f, 0.005f};
   uint8_t q[4];
   // s = 2.54 / 127 = 0.02: q = round(x / s) + 128 = {1, 128, 191.5 → 192 (ties to even: 63.5 → 64), 128}
-  CHECK(ref.quantize_u8(x, 4, q) == doctest::Approx(0.02f));
+  CHECK(ref.quantize_u8(x, 4, 0.0f, q) == doctest::Approx(0.02f));
   CHECK(q[0] == 1);
   CHECK(q[1] == 128);
   CHECK(q[3] == 128);
+  // A static scale of 0.01 clips −2.54 to −127 and 1.27 to 127.
+  CHECK(ref.quantize_u8(x, 4, 0.01f, q) == 0.01f);
+  CHECK(q[0] == 1);
+  CHECK(q[2] == 255);
   const int32_t acc[2] = {1000, -50}, sums[2] = {3, -1};
   const float cs[2] = {0.5f, 2.0f};
   float out[2];

@@ -1,0 +1,57 @@
+// Calibration: run the FP32 model over real sentences (greedy decoding, so the
+// decoder's activations are those of real step-by-step translation), histogram
+// the input of every matrix product, and pick a clipping threshold per input.
+//
+// The calibration file (JSON, docs/calibration.md):
+//   {"format": "qtool-calibration", "version": 1, "model_checksum": "crc32:…",
+//    "method": "kl", "bins": 2048, "percentile": 99.99, "sentences": 500,
+//    "tensors": {"model.encoder.layers.0.fc1": {"threshold": …, "max_abs": …,
+//                 "mean_abs": …, "count": …}, …}}
+// Names are those of the first nn.Linear reading the input (q_proj for q/k/v).
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "calibrate/histogram.h"
+#include "calibrate/thresholds.h"
+#include "runtime/translator.h"
+
+namespace qtool::calibrate {
+
+struct TensorStats {
+  double threshold = 0, max_abs = 0, mean_abs = 0;
+  int64_t count = 0;
+};
+
+struct Calibration {
+  std::string model_checksum;
+  Method method = Method::kl;
+  int bins = 2048;
+  double percentile = 99.99;
+  int64_t sentences = 0;
+  std::map<std::string, TensorStats> tensors;
+  std::map<std::string, Histogram> histograms;  // not written to the file
+};
+
+struct CalibrateOptions {
+  Method method = Method::kl;
+  int bins = 2048;
+  double percentile = 99.99;
+  int batch_size = 32;
+  bool progress = true;
+};
+
+// `model` must be the FP32 model (its products are observed while it translates).
+Calibration calibrate(runtime::MarianModel& model, std::shared_ptr<const Vocabulary> vocab,
+                      const std::vector<std::string>& sentences, const CalibrateOptions& opt,
+                      const std::string& model_checksum);
+
+std::string to_json(const Calibration& c);
+// Validated: format, version, fields, finite positive thresholds. `file` for messages.
+Calibration parse_calibration(const std::string& text, const std::string& file);
+
+// CRC-32 of a checkpoint's weights file, as "crc32:xxxxxxxx": ties a calibration to its model.
+std::string model_checksum(const std::string& weights_file);
+
+}  // namespace qtool::calibrate

@@ -1,0 +1,25 @@
+// Clipping thresholds T for symmetric INT8 (scale = T / 127) from a histogram of |x|.
+#pragma once
+#include <string>
+
+#include "calibrate/histogram.h"
+
+namespace qtool::calibrate {
+
+enum class Method { kl, max, percentile, mse };
+Method parse_method(const std::string& name);  // throws qtool::Error on an unknown name
+const char* method_name(Method m);
+
+// KL divergence as in TensorRT's entropy calibration: for each candidate cut i
+// (128 ≤ i ≤ bins), P = the first i bins with the clipped tail folded into the
+// last, Q = P quantized to 128 levels and expanded back over P's non-empty bins;
+// the cut with the least KL(P‖Q) gives T = (i + 0.5) · bin width.
+double kl_threshold(const Histogram& h, int levels = 128);
+// The value below which `percentile` % of |x| falls (bin upper edge).
+double percentile_threshold(const Histogram& h, double percentile);
+// The cut that minimises the expected squared error of clipping + rounding.
+double mse_threshold(const Histogram& h, int levels = 127);
+
+double threshold(const Histogram& h, Method m, double percentile = 99.99);
+
+}  // namespace qtool::calibrate

@@ -1,0 +1,52 @@
+#include <cstdio>
+
+#include "calibrate/calibration.h"
+#include "checkpoint/checkpoint.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "util/error.h"
+#include "util/file.h"
+
+namespace qtool::cli {
+
+void add_calibrate(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "calibrate", "Record activation histograms of the FP32 model on real sentences and choose INT8 clipping thresholds");
+  auto model = std::make_shared<std::string>();
+  auto data = std::make_shared<std::string>();
+  auto output = std::make_shared<std::string>();
+  auto method = std::make_shared<std::string>("kl");
+  auto opt = std::make_shared<calibrate::CalibrateOptions>();
+  auto sentences = std::make_shared<int>(500);
+  auto threads = std::make_shared<int>(0);
+  auto quiet = std::make_shared<bool>(false);
+  cmd->add_option("--model", *model, "FP32 checkpoint directory or .h5 file")->required();
+  cmd->add_option("--data", *data, "Source sentences, one per line (the training side; never test)")->required();
+  cmd->add_option("--sentences", *sentences, "How many lines to use, from the top")->check(CLI::Range(1, 10000000))->capture_default_str();
+  cmd->add_option("--method", *method, "Threshold: kl (TensorRT entropy), max, percentile, mse")
+      ->check(CLI::IsMember({"kl", "max", "percentile", "mse"}))->capture_default_str();
+  cmd->add_option("--bins", opt->bins, "Histogram bins (a power of two)")->check(CLI::IsMember({256, 512, 1024, 2048, 4096, 8192}))->capture_default_str();
+  cmd->add_option("--percentile", opt->percentile, "With --method percentile")->check(CLI::Range(50.0, 100.0))->capture_default_str();
+  cmd->add_option("--threads", *threads, "Worker threads (0 = all cores)");
+  cmd->add_option("--output", *output, "Calibration file to write (JSON, atomically)")->required();
+  cmd->add_flag("--quiet", *quiet, "No progress display");
+  cmd->callback([=] {
+    check_distinct(*data, *output);
+    std::vector<std::string> lines = read_input_lines(*data);
+    if (static_cast<int>(lines.size()) > *sentences) lines.resize(*sentences);
+    checkpoint::Checkpoint ck = checkpoint::load_checkpoint(*model);
+    const ModelConfig& c = ck.weights.config;
+    auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);
+    runtime::MarianModel m(ck.weights);
+    runtime::set_num_threads(*threads);
+    opt->method = calibrate::parse_method(*method);
+    opt->progress = !*quiet;
+    calibrate::Calibration cal =
+        calibrate::calibrate(m, vocab, lines, *opt, calibrate::model_checksum(ck.weights_file));
+    write_file_atomic(*output, calibrate::to_json(cal));
+    std::fprintf(stderr, "calibrated %zu inputs on %zu sentences (%s) → %s\n", cal.tensors.size(), lines.size(),
+                 method->c_str(), output->c_str());
+  });
+}
+
+}  // namespace qtool::cli

@@ -1,0 +1,90 @@
+// Histograms and thresholds against hand-computed cases.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+
+#include "calibrate/calibration.h"
+#include "calibrate/histogram.h"
+#include "calibrate/thresholds.h"
+#include "util/error.h"
+
+using namespace qtool;
+using namespace qtool::calibrate;
+
+namespace {
+Histogram from(std::vector<float> xs, int bins) {
+  Histogram h(bins);
+  h.add(xs.data(), static_cast<int64_t>(xs.size()));
+  return h;
+}
+}  // namespace
+
+TEST_CASE("histogram: range grows by doubling without losing or moving counts") {
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> small(-1, 1), big(-7, 7);
+  std::vector<float> a(1000), b(500);
+  for (float& x : a) x = small(rng);
+  for (float& x : b) x = big(rng);
+  Histogram h1 = from(a, 64), h2 = from(b, 64);
+  CHECK(h1.range() == 1.0);   // smallest power of two above max|a| (< 1)
+  CHECK(h2.range() == 8.0);
+  Histogram grown = h1;
+  grown.add(b.data(), 500);   // grows 1 → 8 while holding a's counts
+  std::vector<float> all = a;
+  all.insert(all.end(), b.begin(), b.end());
+  Histogram direct = from(all, 64);
+  CHECK(grown.counts() == direct.counts());
+  h1.merge(h2);
+  CHECK(h1.counts() == direct.counts());
+  CHECK(h1.total() == 1500);
+  CHECK(h1.max_abs() == direct.max_abs());
+}
+
+TEST_CASE("KL threshold on a hand-computed histogram") {
+  // |x| counts [4, 2, 0, 1] over bins of width 1 (range 4), 2 levels:
+  //  cut 2: P = [4, 3]/7, Q = [4, 2]/6 → KL = 4/7·ln(6/7) + 3/7·ln(9/7) ≈ 0.0196
+  //  cut 3: P has mass in bin 2 where Q has none → rejected
+  //  cut 4: P = [4, 2, 0, 1]/7, Q = [3, 3, 0, 1]/7 → KL ≈ 0.0485
+  // The least is cut 2: T = (2 + 0.5) · 1.
+  Histogram h = from({0.5f, 0.5f, 0.5f, 0.5f, 1.5f, 1.5f, 3.5f}, 4);
+  REQUIRE(h.counts() == std::vector<int64_t>{4, 2, 0, 1});
+  CHECK(kl_threshold(h, 2) == doctest::Approx(2.5));
+  CHECK(threshold(h, Method::max) == doctest::Approx(3.5));
+  // 6 of 7 values lie below 2 (bin 1's upper edge): the 80th percentile is 2.
+  CHECK(percentile_threshold(h, 80.0) == doctest::Approx(2.0));
+  CHECK(percentile_threshold(h, 100.0) == doctest::Approx(3.5));  // capped at the max seen
+}
+
+TEST_CASE("KL threshold clips a long tail, max does not") {
+  std::mt19937 rng(2);
+  std::normal_distribution<float> g(0, 1);
+  std::vector<float> xs(200000);
+  for (float& x : xs) x = g(rng);
+  xs[0] = 40.0f;  // one outlier
+  Histogram h = from(xs, 2048);
+  const double t = kl_threshold(h);
+  CHECK(t < 10.0);
+  CHECK(t > 2.0);
+  // MSE weighs the outlier's squared clipping error against everyone's rounding
+  // error: minimising N·T²/(12·127²) + (40 − T)² gives T = 80 / (N/96774 + 2) ≈ 19.67
+  // (the Gaussian's own tail past T is negligible), within a bin (64/2048).
+  CHECK(std::fabs(mse_threshold(h) - 80.0 / (200000.0 / 96774.0 + 2.0)) < 64.0 / 2048);
+  CHECK(threshold(h, Method::max) == doctest::Approx(40.0));
+}
+
+TEST_CASE("calibration file: round trip and refusals") {
+  Calibration c;
+  c.model_checksum = "crc32:0badf00d";
+  c.tensors["model.encoder.layers.0.fc1"] = {1.5, 2.0, 0.3, 100};
+  Calibration r = parse_calibration(to_json(c), "c.json");
+  CHECK(r.model_checksum == c.model_checksum);
+  CHECK(r.tensors.at("model.encoder.layers.0.fc1").threshold == 1.5);
+  CHECK_THROWS_WITH_AS(parse_calibration("{}", "c.json"), "c.json: missing field 'format'", Error);
+  CHECK_THROWS_WITH_AS(parse_calibration(R"({"format":"qtool-calibration","version":2})", "c.json"),
+                       doctest::Contains("version: 2 is not supported"), Error);
+  std::string bad = to_json(c);
+  bad.replace(bad.find("1.5"), 3, "-1.0");
+  CHECK_THROWS_WITH_AS(parse_calibration(bad, "c.json"),
+                       doctest::Contains("tensors.model.encoder.layers.0.fc1.threshold: -1.0 is not a positive"), Error);
+}
