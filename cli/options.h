@@ -13,6 +13,8 @@ struct RunOptions {
   std::string model;
   int beam = 1;
   int batch = 32;
+  int batch_tokens = 0;
+  int streams = 1;
   int threads = 0;
   int max_new_tokens = 256;
   double length_penalty = 1.0;

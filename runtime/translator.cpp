@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <exception>
 #include <numeric>
 
 #include "util/progress.h"
@@ -34,18 +35,52 @@ std::vector<std::vector<int>> Translator::translate_ids(const std::vector<std::v
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return sources[a].size() > sources[b].size(); });
+  // Bin packing: consecutive sentences (sorted by length) fill a batch until it
+  // holds batch_size sentences or its padded size (count × longest) would pass
+  // max_batch_tokens, so short sentences travel in large batches, long ones in small.
+  std::vector<std::pair<size_t, size_t>> batches;
+  const size_t cap = static_cast<size_t>(std::max(1, opt.batch_size));
+  for (size_t begin = 0; begin < order.size();) {
+    const size_t longest = sources[order[begin]].size();
+    size_t end = begin + 1;
+    while (end < order.size() && end - begin < cap &&
+           (opt.max_batch_tokens <= 0 || (end - begin + 1) * longest <= size_t(opt.max_batch_tokens)))
+      ++end;
+    batches.push_back({begin, end});
+    begin = end;
+  }
   std::vector<std::vector<int>> out(sources.size());
   Progress progress("translating", static_cast<int64_t>(sources.size()), opt.progress);
-  const size_t batch = static_cast<size_t>(std::max(1, opt.batch_size));
-  for (size_t begin = 0; begin < order.size(); begin += batch) {
-    const size_t end = std::min(order.size(), begin + batch);
+  auto run = [&](size_t b) {
+    const auto [begin, end] = batches[b];
     std::vector<std::vector<int>> src;
     for (size_t i = begin; i < end; ++i) src.push_back(sources[order[i]]);
     EncoderOutput enc = model_->encode(src);
     auto hyps = opt.search.beam_size > 1 ? beam_search(*model_, enc, opt.search)
                                          : greedy_search(*model_, enc, opt.search);
     for (size_t i = begin; i < end; ++i) out[order[i]] = std::move(hyps[i - begin]);
-    progress.advance(static_cast<int64_t>(end - begin));
+  };
+  if (opt.streams <= 1) {
+    for (size_t b = 0; b < batches.size(); ++b) {
+      run(b);
+      progress.advance(static_cast<int64_t>(batches[b].second - batches[b].first));
+    }
+  } else {
+    // Each stream runs whole batches; nested parallel regions (the kernels') then
+    // run on the stream's own thread. Largest batches first, taken dynamically.
+    std::exception_ptr error;
+#pragma omp parallel for num_threads(opt.streams) schedule(dynamic, 1)
+    for (size_t b = 0; b < batches.size(); ++b) {
+      try {
+        run(b);
+      } catch (...) {
+#pragma omp critical(qtool_translate_error)
+        error = std::current_exception();
+      }
+#pragma omp critical(qtool_translate_progress)
+      progress.advance(static_cast<int64_t>(batches[b].second - batches[b].first));
+    }
+    if (error) std::rethrow_exception(error);
   }
   progress.finish();
   return out;

@@ -13,7 +13,11 @@ namespace qtool::runtime {
 
 struct TranslateOptions {
   SearchOptions search;
-  int batch_size = 32;   // sentences per batch
+  int batch_size = 32;       // sentences per batch (the cap)
+  int max_batch_tokens = 0;  // also cap sentences × longest source per batch (0: no cap)
+  // Batches run concurrently on this many streams, each single-threaded (the
+  // paper's parallel batching); 1 = one batch at a time using every thread.
+  int streams = 1;
   bool progress = true;  // on a terminal only
 };
 

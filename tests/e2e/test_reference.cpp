@@ -117,3 +117,19 @@ TEST_CASE("kit models: greedy and beam 4 reproduce transformers") {
   check_greedy(models + "ddtp-en-de-opus-tiny", data, 24.50);
   check_beam(models + "ddtp-en-de-opus-tiny", data, 26.45);
 }
+
+TEST_CASE("parallel batch streams give the same translations as one stream") {
+  Loaded m = load(test::bundled_model());
+  runtime::Translator tr(m.model, m.vocab);
+  std::vector<std::string> lines = read_lines(test::source_dir() + "/data/ddtp-en-de/dev.en");
+  runtime::TranslateOptions one;
+  one.progress = false;
+  one.batch_size = 8;
+  runtime::set_num_threads(1);  // the streams' kernels run on one thread each
+  const auto want = tr.translate(lines, one);
+  runtime::set_num_threads(0);
+  runtime::TranslateOptions two = one;
+  two.streams = 2;
+  two.max_batch_tokens = 300;  // bin packing by padded tokens too
+  CHECK(tr.translate(lines, two) == want);
+}
