@@ -32,6 +32,45 @@ struct VecKernels {
     }
   }
 
+  // out[j] = a · B[j] for j < rows (B's rows `stride` floats apart): the scores of
+  // one query against a head's keys. Four rows per pass share the loads of a and
+  // one horizontal-sum tree (the sums' order differs from dot()'s in the last bits).
+  static void dot_rows(const float* a, const float* B, int64_t stride, int64_t rows, int64_t n, float* out) {
+    int64_t j = 0;
+    for (; j + 4 <= rows; j += 4) {
+      const float* b = B + j * stride;
+      reg s0 = V::set1(0.0f), s1 = s0, s2 = s0, s3 = s0;
+      for (int64_t i = 0; i < n; i += W) {
+        const int64_t k = lanes(i, n);
+        const reg x = V::load(a + i, k);
+        s0 = V::fma(x, V::load(b + i, k), s0);
+        s1 = V::fma(x, V::load(b + stride + i, k), s1);
+        s2 = V::fma(x, V::load(b + 2 * stride + i, k), s2);
+        s3 = V::fma(x, V::load(b + 3 * stride + i, k), s3);
+      }
+      V::reduce_add4(s0, s1, s2, s3, out + j);
+    }
+    for (; j < rows; ++j) out[j] = dot(a, B + j * stride, n);
+  }
+
+  // out = Σ_j p[j] · B[j] (B's rows `stride` floats apart): softmax · V for one
+  // query. Up to four registers of out stay in registers across all rows; the
+  // sum runs in the same order as repeated axpy() from zero.
+  static void weighted_sum_rows(const float* p, const float* B, int64_t stride, int64_t rows, int64_t n,
+                                float* out) {
+    for (int64_t c = 0; c < n; c += 4 * W) {
+      const int64_t width = n - c < 4 * W ? n - c : 4 * W;
+      const int64_t regs = (width + W - 1) / W;
+      reg acc[4] = {V::set1(0.0f), V::set1(0.0f), V::set1(0.0f), V::set1(0.0f)};
+      for (int64_t j = 0; j < rows; ++j) {
+        const reg pj = V::set1(p[j]);
+        const float* b = B + j * stride + c;
+        for (int64_t r = 0; r < regs; ++r) acc[r] = V::fma(pj, V::load(b + r * W, lanes(r * W, width)), acc[r]);
+      }
+      for (int64_t r = 0; r < regs; ++r) V::store(out + c + r * W, acc[r], lanes(r * W, width));
+    }
+  }
+
   static void scale(float* x, float alpha, int64_t n) {
     const reg a = V::set1(alpha);
     for (int64_t i = 0; i < n; i += W) V::store(x + i, V::mul(a, V::load(x + i, lanes(i, n))), lanes(i, n));
@@ -164,6 +203,6 @@ struct VecKernels {
   }
 
   static qtool::runtime::VecOps table(const char* isa) {
-    return {isa, dot, axpy, scale, add_bias_act, add_layer_norm, softmax, log_softmax, quantize_u8, dequantize_s32};
+    return {isa, dot, axpy, dot_rows, weighted_sum_rows, scale, add_bias_act, add_layer_norm, softmax, log_softmax, quantize_u8, dequantize_s32};
   }
 };

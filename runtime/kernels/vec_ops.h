@@ -14,6 +14,11 @@ struct VecOps {
   const char* isa;
   float (*dot)(const float* a, const float* b, int64_t n);
   void (*axpy)(float alpha, const float* x, float* y, int64_t n);  // y += alpha·x
+  // out[j] = a · B[j], j < rows; B's rows are `stride` floats apart (attention scores).
+  void (*dot_rows)(const float* a, const float* B, int64_t stride, int64_t rows, int64_t n, float* out);
+  // out = Σ_j p[j] · B[j] over n floats (attention's softmax · V).
+  void (*weighted_sum_rows)(const float* p, const float* B, int64_t stride, int64_t rows, int64_t n,
+                            float* out);
   void (*scale)(float* x, float alpha, int64_t n);
   void (*add_bias_act)(float* y, const float* bias, int64_t n, VecAct act);
   // out = LN(x + residual) with eps 1e-5; x is updated to x + residual first.

@@ -32,6 +32,16 @@ struct Avx512 {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
   }
   static float reduce_add(reg a) { return _mm512_reduce_add_ps(a); }
+  // The four horizontal sums at once: a transpose-and-add tree, then the 128-bit lanes.
+  static void reduce_add4(reg a, reg b, reg c, reg d, float* out) {
+    const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+    __m512 x = _mm512_add_ps(_mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(3, 2, 3, 2)));
+    x = _mm512_add_ps(x, _mm512_shuffle_f32x4(x, x, _MM_SHUFFLE(1, 0, 3, 2)));
+    x = _mm512_add_ps(x, _mm512_shuffle_f32x4(x, x, _MM_SHUFFLE(2, 3, 0, 1)));
+    _mm_storeu_ps(out, _mm512_castps512_ps128(x));  // [Σa, Σb, Σc, Σd]
+  }
   static float reduce_max(reg a) { return _mm512_reduce_max_ps(a); }
   static reg exp(reg a) { return cephes_exp<Avx512>(a); }
   static reg abs(reg a) { return _mm512_abs_ps(a); }

@@ -26,6 +26,7 @@ struct Scalar {
   static reg max(reg a, reg b) { return a > b ? a : b; }
   static reg min(reg a, reg b) { return a < b ? a : b; }
   static float reduce_add(reg a) { return a; }
+  static void reduce_add4(reg a, reg b, reg c, reg d, float* out) { out[0] = a, out[1] = b, out[2] = c, out[3] = d; }
   static float reduce_max(reg a) { return a; }
   static reg exp(reg a) { return std::exp(a); }
   static reg abs(reg a) { return std::fabs(a); }

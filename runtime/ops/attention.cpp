@@ -11,11 +11,9 @@ void attend_head(HeadView q, HeadView k, HeadView v, int64_t n_queries, int64_t 
   for (int64_t i = 0; i < n_queries; ++i) {
     const int64_t visible = causal ? i + offset + 1 : n_keys;
     const float* qi = q.data + i * q.stride;
-    for (int64_t j = 0; j < visible; ++j) scratch[j] = ops.dot(qi, k.data + j * k.stride, head_dim);
+    ops.dot_rows(qi, k.data, k.stride, visible, head_dim, scratch);
     ops.softmax(scratch, visible);
-    float* out = ctx + i * ctx_stride;
-    for (int64_t c = 0; c < head_dim; ++c) out[c] = 0.0f;
-    for (int64_t j = 0; j < visible; ++j) ops.axpy(scratch[j], v.data + j * v.stride, out, head_dim);
+    ops.weighted_sum_rows(scratch, v.data, v.stride, visible, head_dim, ctx + i * ctx_stride);
   }
 }
 

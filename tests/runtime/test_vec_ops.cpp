@@ -122,3 +122,35 @@ TEST_CASE("scalar reference kernels on hand-computed values") {
   CHECK(s[0] == doctest::Approx(0.25));
   CHECK(s[1] == doctest::Approx(0.75));
 }
+
+TEST_CASE("attention row kernels equal per-row dot and axpy, on every table") {
+  std::vector<const VecOps*> tables = available();
+  tables.push_back(&vec_ops_ref());
+  std::mt19937 rng(11);
+  for (const VecOps* t : tables) {
+    CAPTURE(t->isa);
+    for (int64_t dim : {1, 5, 16, 17, 32, 64, 65, 100}) {
+      for (int64_t rows : {1, 3, 4, 5, 9, 40}) {
+        CAPTURE(dim);
+        CAPTURE(rows);
+        const int64_t stride = dim + 3;  // rows of a wider buffer, as heads are
+        auto a = random_vec(rng, dim, -2, 2), B = random_vec(rng, rows * stride, -2, 2);
+        auto p = random_vec(rng, rows, 0, 1);
+        std::vector<float> scores(rows), want_scores(rows);
+        t->dot_rows(a.data(), B.data(), stride, rows, dim, scores.data());
+        for (int64_t j = 0; j < rows; ++j) want_scores[j] = t->dot(a.data(), B.data() + j * stride, dim);
+        check_close(scores, want_scores, 1e-5);
+        std::vector<float> out(dim, -1.0f), want(dim, 0.0f);
+        t->weighted_sum_rows(p.data(), B.data(), stride, rows, dim, out.data());
+        for (int64_t j = 0; j < rows; ++j) t->axpy(p[j], B.data() + j * stride, want.data(), dim);
+        CHECK(out == want);
+        // and against plain double arithmetic
+        for (int64_t c = 0; c < dim; ++c) {
+          double s = 0;
+          for (int64_t j = 0; j < rows; ++j) s += double(p[j]) * B[j * stride + c];
+          CHECK(out[c] == doctest::Approx(s).epsilon(1e-5).scale(1.0));
+        }
+      }
+    }
+  }
+}
