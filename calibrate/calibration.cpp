@@ -18,15 +18,19 @@ class Recorder final : public runtime::ActivationObserver {
  public:
   explicit Recorder(int bins) : bins_(bins) {}
   void observe(const std::string& name, const float* x, int64_t count) override {
+    if (count <= 0) return;
     std::lock_guard<std::mutex> lock(mu_);
     auto it = hist_.try_emplace(name, bins_).first;
     it->second.add(x, count);
     double s = 0;
-    for (int64_t i = 0; i < count; ++i) s += std::fabs(x[i]);
+    float lo = min_.count(name) ? min_[name] : x[0];
+    for (int64_t i = 0; i < count; ++i) s += std::fabs(x[i]), lo = std::min(lo, x[i]);
     abs_sum_[name] += s;
+    min_[name] = lo;
   }
   std::map<std::string, Histogram> hist_;
   std::map<std::string, double> abs_sum_;
+  std::map<std::string, float> min_;
 
  private:
   int bins_;
@@ -61,7 +65,9 @@ Calibration calibrate(runtime::MarianModel& model, std::shared_ptr<const Vocabul
   c.sentences = static_cast<int64_t>(sentences.size());
   for (auto& [name, h] : rec.hist_) {
     TensorStats s;
-    s.threshold = threshold(h, opt.method, opt.percentile);
+    s.min = rec.min_[name];
+    s.one_sided = s.min >= 0.0;
+    s.threshold = threshold(h, opt.method, opt.percentile, s.one_sided);
     s.max_abs = h.max_abs();
     s.count = h.total();
     s.mean_abs = h.total() ? rec.abs_sum_[name] / h.total() : 0.0;
@@ -71,10 +77,17 @@ Calibration calibrate(runtime::MarianModel& model, std::shared_ptr<const Vocabul
   return c;
 }
 
+std::map<std::string, CalibratedInput> Calibration::inputs() const {
+  std::map<std::string, CalibratedInput> m;
+  for (const auto& [name, s] : tensors) m[name] = {static_cast<float>(s.threshold), s.one_sided};
+  return m;
+}
+
 std::string to_json(const Calibration& c) {
   json t = json::object();
   for (const auto& [name, s] : c.tensors)
-    t[name] = {{"threshold", s.threshold}, {"max_abs", s.max_abs}, {"mean_abs", s.mean_abs}, {"count", s.count}};
+    t[name] = {{"threshold", s.threshold}, {"max_abs", s.max_abs}, {"mean_abs", s.mean_abs},
+               {"min", s.min},             {"one_sided", s.one_sided}, {"count", s.count}};
   json j = {{"format", "qtool-calibration"}, {"version", 1},          {"model_checksum", c.model_checksum},
             {"method", method_name(c.method)}, {"bins", c.bins},       {"percentile", c.percentile},
             {"sentences", c.sentences},       {"tensors", t}};
@@ -118,6 +131,11 @@ Calibration parse_calibration(const std::string& text, const std::string& file) 
     if (v.contains("max_abs") && v["max_abs"].is_number()) s.max_abs = v["max_abs"];
     if (v.contains("mean_abs") && v["mean_abs"].is_number()) s.mean_abs = v["mean_abs"];
     if (v.contains("count") && v["count"].is_number_integer()) s.count = v["count"];
+    if (v.contains("min") && v["min"].is_number()) s.min = v["min"];
+    if (v.contains("one_sided")) {
+      if (!v["one_sided"].is_boolean()) fail(file, "tensors." + name + ".one_sided: must be true or false");
+      s.one_sided = v["one_sided"];
+    }
     c.tensors[name] = s;
   }
   return c;

@@ -6,8 +6,10 @@
 //   {"format": "qtool-calibration", "version": 1, "model_checksum": "crc32:…",
 //    "method": "kl", "bins": 2048, "percentile": 99.99, "sentences": 500,
 //    "tensors": {"model.encoder.layers.0.fc1": {"threshold": …, "max_abs": …,
-//                 "mean_abs": …, "count": …}, …}}
-// Names are those of the first nn.Linear reading the input (q_proj for q/k/v).
+//                 "mean_abs": …, "min": …, "one_sided": false, "count": …}, …}}
+// Names are those of the first nn.Linear reading the input (q_proj for q/k/v);
+// the attention products' inputs are "<attention>.matmul_qk.q", ".matmul_qk.k",
+// ".matmul_pv.p" (softmax probabilities) and ".matmul_pv.v".
 #pragma once
 #include <map>
 #include <string>
@@ -20,7 +22,8 @@
 namespace qtool::calibrate {
 
 struct TensorStats {
-  double threshold = 0, max_abs = 0, mean_abs = 0;
+  double threshold = 0, max_abs = 0, mean_abs = 0, min = 0;
+  bool one_sided = false;  // min ≥ 0: quantized asymmetrically over [0, T] (u8, zero point 0)
   int64_t count = 0;
 };
 
@@ -32,6 +35,8 @@ struct Calibration {
   int64_t sentences = 0;
   std::map<std::string, TensorStats> tensors;
   std::map<std::string, Histogram> histograms;  // not written to the file
+  // The thresholds as static INT8 inputs, by tensor name.
+  std::map<std::string, CalibratedInput> inputs() const;
 };
 
 struct CalibrateOptions {

@@ -97,12 +97,14 @@ double mse_threshold(const Histogram& h, int levels) {
   return std::min(best_t, h.max_abs());
 }
 
-double threshold(const Histogram& h, Method m, double percentile) {
+double threshold(const Histogram& h, Method m, double percentile, bool one_sided) {
+  // A one-sided input is quantized over [0, T] with 256 levels (u8, zero point 0),
+  // a signed one over [−T, T] with 127 steps each side.
   switch (m) {
-    case Method::kl: return kl_threshold(h);
+    case Method::kl: return kl_threshold(h, one_sided ? 256 : 128);
     case Method::max: return h.max_abs();
     case Method::percentile: return percentile_threshold(h, percentile);
-    case Method::mse: return mse_threshold(h);
+    case Method::mse: return mse_threshold(h, one_sided ? 255 : 127);
   }
   return h.max_abs();
 }

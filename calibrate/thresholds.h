@@ -20,6 +20,7 @@ double percentile_threshold(const Histogram& h, double percentile);
 // The cut that minimises the expected squared error of clipping + rounding.
 double mse_threshold(const Histogram& h, int levels = 127);
 
-double threshold(const Histogram& h, Method m, double percentile = 99.99);
+// `one_sided`: the input is never negative and gets all 256 u8 levels over [0, T].
+double threshold(const Histogram& h, Method m, double percentile = 99.99, bool one_sided = false);
 
 }  // namespace qtool::calibrate

@@ -43,13 +43,7 @@ void add_quantize(CLI::App& app) {
     }
     quantize::quantize_linears_int8(ck.weights, qc.int8);
     if (static_act) {
-      int set = 0;
-      for (NamedLinear& l : linear_layers(ck.weights)) {
-        auto it = calib->tensors.find(l.name);
-        if (it == calib->tensors.end() || !l.weights->int8) continue;
-        l.weights->input_threshold = static_cast<float>(it->second.threshold);
-        ++set;
-      }
+      const int set = quantize::set_calibrated_inputs(ck.weights, calib->inputs());
       std::fprintf(stderr, "static activation scales for %d layers (%s calibration)\n", set,
                    calibrate::method_name(calib->method));
     }

@@ -117,7 +117,8 @@ QtmWriteStats write_qtm(const std::string& path, MarianWeights& w, const Vocabul
     h["tensors"] = t;
     json act = json::object();  // static INT8 activations: the calibrated clipping thresholds
     for (NamedLinear& l : linear_layers(w))
-      if (l.weights->input_threshold > 0.0f) act[l.name] = l.weights->input_threshold;
+      if (l.weights->input_threshold > 0.0f)
+        act[l.name] = {{"threshold", l.weights->input_threshold}, {"one_sided", l.weights->input_one_sided}};
     h["activations"] = act;
     header = h.dump();
     const uint64_t start = (24 + header.size() + kQtmAlign - 1) / kQtmAlign * kQtmAlign;

@@ -163,9 +163,14 @@ QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file) {
   if (h.contains("activations")) {
     if (!h["activations"].is_object()) fail(file, "field 'activations' must be an object");
     for (const auto& [name, v] : h["activations"].items()) {
-      if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() <= 0)
-        fail(file, "activations." + name + ": " + v.dump() + " is not a positive finite threshold");
-      m.activation_thresholds[name] = v.get<float>();
+      const std::string where = "activations." + name;
+      if (!v.is_object() || !v.contains("threshold") || !v.contains("one_sided"))
+        fail(file, where + ": must be {\"threshold\": T, \"one_sided\": bool}");
+      const json& t = v["threshold"];
+      if (!t.is_number() || !std::isfinite(t.get<double>()) || t.get<double>() <= 0)
+        fail(file, where + ".threshold: " + t.dump() + " is not a positive finite threshold");
+      if (!v["one_sided"].is_boolean()) fail(file, where + ".one_sided: must be true or false");
+      m.activations[name] = {t.get<float>(), v["one_sided"].get<bool>()};
     }
   }
   p.check_no_overlap();
@@ -187,12 +192,13 @@ MarianWeights qtm_weights(QtmModel& m, const std::string& file) {
   ModelConfig c = parse_model_config(m.config_json, file + " (config_json)", m.generation_config_json,
                                      file + " (generation_config_json)");
   MarianWeights w = resolve_marian_weights(std::move(m.fp32), c, file, std::move(m.int8));
-  std::map<std::string, float> unused = m.activation_thresholds;
+  std::map<std::string, CalibratedInput> unused = m.activations;
   for (NamedLinear& l : linear_layers(w)) {
-    auto it = m.activation_thresholds.find(l.name);
-    if (it == m.activation_thresholds.end()) continue;
+    auto it = m.activations.find(l.name);
+    if (it == m.activations.end()) continue;
     if (!l.weights->int8) fail(file, "activations." + l.name + ": a threshold for a layer that is not INT8");
-    l.weights->input_threshold = it->second;
+    l.weights->input_threshold = it->second.threshold;
+    l.weights->input_one_sided = it->second.one_sided;
     unused.erase(l.name);
   }
   if (!unused.empty()) fail(file, "activations." + unused.begin()->first + ": no such linear layer");

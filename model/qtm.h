@@ -13,7 +13,7 @@
 // tokenizer_config_json), "tensors" ({name: {"qtype", "shape", "data", and for
 // INT8 "scales"}}, names as in the Hugging Face checkpoint), "quantization" (the
 // config that produced the file, for the record), "activations" ({linear name:
-// clipping threshold} for static INT8 inputs). A section is
+// {"threshold": T, "one_sided": bool}} for static INT8 inputs). A section is
 // {"offset", "bytes", "crc32"}: absolute offset, 64-byte aligned, inside the
 // file, not overlapping another, CRC-32 of its bytes. docs/format.md says the same.
 #pragma once
@@ -40,7 +40,7 @@ struct QtmModel {
   TensorMap fp32;
   std::map<std::string, Int8Tensor> int8;
   std::string quantization_json;  // as recorded by the writer
-  std::map<std::string, float> activation_thresholds;  // static INT8 inputs, by linear name
+  std::map<std::string, CalibratedInput> activations;  // static INT8 inputs, by linear name
 };
 
 // Validates everything before use; throws qtool::Error naming the file and field.

@@ -17,11 +17,19 @@ namespace qtool {
 
 using TensorPtr = std::shared_ptr<const Tensor>;
 
+// A static INT8 input from calibration: clipping threshold T; a one-sided input
+// (never negative) uses u8 over [0, T] with zero point 0.
+struct CalibratedInput {
+  float threshold = 0.0f;
+  bool one_sided = false;
+};
+
 struct LinearWeights {
   TensorPtr weight;  // [out, in], as stored by PyTorch's nn.Linear; null once quantized
   TensorPtr bias;    // [out]
   std::shared_ptr<const Int8Tensor> int8;  // set when the weight is INT8
   float input_threshold = 0.0f;  // calibrated clipping threshold of the input (static INT8); 0 = dynamic
+  bool input_one_sided = false;  // the calibrated input is never negative: u8 over [0, T], zero point 0
   QType qtype() const { return int8 ? int8->type : QType::f32; }
 };
 struct LayerNormWeights {

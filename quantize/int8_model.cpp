@@ -25,4 +25,16 @@ void quantize_linears_int8(MarianWeights& w, const Int8Options& opt) {
   if (w.output.int8) w.output.weight.reset();
 }
 
+int set_calibrated_inputs(MarianWeights& w, const std::map<std::string, CalibratedInput>& inputs) {
+  int set = 0;
+  for (NamedLinear& l : linear_layers(w)) {
+    auto it = inputs.find(l.name);
+    if (it == inputs.end() || !l.weights->int8) continue;
+    l.weights->input_threshold = it->second.threshold;
+    l.weights->input_one_sided = it->second.one_sided;
+    ++set;
+  }
+  return set;
+}
+
 }  // namespace qtool::quantize

@@ -2,6 +2,9 @@
 // (q/k/v/out projections, fc1, fc2 in encoder and decoder, and the output
 // projection); embeddings, LayerNorms and biases stay FP32.
 #pragma once
+#include <map>
+#include <string>
+
 #include "model/weights.h"
 
 namespace qtool::quantize {
@@ -13,5 +16,9 @@ struct Int8Options {
 };
 
 void quantize_linears_int8(MarianWeights& w, const Int8Options& opt);
+
+// Static activations: gives each INT8 layer named in `inputs` its calibrated
+// input threshold; returns how many layers were set.
+int set_calibrated_inputs(MarianWeights& w, const std::map<std::string, CalibratedInput>& inputs);
 
 }  // namespace qtool::quantize

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <string>
 
 #include "runtime/ops/attention.h"
 #include "runtime/ops/elementwise.h"
@@ -47,6 +49,36 @@ const float* block_input(const float* x, int64_t rows, int64_t d, const NormPara
   return buf.data();
 }
 
+// Calibration: reports `width` floats at `offset` of each listed row of a
+// [rows, stride] buffer as one tensor (q, k or v of an attention).
+void observe_rows(ActivationObserver* obs, const std::string& name, const float* base, int64_t stride,
+                  int64_t offset, int64_t width, const std::vector<int64_t>& rows) {
+  std::vector<float> buf;
+  buf.reserve(rows.size() * width);
+  for (int64_t r : rows) buf.insert(buf.end(), base + r * stride + offset, base + r * stride + offset + width);
+  obs->observe(name, buf.data(), static_cast<int64_t>(buf.size()));
+}
+
+// Calibration: the softmax rows attend_head copied out, [units][n_queries][n_keys],
+// each query row cut to the keys it saw.
+void observe_probs(ActivationObserver* obs, const std::string& name, const std::vector<float>& probs,
+                   int64_t units, int64_t n_queries, int64_t n_keys,
+                   const std::function<int64_t(int64_t unit, int64_t query)>& visible) {
+  std::vector<float> buf;
+  for (int64_t u = 0; u < units; ++u)
+    for (int64_t i = 0; i < n_queries; ++i) {
+      const float* row = probs.data() + (u * n_queries + i) * n_keys;
+      buf.insert(buf.end(), row, row + visible(u, i));
+    }
+  obs->observe(name, buf.data(), static_cast<int64_t>(buf.size()));
+}
+
+std::vector<int64_t> iota_rows(int64_t n) {
+  std::vector<int64_t> r(n);
+  for (int64_t i = 0; i < n; ++i) r[i] = i;
+  return r;
+}
+
 }  // namespace
 
 MarianModel::MarianModel(const MarianWeights& w) : config_(w.config) {
@@ -70,6 +102,7 @@ MarianModel::MarianModel(const MarianWeights& w) : config_(w.config) {
     e.fc2 = linear(p + ".fc2", {l.fc2});
     e.attn_norm = norm_params(l.self_attn_norm);
     e.ffn_norm = norm_params(l.ffn_norm);
+    e.attn_name = p + ".self_attn";
     encoder_.push_back(std::move(e));
   }
   for (size_t i = 0; i < w.decoder.size(); ++i) {
@@ -86,6 +119,8 @@ MarianModel::MarianModel(const MarianWeights& w) : config_(w.config) {
     e.self_norm = norm_params(l.self_attn_norm);
     e.cross_norm = norm_params(l.cross_attn_norm);
     e.ffn_norm = norm_params(l.ffn_norm);
+    e.self_name = p + ".self_attn";
+    e.cross_name = p + ".encoder_attn";
     decoder_.push_back(std::move(e));
   }
   encoder_final_norm_ = norm_params(w.encoder_final_norm);
@@ -94,6 +129,7 @@ MarianModel::MarianModel(const MarianWeights& w) : config_(w.config) {
 }
 
 void MarianModel::set_observer(ActivationObserver* observer) {
+  observer_ = observer;
   for (EncoderLayer& e : encoder_)
     for (Linear* l : {e.qkv.get(), e.out.get(), e.fc1.get(), e.fc2.get()}) l->observer = observer;
   for (DecoderLayer& e : decoder_)
@@ -154,6 +190,16 @@ EncoderOutput MarianModel::encode(const std::vector<std::vector<int>>& sources) 
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t j = 0; j < d; ++j) qkv[r * 3 * d + j] *= scaling;
     std::fill(ctx.begin(), ctx.end(), 0.0f);
+    std::vector<float> probs;  // calibration only: [B, heads, T, T]
+    if (observer_) {
+      std::vector<int64_t> valid;
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t t = 0; t < enc.lengths[b]; ++t) valid.push_back(b * T + t);
+      observe_rows(observer_, L.attn_name + ".matmul_qk.q", qkv.data(), 3 * d, 0, d, valid);
+      observe_rows(observer_, L.attn_name + ".matmul_qk.k", qkv.data(), 3 * d, d, d, valid);
+      observe_rows(observer_, L.attn_name + ".matmul_pv.v", qkv.data(), 3 * d, 2 * d, d, valid);
+      probs.assign(B * heads * T * T, 0.0f);
+    }
 #pragma omp parallel
     {
       std::vector<float> scratch(T);
@@ -163,9 +209,13 @@ EncoderOutput MarianModel::encode(const std::vector<std::vector<int>>& sources) 
           const float* base = qkv.data() + b * T * 3 * d + h * hd;
           const int64_t len = enc.lengths[b];
           attend_head({base, 3 * d}, {base + d, 3 * d}, {base + 2 * d, 3 * d}, len, len, hd, false,
-                      ctx.data() + b * T * d + h * hd, d, scratch.data());
+                      ctx.data() + b * T * d + h * hd, d, scratch.data(),
+                      observer_ ? probs.data() + (b * heads + h) * T * T : nullptr);
         }
     }
+    if (observer_)
+      observe_probs(observer_, L.attn_name + ".matmul_pv.p", probs, B * heads, T, T,
+                    [&](int64_t u, int64_t i) { return i < enc.lengths[u / heads] ? enc.lengths[u / heads] : 0; });
     L.out->forward(ctx.data(), rows, proj.data());
     residual(x.data(), proj.data(), rows, d, L.attn_norm, pre);
 
@@ -194,6 +244,14 @@ DecoderState MarianModel::start_decoding(const EncoderOutput& enc,
   for (size_t l = 0; l < decoder_.size(); ++l) {
     s.cross_kv[l].resize(rows * 2 * d);
     decoder_[l].cross_kv->forward(enc.hidden.data(), rows, s.cross_kv[l].data());
+    if (observer_) {
+      std::vector<int64_t> valid;
+      for (int64_t b = 0; b < enc.batch; ++b)
+        for (int64_t t = 0; t < enc.lengths[b]; ++t) valid.push_back(b * enc.max_len + t);
+      const std::string& name = decoder_[l].cross_name;
+      observe_rows(observer_, name + ".matmul_qk.k", s.cross_kv[l].data(), 2 * d, 0, d, valid);
+      observe_rows(observer_, name + ".matmul_pv.v", s.cross_kv[l].data(), 2 * d, d, d, valid);
+    }
   }
   grow_cache(s, 16);
   return s;
@@ -258,6 +316,14 @@ void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
       std::memcpy(K + (r * cap + t) * d, row + d, d * sizeof(float));
       std::memcpy(V + (r * cap + t) * d, row + 2 * d, d * sizeof(float));
     }
+    std::vector<float> probs;  // calibration only: [N, heads, t + 1]
+    if (observer_) {
+      const std::vector<int64_t> all = iota_rows(N);
+      observe_rows(observer_, L.self_name + ".matmul_qk.q", qkv.data(), 3 * d, 0, d, all);
+      observe_rows(observer_, L.self_name + ".matmul_qk.k", qkv.data(), 3 * d, d, d, all);
+      observe_rows(observer_, L.self_name + ".matmul_pv.v", qkv.data(), 3 * d, 2 * d, d, all);
+      probs.assign(N * heads * (t + 1), 0.0f);
+    }
 #pragma omp parallel
     {
       std::vector<float> scratch(std::max(t + 1, T));
@@ -266,8 +332,12 @@ void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
         for (int64_t h = 0; h < heads; ++h)
           attend_head({qkv.data() + r * 3 * d + h * hd, 3 * d}, {K + r * cap * d + h * hd, d},
                       {V + r * cap * d + h * hd, d}, 1, t + 1, hd, false,
-                      ctx.data() + r * d + h * hd, d, scratch.data());
+                      ctx.data() + r * d + h * hd, d, scratch.data(),
+                      observer_ ? probs.data() + (r * heads + h) * (t + 1) : nullptr);
     }
+    if (observer_)
+      observe_probs(observer_, L.self_name + ".matmul_pv.p", probs, N * heads, 1, t + 1,
+                    [&](int64_t, int64_t) { return t + 1; });
     L.self_out->forward(ctx.data(), N, proj.data());
     residual(x.data(), proj.data(), N, d, L.self_norm, pre);
 
@@ -276,6 +346,9 @@ void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
     L.cross_q->forward(in, N, q.data());
     for (float& v : q) v *= scaling;
     const float* KV = s.cross_kv[l].data();
+    if (observer_) observer_->observe(L.cross_name + ".matmul_qk.q", q.data(), N * d);
+    std::vector<float> cross_probs;  // calibration only: [N, heads, T]
+    if (observer_) cross_probs.assign(N * heads * T, 0.0f);
 #pragma omp parallel
     {
       std::vector<float> scratch(T);
@@ -286,9 +359,12 @@ void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
           const float* base = KV + b * T * 2 * d + h * hd;
           attend_head({q.data() + r * d + h * hd, d}, {base, 2 * d}, {base + d, 2 * d}, 1,
                       s.encoder->lengths[b], hd, false, ctx.data() + r * d + h * hd, d,
-                      scratch.data());
+                      scratch.data(), observer_ ? cross_probs.data() + (r * heads + h) * T : nullptr);
         }
     }
+    if (observer_)
+      observe_probs(observer_, L.cross_name + ".matmul_pv.p", cross_probs, N * heads, 1, T,
+                    [&](int64_t u, int64_t) { return s.encoder->lengths[s.sentence[u / heads]]; });
     L.cross_out->forward(ctx.data(), N, proj.data());
     residual(x.data(), proj.data(), N, d, L.cross_norm, pre);
 

@@ -20,10 +20,12 @@ struct NormParams {
 struct EncoderLayer {
   std::unique_ptr<Linear> qkv, out, fc1, fc2;
   NormParams attn_norm, ffn_norm;
+  std::string attn_name;  // "model.encoder.layers.N.self_attn"
 };
 struct DecoderLayer {
   std::unique_ptr<Linear> self_qkv, self_out, cross_q, cross_kv, cross_out, fc1, fc2;
   NormParams self_norm, cross_norm, ffn_norm;
+  std::string self_name, cross_name;  // "model.decoder.layers.N.self_attn", ".encoder_attn"
 };
 
 // Encoder result for a batch of sentences padded to max_len.
@@ -50,7 +52,8 @@ class MarianModel {
   explicit MarianModel(const MarianWeights& weights);
 
   const ModelConfig& config() const { return config_; }
-  // Every matrix product reports its input to `observer` (null: none). Calibration only.
+  // Every matrix product reports its input to `observer` (null: none), the
+  // attention products Q·Kᵀ and softmax·V included. Calibration only.
   void set_observer(ActivationObserver* observer);
 
   EncoderOutput encode(const std::vector<std::vector<int>>& sources) const;
@@ -75,6 +78,7 @@ class MarianModel {
   std::vector<DecoderLayer> decoder_;
   NormParams encoder_final_norm_, decoder_final_norm_;
   std::unique_ptr<Linear> output_projection_;  // logits = x·Eᵀ + final_logits_bias
+  ActivationObserver* observer_ = nullptr;
 };
 
 }  // namespace qtool::runtime

@@ -193,16 +193,33 @@ struct VecKernels {
     return s;
   }
 
-  static void dequantize_s32(const int32_t* acc, const int32_t* col_sums, float row_scale,
-                             const float* col_scales, int64_t n, float* out) {
-    const reg rs = V::set1(row_scale);
+  // One-sided inputs (x ≥ 0): u8 = clamp(round(x / s), 0, 255), no offset. Written
+  // through store_u8_offset as round(x/s) − 128 + 128, which is exact.
+  static void quantize_u8_unsigned(const float* x, int64_t n, float scale, uint8_t* out) {
+    const reg inv = V::set1(1.0f / scale), lo = V::set1(0.0f), hi = V::set1(255.0f), off = V::set1(128.0f);
     for (int64_t i = 0; i < n; i += W) {
-      const int64_t k = lanes(i, n);
-      V::store(out + i, V::mul(V::s32_offset_to_float(acc + i, col_sums + i, k), V::mul(rs, V::load(col_scales + i, k))), k);
+      const reg v = V::min(V::max(V::mul(V::load(x + i, lanes(i, n)), inv), lo), hi);
+      V::store_u8_offset(out + i, V::sub(v, off), lanes(i, n));
     }
   }
 
+  static void dequantize_s32(const int32_t* acc, const int32_t* col_sums, int32_t zero, float row_scale,
+                             const float* col_scales, const float* bias, qtool::runtime::VecAct act, int64_t n,
+                             float* out) {
+    using qtool::runtime::VecAct;
+    const reg rs = V::set1(row_scale);
+    const VecAct vec_act = act == VecAct::gelu ? VecAct::none : act;  // erf: scalar pass below
+    for (int64_t i = 0; i < n; i += W) {
+      const int64_t k = lanes(i, n);
+      reg v = V::mul(V::s32_offset_to_float(acc + i, col_sums + i, zero, k), V::mul(rs, V::load(col_scales + i, k)));
+      if (bias) v = V::add(v, V::load(bias + i, k));
+      V::store(out + i, activate(v, vec_act), k);
+    }
+    if (act == VecAct::gelu)
+      for (int64_t i = 0; i < n; ++i) out[i] = 0.5f * out[i] * (1.0f + std::erf(out[i] * 0.70710678118654752f));
+  }
+
   static qtool::runtime::VecOps table(const char* isa) {
-    return {isa, dot, axpy, dot_rows, weighted_sum_rows, scale, add_bias_act, add_layer_norm, softmax, log_softmax, quantize_u8, dequantize_s32};
+    return {isa, dot, axpy, dot_rows, weighted_sum_rows, scale, add_bias_act, add_layer_norm, softmax, log_softmax, quantize_u8, quantize_u8_unsigned, dequantize_s32};
   }
 };

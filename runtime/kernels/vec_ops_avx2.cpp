@@ -59,10 +59,10 @@ struct Avx2 {
     _mm256_store_si256(reinterpret_cast<__m256i*>(q), _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(128)));
     for (int64_t j = 0; j < n && j < 8; ++j) p[j] = static_cast<uint8_t>(q[j]);
   }
-  static reg s32_offset_to_float(const int32_t* acc, const int32_t* sums, int64_t n) {
+  static reg s32_offset_to_float(const int32_t* acc, const int32_t* sums, int32_t zero, int64_t n) {
     const __m256i m = tail_mask(n);
     const __m256i a = _mm256_maskload_epi32(acc, m), b = _mm256_maskload_epi32(sums, m);
-    return _mm256_cvtepi32_ps(_mm256_sub_epi32(a, _mm256_slli_epi32(b, 7)));
+    return _mm256_cvtepi32_ps(_mm256_sub_epi32(a, _mm256_mullo_epi32(b, _mm256_set1_epi32(zero))));
   }
 };
 }  // namespace

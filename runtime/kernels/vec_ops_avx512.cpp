@@ -49,9 +49,9 @@ struct Avx512 {
     const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(128));
     _mm_mask_storeu_epi8(p, tail(n), _mm512_cvtusepi32_epi8(q));
   }
-  static reg s32_offset_to_float(const int32_t* acc, const int32_t* sums, int64_t n) {
+  static reg s32_offset_to_float(const int32_t* acc, const int32_t* sums, int32_t zero, int64_t n) {
     const __m512i a = _mm512_maskz_loadu_epi32(tail(n), acc), b = _mm512_maskz_loadu_epi32(tail(n), sums);
-    return _mm512_cvtepi32_ps(_mm512_sub_epi32(a, _mm512_slli_epi32(b, 7)));
+    return _mm512_cvtepi32_ps(_mm512_sub_epi32(a, _mm512_mullo_epi32(b, _mm512_set1_epi32(zero))));
   }
 };
 }  // namespace

@@ -33,8 +33,8 @@ struct Scalar {
   static void store_u8_offset(uint8_t* p, reg v, int64_t n) {
     if (n > 0) *p = static_cast<uint8_t>(static_cast<int>(std::nearbyint(v)) + 128);
   }
-  static reg s32_offset_to_float(const int32_t* acc, const int32_t* sums, int64_t n) {
-    return n > 0 ? static_cast<float>(*acc - 128 * *sums) : 0.0f;
+  static reg s32_offset_to_float(const int32_t* acc, const int32_t* sums, int32_t zero, int64_t n) {
+    return n > 0 ? static_cast<float>(*acc - zero * *sums) : 0.0f;
   }
 };
 }  // namespace

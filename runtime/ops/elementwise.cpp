@@ -6,9 +6,13 @@
 
 namespace qtool::runtime {
 
+VecAct vec_act(std::optional<Activation> act) {
+  return act ? static_cast<VecAct>(static_cast<int>(*act)) : VecAct::none;
+}
+
 void add_bias_activation(float* y, int64_t rows, int64_t cols, const float* bias,
                          std::optional<Activation> act) {
-  const VecAct code = act ? static_cast<VecAct>(static_cast<int>(*act)) : VecAct::none;
+  const VecAct code = vec_act(act);
   const auto kernel = vec_ops().add_bias_act;
   for (int64_t r = 0; r < rows; ++r) kernel(y + r * cols, bias, cols, code);
 }

@@ -4,9 +4,12 @@
 #include <optional>
 
 #include "model/config.h"
+#include "runtime/kernels/vec_ops.h"
 
 namespace qtool::runtime {
 
+// The kernels' code for a model activation (none when absent).
+VecAct vec_act(std::optional<Activation> act);
 // y[r, :] += bias, then the activation, in place.
 void add_bias_activation(float* y, int64_t rows, int64_t cols, const float* bias,
                          std::optional<Activation> act);

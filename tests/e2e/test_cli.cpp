@@ -106,6 +106,26 @@ TEST_CASE("calibrate → quantize (static INT8) → translate; a calibration of 
   const std::string calib = (scratch() / "calib.json").string(), qtm = (scratch() / "tiny.kl.qtm").string();
   Run c = run_qtool("calibrate --quiet --model " + tiny() + " --data " + data("dev.en") + " --sentences 40 --output " + calib);
   REQUIRE(c.code == 0);
+  {
+    // Every product's input is there, the attention products' too; softmax rows are one-sided.
+    const nlohmann::json j = nlohmann::json::parse(read_text_file(calib));
+    const auto& t = j.at("tensors");
+    for (const char* name : {"model.encoder.layers.0.fc1", "lm_head", "model.encoder.layers.0.self_attn.matmul_qk.q",
+                             "model.encoder.layers.0.self_attn.matmul_qk.k", "model.decoder.layers.0.self_attn.matmul_pv.v",
+                             "model.decoder.layers.0.encoder_attn.matmul_qk.k"}) {
+      CAPTURE(name);
+      REQUIRE(t.contains(name));
+      CHECK(t[name]["one_sided"] == false);
+    }
+    for (const char* name : {"model.encoder.layers.0.self_attn.matmul_pv.p", "model.decoder.layers.0.self_attn.matmul_pv.p",
+                             "model.decoder.layers.0.encoder_attn.matmul_pv.p"}) {
+      CAPTURE(name);
+      REQUIRE(t.contains(name));
+      CHECK(t[name]["one_sided"] == true);
+      CHECK(t[name]["max_abs"].get<double>() <= 1.0);
+      CHECK(t[name]["threshold"].get<double>() <= 1.0 + 1e-6);
+    }
+  }
   Run q = run_qtool("quantize --model " + tiny() + " --config " + test::source_dir() + "/configs/int8-kl.json --calibration " +
                     calib + " --output " + qtm);
   REQUIRE(q.code == 0);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "calibrate/calibration.h"
 #include "checkpoint/checkpoint.h"
 #include "eval/bleu.h"
 #include "quantize/int8_model.h"
@@ -91,7 +92,40 @@ void check_int8(const std::string& model_dir, const std::string& data_dir, doubl
   CHECK(bleu >= fp32_bleu - 0.3);
 }
 
+// Static INT8: KL thresholds calibrated on dev (never test) with the FP32 model,
+// then greedy and beam 4 each within 0.3 BLEU of FP32.
+void check_int8_static(const std::string& model_dir, const std::string& data_dir, double fp32_greedy,
+                       double fp32_beam) {
+  checkpoint::Checkpoint ck = checkpoint::load_checkpoint(model_dir);
+  const ModelConfig& c = ck.weights.config;
+  auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);
+  calibrate::CalibrateOptions copt;
+  copt.progress = false;
+  runtime::MarianModel fp32(ck.weights);
+  const calibrate::Calibration cal =
+      calibrate::calibrate(fp32, vocab, read_lines(data_dir + "/dev.en"), copt, "crc32:test");
+  quantize::quantize_linears_int8(ck.weights, {});
+  // One input per product: q/k/v share q_proj's, k/v of cross-attention share k_proj's.
+  CHECK(quantize::set_calibrated_inputs(ck.weights, cal.inputs()) ==
+        4 * c.encoder_layers + 7 * c.decoder_layers + 1);
+  runtime::Translator tr(std::make_shared<const runtime::MarianModel>(ck.weights), vocab);
+  const std::vector<std::string> src = read_lines(data_dir + "/test.en"), ref = read_lines(data_dir + "/test.de");
+  for (int beam : {1, 4}) {
+    runtime::TranslateOptions opt;
+    opt.progress = false;
+    opt.search.beam_size = beam;
+    const double bleu = eval::corpus_bleu(tr.translate(src, opt), ref).score;
+    const double fp32_bleu = beam == 1 ? fp32_greedy : fp32_beam;
+    MESSAGE(model_dir << ": INT8 static (KL) beam " << beam << " BLEU " << bleu << " (FP32 " << fp32_bleu << ")");
+    CHECK(bleu >= fp32_bleu - 0.3);
+  }
+}
+
 }  // namespace
+
+TEST_CASE("INT8 static quantization (KL calibration) keeps BLEU within 0.3 of FP32, greedy and beam 4") {
+  check_int8_static(test::bundled_model(), test::source_dir() + "/data/ddtp-en-de", 26.55, 28.78);
+}
 
 TEST_CASE("INT8 dynamic quantization keeps BLEU within 0.3 of FP32") {
   check_int8(test::bundled_model(), test::source_dir() + "/data/ddtp-en-de", 26.55);

@@ -85,9 +85,19 @@ TEST_CASE("vector kernels equal the scalar reference on odd lengths") {
       std::vector<int32_t> acc(n), sums(n);
       for (int64_t i = 0; i < n; ++i) acc[i] = big(rng), sums[i] = small(rng);
       std::vector<float> d1(n), d2(n);
-      ref.dequantize_s32(acc.data(), sums.data(), 0.013f, g.data(), n, d1.data());
-      t->dequantize_s32(acc.data(), sums.data(), 0.013f, g.data(), n, d2.data());
-      CHECK(d2 == d1);
+      for (int32_t zero : {0, 128}) {
+        ref.dequantize_s32(acc.data(), sums.data(), zero, 0.013f, g.data(), nullptr, VecAct::none, n, d1.data());
+        t->dequantize_s32(acc.data(), sums.data(), zero, 0.013f, g.data(), nullptr, VecAct::none, n, d2.data());
+        CHECK(d2 == d1);
+        for (VecAct act : {VecAct::relu, VecAct::silu, VecAct::gelu}) {  // fused bias + activation
+          ref.dequantize_s32(acc.data(), sums.data(), zero, 1e-5f, g.data(), be.data(), act, n, d1.data());
+          t->dequantize_s32(acc.data(), sums.data(), zero, 1e-5f, g.data(), be.data(), act, n, d2.data());
+          check_close(d2, d1, 1e-5);
+        }
+      }
+      t->quantize_u8_unsigned(a.data(), n, 0.01f, q2.data());
+      ref.quantize_u8_unsigned(a.data(), n, 0.01f, q1.data());
+      CHECK(q2 == q1);
     }
   }
 }
@@ -108,9 +118,20 @@ TEST_CASE("scalar reference quantization on hand-computed values") {
   const int32_t acc[2] = {1000, -50}, sums[2] = {3, -1};
   const float cs[2] = {0.5f, 2.0f};
   float out[2];
-  ref.dequantize_s32(acc, sums, 0.1f, cs, 2, out);
+  ref.dequantize_s32(acc, sums, 128, 0.1f, cs, nullptr, VecAct::none, 2, out);
   CHECK(out[0] == doctest::Approx((1000 - 384) * 0.05));
   CHECK(out[1] == doctest::Approx((-50 + 128) * 0.2));
+  // zero point 0 (one-sided input), bias and ReLU fused: (1000·0.05 + 1, max(−50·0.2 − 1, 0))
+  const float bias[2] = {1.0f, -1.0f};
+  ref.dequantize_s32(acc, sums, 0, 0.1f, cs, bias, VecAct::relu, 2, out);
+  CHECK(out[0] == doctest::Approx(51.0));
+  CHECK(out[1] == 0.0f);
+  // One-sided: s = 0.01: {−2.54 → 0, 0 → 0, 1.27 → 127, 0.005 → 0 (0.5 ties to even)}
+  ref.quantize_u8_unsigned(x, 4, 0.01f, q);
+  CHECK(q[0] == 0);
+  CHECK(q[1] == 0);
+  CHECK(q[2] == 127);
+  CHECK(q[3] == 0);
 }
 
 TEST_CASE("scalar reference kernels on hand-computed values") {
