@@ -1,4 +1,7 @@
+#include <cmath>
 #include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "calibrate/calibration.h"
@@ -6,10 +9,52 @@
 #include "cli/commands.h"
 #include "export/qtm_writer.h"
 #include "quantize/config.h"
+#include "quantize/model_quantizer.h"
+#include "quantize/token_counts.h"
+#include "util/progress.h"
 #include "util/error.h"
 #include "util/file.h"
 
 namespace qtool::cli {
+namespace {
+
+// Per block: parameters, average code bits and the parameter-weighted error.
+void print_quantize_summary(const std::vector<quantize::TensorReport>& report) {
+  struct Sum {
+    int64_t params = 0;
+    double bits = 0, err2 = 0;
+  };
+  std::map<std::string, Sum> blocks;
+  for (const auto& r : report) {
+    const std::string b = r.name.rfind("model.encoder.layers", 0) == 0   ? "encoder"
+                          : r.name.rfind("model.decoder.layers", 0) == 0 ? "decoder"
+                          : r.name == "lm_head"                          ? "output"
+                                                                         : "embedding";
+    for (const std::string& k : {b, std::string("all")}) {
+      blocks[k].params += r.params;
+      blocks[k].bits += r.bits * double(r.params);
+      blocks[k].err2 += r.relative_error * r.relative_error * double(r.params);
+    }
+  }
+  std::fprintf(stderr, "%-10s %12s %8s %10s\n", "block", "weights", "bits", "rel. error");
+  for (const char* b : {"embedding", "encoder", "decoder", "output", "all"}) {
+    auto it = blocks.find(b);
+    if (it == blocks.end()) continue;
+    const Sum& s = it->second;
+    std::fprintf(stderr, "%-10s %12lld %8.2f %10.4f\n", b, static_cast<long long>(s.params), s.bits / double(s.params),
+                 std::sqrt(s.err2 / double(s.params)));
+  }
+}
+
+std::string report_json(const std::vector<quantize::TensorReport>& report) {
+  nlohmann::json t = nlohmann::json::array();
+  for (const auto& r : report)
+    t.push_back({{"name", r.name}, {"format", r.format}, {"params", r.params}, {"bits", r.bits},
+                 {"relative_error", r.relative_error}});
+  return nlohmann::json{{"tensors", t}}.dump(1) + "\n";
+}
+
+}  // namespace
 
 void add_quantize(CLI::App& app) {
   auto* cmd = app.add_subcommand("quantize", "Quantize a checkpoint by a JSON config and write a packed .qtm model");
@@ -17,10 +62,17 @@ void add_quantize(CLI::App& app) {
   auto config = std::make_shared<std::string>();
   auto output = std::make_shared<std::string>();
   auto calibration = std::make_shared<std::string>();
+  auto counts_file = std::make_shared<std::string>();
+  auto report_file = std::make_shared<std::string>();
+  auto quiet = std::make_shared<bool>(false);
   cmd->add_option("--model", *model, "Checkpoint directory or .h5 file")->required();
   cmd->add_option("--config", *config, "Quantization config (JSON), e.g. configs/int8-dynamic.json")->required();
   cmd->add_option("--output", *output, "The .qtm file to write (atomically)")->required();
   cmd->add_option("--calibration", *calibration, "Calibration file from `qtool calibrate` (for static activations)");
+  cmd->add_option("--token-counts", *counts_file,
+                  "Token counts from `qtool count-tokens` (for frequency-clustered embeddings)");
+  cmd->add_option("--report", *report_file, "Write every tensor's format, bits and reconstruction error (JSON)");
+  cmd->add_flag("--quiet", *quiet, "No progress display");
   cmd->callback([=] {
     // Validate every input before any work, and never write over an input.
     quantize::QuantizeConfig qc = quantize::parse_quantize_config(read_text_file(*config), *config);
@@ -41,7 +93,27 @@ void add_quantize(CLI::App& app) {
         throw Error(*calibration + ": model_checksum " + calib->model_checksum + " is for another model (" +
                     ck.weights_file + " has " + sum + "); calibrate this model first");
     }
-    quantize::quantize_linears_int8(ck.weights, qc.int8);
+    quantize::EmbeddingCounts counts;
+    if (!counts_file->empty()) {
+      check_distinct(*counts_file, *output);
+      const ModelConfig& mc = ck.weights.config;
+      const Vocabulary vocab(ck.vocab_files, mc.vocab_size, mc.decoder_vocab_size);
+      counts = quantize::embedding_counts(quantize::parse_token_counts(read_text_file(*counts_file), *counts_file),
+                                          vocab, ck.weights, *counts_file);
+    }
+    Progress progress("quantizing", static_cast<int64_t>(linear_layers(ck.weights).size()) + 2, !*quiet);
+    int last = 0;
+    const std::vector<quantize::TensorReport> report =
+        quantize::quantize_model(ck.weights, qc, counts, *config, [&](int done, int) {
+          progress.advance(done - last);
+          last = done;
+        });
+    progress.finish();
+    print_quantize_summary(report);
+    if (!report_file->empty()) {
+      check_distinct(*report_file, *output);
+      write_file_atomic(*report_file, report_json(report));
+    }
     if (static_act) {
       const int set = quantize::set_calibrated_inputs(ck.weights, calib->inputs());
       std::fprintf(stderr, "static activation scales for %d layers (%s calibration)\n", set,

@@ -11,5 +11,7 @@ void add_bench(CLI::App& app);
 void add_inspect(CLI::App& app);
 void add_quantize(CLI::App& app);
 void add_calibrate(CLI::App& app);
+void add_search(CLI::App& app);
+void add_count_tokens(CLI::App& app);
 
 }  // namespace qtool::cli

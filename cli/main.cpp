@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "qtool 0.1.0");
   qtool::cli::add_calibrate(app);
   qtool::cli::add_quantize(app);
+  qtool::cli::add_search(app);
+  qtool::cli::add_count_tokens(app);
   qtool::cli::add_translate(app);
   qtool::cli::add_eval_bleu(app);
   qtool::cli::add_bench(app);

@@ -1,6 +1,7 @@
 #include "export/qtm_writer.h"
 
 #include <cstring>
+#include <functional>
 #include <tuple>
 #include <nlohmann/json.hpp>
 
@@ -45,46 +46,98 @@ class Layout {
 QtmWriteStats write_qtm(const std::string& path, MarianWeights& w, const VocabularyFiles& vocab,
                         const std::string& quantization_json) {
   Layout layout;
-  // Each entry: name → (qtype, shape, data blob, scales blob or -1).
+  // Each entry: its name and a function that writes its descriptor once the
+  // data start (and so every absolute offset) is known.
   struct Entry {
-    std::string name, qtype;
-    std::vector<int64_t> shape;
-    size_t data;
-    long scales = -1;
+    std::string name;
+    std::function<json(uint64_t data_start)> describe;
   };
   std::vector<Entry> entries;
-  auto add_fp32 = [&](const std::string& name, const TensorPtr& t) {
+  auto stored = [&](const std::string& name) {
     for (const Entry& e : entries)
-      if (e.name == name) return;  // a tied tensor is stored once
-    entries.push_back({name, "fp32", t->shape, layout.add(t->data.data(), t->data.size() * 4)});
+      if (e.name == name) return true;  // a tied tensor is stored once
+    return false;
+  };
+  auto add_fp32 = [&](const std::string& name, const TensorPtr& t) {
+    if (stored(name)) return;
+    const size_t data = layout.add(t->data.data(), t->data.size() * 4);
+    entries.push_back({name, [&layout, data, shape = t->shape](uint64_t s) {
+                         return json{{"qtype", "fp32"}, {"shape", shape}, {"data", layout.descriptor(data, s)}};
+                       }});
   };
   auto add_int8 = [&](const std::string& name, const Int8Tensor& q) {
-    for (const Entry& e : entries)
-      if (e.name == name) return;
-    Entry e{name, qtype_name(q.type), {q.rows, q.cols}, layout.add(q.values.data(), q.values.size())};
-    e.scales = static_cast<long>(layout.add(q.scales.data(), q.scales.size() * 4));
-    entries.push_back(e);
+    if (stored(name)) return;
+    const size_t data = layout.add(q.values.data(), q.values.size());
+    const size_t scales = layout.add(q.scales.data(), q.scales.size() * 4);
+    entries.push_back({name, [&layout, data, scales, &q](uint64_t s) {
+                         return json{{"qtype", qtype_name(q.type)}, {"shape", {q.rows, q.cols}},
+                                     {"data", layout.descriptor(data, s)}, {"scales", layout.descriptor(scales, s)}};
+                       }});
   };
-  for (auto [name, fp32, int8] : {std::tuple{w.encoder_embed_name, w.encoder_embed, w.encoder_embed_int8},
-                                  std::tuple{w.decoder_embed_name, w.decoder_embed, w.decoder_embed_int8}}) {
+  // Binary code: the sign planes exactly as the kernels read them, then the α.
+  auto binary_sections = [&layout](const BinaryCodeTensor& t) {
+    const size_t planes = layout.add(t.planes_data(), t.plane_words() * 8);
+    const size_t alphas = layout.add(t.alphas_data(), t.alpha_count() * 4);
+    return [&layout, planes, alphas, &t](uint64_t s) {
+      return json{{"bits", t.bits}, {"group_size", t.group_size}, {"data", layout.descriptor(planes, s)},
+                  {"alphas", layout.descriptor(alphas, s)}};
+    };
+  };
+  auto add_binary = [&](const std::string& name, const BinaryCodeTensor& t) {
+    if (stored(name)) return;
+    auto sections = binary_sections(t);
+    entries.push_back({name, [sections, &t](uint64_t s) {
+                         json j = sections(s);
+                         j["qtype"] = "binary_code";
+                         j["shape"] = {t.rows, t.cols};
+                         return j;
+                       }});
+  };
+  auto add_clustered = [&](const std::string& name, const ClusteredBinaryEmbedding& e) {
+    if (stored(name)) return;
+    const size_t order = layout.add(e.order.data(), e.order.size() * 4);
+    std::vector<std::function<json(uint64_t)>> clusters;
+    for (const BinaryCodeTensor& t : e.clusters) clusters.push_back(binary_sections(t));
+    entries.push_back({name, [&layout, order, clusters, &e](uint64_t s) {
+                         json cs = json::array();
+                         for (size_t c = 0; c < clusters.size(); ++c) {
+                           json j = clusters[c](s);
+                           j["rows"] = e.clusters[c].rows;
+                           cs.push_back(j);
+                         }
+                         return json{{"qtype", "binary_code/clustered"}, {"shape", {e.rows, e.cols}},
+                                     {"order", layout.descriptor(order, s)}, {"clusters", cs}};
+                       }});
+  };
+  for (auto [name, fp32, int8, binary] :
+       {std::tuple{w.encoder_embed_name, w.encoder_embed, w.encoder_embed_int8, w.encoder_embed_binary},
+        std::tuple{w.decoder_embed_name, w.decoder_embed, w.decoder_embed_int8, w.decoder_embed_binary}}) {
     if (int8) add_int8(name, *int8);
+    else if (binary) add_clustered(name, *binary);
     else add_fp32(name, fp32);
   }
   for (NamedLinear& l : linear_layers(w)) {
     const bool head = l.name == "lm_head";
+    const LinearWeights& lw = *l.weights;
     const std::string weight = l.name + ".weight", bias = head ? "final_logits_bias" : l.name + ".bias";
-    if (head && l.weights->int8 && l.weights->int8 == w.decoder_embed_int8) {
-      // tied: the decoder embedding's INT8 matrix is the output projection
-    } else if (l.weights->int8) add_int8(weight, *l.weights->int8);
-    else if (!head || l.weights->weight != w.decoder_embed) add_fp32(weight, l.weights->weight);
-    add_fp32(bias, l.weights->bias);
+    if (head && ((lw.int8 && lw.int8 == w.decoder_embed_int8) ||
+                 (lw.clustered && lw.clustered == w.decoder_embed_binary))) {
+      // tied: the decoder embedding's quantized matrix is the output projection
+    } else if (lw.int8) add_int8(weight, *lw.int8);
+    else if (lw.binary) add_binary(weight, *lw.binary);
+    else if (lw.clustered) add_clustered(weight, *lw.clustered);
+    else if (!head || lw.weight != w.decoder_embed) add_fp32(weight, lw.weight);
+    add_fp32(bias, lw.bias);
   }
   for (auto& [name, n] : layer_norms(w)) {
     add_fp32(name + ".weight", n->gamma);
     add_fp32(name + ".bias", n->beta);
   }
   const size_t src_spm = layout.add(vocab.source_spm.data(), vocab.source_spm.size());
-  const size_t tgt_spm = layout.add(vocab.target_spm.data(), vocab.target_spm.size());
+  // A joint vocabulary's two identical SentencePiece models are stored once.
+  const size_t tgt_spm = vocab.target_spm == vocab.source_spm
+                             ? src_spm
+                             : layout.add(vocab.target_spm.data(), vocab.target_spm.size());
   const size_t vjson = layout.add(vocab.vocab_json.data(), vocab.vocab_json.size());
   long tvjson = -1, tokcfg = -1;
   if (!vocab.target_vocab_json.empty())
@@ -109,11 +162,7 @@ QtmWriteStats write_qtm(const std::string& path, MarianWeights& w, const Vocabul
     if (tokcfg >= 0) v["tokenizer_config_json"] = layout.descriptor(tokcfg, data_start);
     h["vocab"] = v;
     json t = json::object();
-    for (const Entry& e : entries) {
-      json d = {{"qtype", e.qtype}, {"shape", e.shape}, {"data", layout.descriptor(e.data, data_start)}};
-      if (e.scales >= 0) d["scales"] = layout.descriptor(e.scales, data_start);
-      t[e.name] = d;
-    }
+    for (const Entry& e : entries) t[e.name] = e.describe(data_start);
     h["tensors"] = t;
     json act = json::object();  // static INT8 activations: the calibrated clipping thresholds
     for (NamedLinear& l : linear_layers(w))

@@ -1,5 +1,7 @@
 #include "model/qtensor.h"
 
+#include "util/error.h"
+
 namespace qtool {
 
 const char* qtype_name(QType t) {
@@ -7,10 +9,86 @@ const char* qtype_name(QType t) {
     case QType::f32: return "fp32";
     case QType::int8_per_channel: return "int8/channel";
     case QType::int8_per_tensor: return "int8/tensor";
+    case QType::binary_code: return "binary_code";
   }
   return "?";
 }
 
-int qtype_bits(QType t) { return t == QType::f32 ? 32 : 8; }
+int qtype_bits(QType t) {
+  switch (t) {
+    case QType::f32: return 32;
+    case QType::int8_per_channel:
+    case QType::int8_per_tensor: return 8;
+    case QType::binary_code: return 0;
+  }
+  return 0;
+}
+
+namespace {
+
+BinaryCodeTensor shaped(int64_t rows, int64_t cols, int bits, int64_t group_size) {
+  const std::string where = "binary code tensor [" + std::to_string(rows) + ", " + std::to_string(cols) + "]";
+  if (rows <= 0 || cols <= 0) fail(where, "rows and cols must be positive");
+  if (bits < 1 || bits > 4) fail(where, "bits must be 1..4, got " + std::to_string(bits));
+  if (group_size == 0) group_size = cols;
+  if (group_size < 0 || (group_size != cols && group_size % 4 != 0))
+    fail(where, "group size must be 0 (per row) or a positive multiple of 4, got " + std::to_string(group_size));
+  BinaryCodeTensor t;
+  t.rows = rows;
+  t.cols = cols;
+  t.bits = bits;
+  t.group_size = group_size;
+  return t;
+}
+
+}  // namespace
+
+BinaryCodeTensor BinaryCodeTensor::make(int64_t rows, int64_t cols, int bits, int64_t group_size) {
+  BinaryCodeTensor t = shaped(rows, cols, bits, group_size);
+  t.planes.assign(t.plane_words(), 0);
+  t.alphas.assign(t.alpha_count(), 0.0f);
+  return t;
+}
+
+BinaryCodeTensor BinaryCodeTensor::view(int64_t rows, int64_t cols, int bits, int64_t group_size,
+                                        const uint64_t* planes, const float* alphas) {
+  BinaryCodeTensor t = shaped(rows, cols, bits, group_size);
+  if (!planes || !alphas) fail("binary code tensor", "view of a null pointer");
+  t.ext_planes_ = planes;
+  t.ext_alphas_ = alphas;
+  return t;
+}
+
+namespace {
+
+// The word holding (row, col) of plane b, and the bit inside it.
+inline int64_t word_index(const BinaryCodeTensor& t, int b, int64_t row, int64_t col) {
+  return ((row / 16) * t.col_quads() + col / 4) * t.bits + b;
+}
+inline int bit_index(int64_t row, int64_t col) { return int((row % 16) * 4 + col % 4); }
+
+}  // namespace
+
+int binary_code_sign(const BinaryCodeTensor& t, int b, int64_t row, int64_t col) {
+  return (t.planes_data()[word_index(t, b, row, col)] >> bit_index(row, col)) & 1 ? 1 : -1;
+}
+
+float binary_code_value(const BinaryCodeTensor& t, int64_t row, int64_t col) {
+  const int64_t g = col / t.group_size;
+  float v = 0.0f;
+  for (int b = 0; b < t.bits; ++b) v += t.alpha(row, b, g) * float(binary_code_sign(t, b, row, col));
+  return v;
+}
+
+void binary_code_set_sign(BinaryCodeTensor& t, int b, int64_t row, int64_t col, bool positive) {
+  if (t.is_view()) fail("binary code tensor", "cannot set signs in a view of external memory");
+  uint64_t& w = t.planes[word_index(t, b, row, col)];
+  const uint64_t bit = uint64_t(1) << bit_index(row, col);
+  w = positive ? (w | bit) : (w & ~bit);
+}
+
+int64_t binary_code_bytes(const BinaryCodeTensor& t) {
+  return t.plane_words() * int64_t(sizeof(uint64_t)) + t.alpha_count() * int64_t(sizeof(float));
+}
 
 }  // namespace qtool

@@ -9,6 +9,7 @@
 #include "util/crc32.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "util/mapped_file.h"
 
 namespace qtool {
 using nlohmann::json;
@@ -40,11 +41,19 @@ class Parser {
     return b_.subspan(off, n);
   }
 
+  // Sections may not overlap; two descriptors of the very same bytes (a joint
+  // vocabulary's one SentencePiece model) are one section.
   void check_no_overlap() {
-    std::sort(sections_.begin(), sections_.end(), [](auto& a, auto& b) { return a.offset < b.offset; });
-    for (size_t i = 1; i < sections_.size(); ++i)
-      if (sections_[i].offset < sections_[i - 1].offset + sections_[i - 1].bytes)
-        fail(file_, sections_[i].field + ": overlaps " + sections_[i - 1].field);
+    std::sort(sections_.begin(), sections_.end(), [](auto& a, auto& b) {
+      return a.offset != b.offset ? a.offset < b.offset : a.bytes < b.bytes;
+    });
+    for (size_t i = 1; i < sections_.size(); ++i) {
+      const Section &prev = sections_[i - 1], &cur = sections_[i];
+      if (cur.offset == prev.offset && cur.bytes == prev.bytes && cur.field.rfind("vocab.", 0) == 0 &&
+          prev.field.rfind("vocab.", 0) == 0)
+        continue;
+      if (cur.offset < prev.offset + prev.bytes) fail(file_, cur.field + ": overlaps " + prev.field);
+    }
   }
 
   json header() {
@@ -87,6 +96,44 @@ const json& need(const json& j, const char* key, const std::string& path, const 
   return j.at(key);
 }
 
+// One binary-code matrix: "bits", "group_size", "data" (sign planes) and "alphas".
+std::shared_ptr<const BinaryCodeTensor> read_binary(Parser& p, const std::string& path, const json& t, int64_t rows,
+                                                    int64_t cols, const std::shared_ptr<const void>& storage) {
+  const std::string& file = p.file();
+  const json& bits = need(t, "bits", path + ".", file);
+  const json& group = need(t, "group_size", path + ".", file);
+  if (!bits.is_number_integer() || bits.get<int64_t>() < 1 || bits.get<int64_t>() > 4)
+    fail(file, path + ".bits: " + bits.dump() + " is not 1..4");
+  if (!group.is_number_unsigned() || group.get<uint64_t>() > uint64_t(cols) ||
+      (group.get<int64_t>() != cols && group.get<int64_t>() % 4 != 0) || group.get<int64_t>() == 0)
+    fail(file, path + ".group_size: " + group.dump() + " is not the column count or a positive multiple of 4 below it");
+  BinaryCodeTensor shape = BinaryCodeTensor::make(1, cols, bits.get<int>(), group.get<int64_t>());
+  shape.rows = rows;  // sizes only: no storage for the real row count yet
+  auto planes = p.section(need(t, "data", path + ".", file), path + ".data");
+  auto alphas = p.section(need(t, "alphas", path + ".", file), path + ".alphas");
+  if (planes.size() != uint64_t(shape.plane_words()) * 8)
+    fail(file, path + ".data: " + std::to_string(planes.size()) + " bytes, expected " +
+                   std::to_string(shape.plane_words() * 8) + " for the sign planes");
+  if (alphas.size() != uint64_t(shape.alpha_count()) * 4)
+    fail(file, path + ".alphas: " + std::to_string(alphas.size()) + " bytes, expected " +
+                   std::to_string(shape.alpha_count() * 4));
+  for (uint64_t i = 0; i < alphas.size(); i += 4) {
+    float a;
+    std::memcpy(&a, alphas.data() + i, 4);
+    if (!std::isfinite(a)) fail(file, path + ".alphas: scale " + std::to_string(i / 4) + " is not finite");
+  }
+  const auto* words = reinterpret_cast<const uint64_t*>(planes.data());
+  const auto* scales = reinterpret_cast<const float*>(alphas.data());
+  if (storage)  // used in place: the tensor keeps the mapping alive
+    return std::shared_ptr<const BinaryCodeTensor>(
+        new BinaryCodeTensor(BinaryCodeTensor::view(rows, cols, shape.bits, shape.group_size, words, scales)),
+        [storage](const BinaryCodeTensor* t) { delete t; });
+  BinaryCodeTensor owned = BinaryCodeTensor::make(rows, cols, shape.bits, shape.group_size);
+  std::memcpy(owned.planes.data(), planes.data(), planes.size());
+  std::memcpy(owned.alphas.data(), alphas.data(), alphas.size());
+  return std::make_shared<const BinaryCodeTensor>(std::move(owned));
+}
+
 void read_tensor(Parser& p, const std::string& name, const json& t, QtmModel& m) {
   const std::string path = "tensors." + name;
   const std::string& file = p.file();
@@ -103,8 +150,36 @@ void read_tensor(Parser& p, const std::string& name, const json& t, QtmModel& m)
       fail(file, path + ".shape: too large");
     dims.push_back(d.get<int64_t>());
   }
-  auto data = p.section(need(t, "data", path + ".", file), path + ".data");
   const std::string q = qt.get<std::string>();
+  if (q == "binary_code" || q == "binary_code/clustered") {
+    if (dims.size() != 2 || dims[0] == 0 || dims[1] == 0) fail(file, path + ".shape: a binary-code tensor is a matrix [out, in]");
+    if (q == "binary_code") {
+      m.quantized.binary.emplace(name, read_binary(p, path, t, dims[0], dims[1], m.storage));
+      return;
+    }
+    auto e = std::make_shared<ClusteredBinaryEmbedding>();
+    e->rows = dims[0];
+    e->cols = dims[1];
+    e->storage = m.storage;
+    auto order = p.section(need(t, "order", path + ".", file), path + ".order");
+    if (order.size() != uint64_t(dims[0]) * 4) fail(file, path + ".order: needs one int32 per row");
+    e->order.resize(dims[0]);
+    std::memcpy(e->order.data(), order.data(), order.size());
+    const json& clusters = need(t, "clusters", path + ".", file);
+    if (!clusters.is_array() || clusters.empty() || clusters.size() > 16)
+      fail(file, path + ".clusters: must be a list of 1 to 16 clusters");
+    for (size_t c = 0; c < clusters.size(); ++c) {
+      const std::string cp = path + ".clusters[" + std::to_string(c) + "]";
+      const json& rows = need(clusters[c], "rows", cp + ".", file);
+      if (!rows.is_number_unsigned() || rows.get<uint64_t>() == 0 || rows.get<uint64_t>() > uint64_t(dims[0]))
+        fail(file, cp + ".rows: " + rows.dump() + " is not a row count of this matrix");
+      e->clusters.push_back(*read_binary(p, cp, clusters[c], rows.get<int64_t>(), dims[1], m.storage));
+    }
+    finish_clustered_embedding(*e, file + ": " + path);
+    m.quantized.clustered.emplace(name, std::move(e));
+    return;
+  }
+  auto data = p.section(need(t, "data", path + ".", file), path + ".data");
   if (q == "fp32") {
     if (data.size() != count * 4) fail(file, path + ".data: " + std::to_string(data.size()) + " bytes for " + std::to_string(count) + " fp32 values");
     Tensor out;
@@ -117,7 +192,7 @@ void read_tensor(Parser& p, const std::string& name, const json& t, QtmModel& m)
   QType type;
   if (q == qtype_name(QType::int8_per_channel)) type = QType::int8_per_channel;
   else if (q == qtype_name(QType::int8_per_tensor)) type = QType::int8_per_tensor;
-  else fail(file, path + ".qtype: '" + q + "' is not a known type (fp32, int8/channel, int8/tensor)");
+  else fail(file, path + ".qtype: '" + q + "' is not a known type (fp32, int8/channel, int8/tensor, binary_code, binary_code/clustered)");
   if (dims.size() != 2) fail(file, path + ".shape: an int8 tensor is a matrix [out, in]");
   if (data.size() != count) fail(file, path + ".data: " + std::to_string(data.size()) + " bytes for " + std::to_string(count) + " int8 values");
   Int8Tensor out;
@@ -132,15 +207,16 @@ void read_tensor(Parser& p, const std::string& name, const json& t, QtmModel& m)
   std::memcpy(out.scales.data(), scales.data(), scales.size());
   for (float s : out.scales)
     if (!std::isfinite(s) || s <= 0.0f) fail(file, path + ".scales: scale " + std::to_string(s) + " is not a positive finite number");
-  m.int8.emplace(name, std::move(out));
+  m.quantized.int8.emplace(name, std::move(out));
 }
 
 }  // namespace
 
-QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file) {
+QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file, std::shared_ptr<const void> owner) {
   Parser p(bytes, file);
   json h = p.header();
   QtmModel m;
+  m.storage = std::move(owner);
   const json& cfg = need(h, "config_json", "", file);
   if (!cfg.is_string()) fail(file, "field 'config_json' must be a string");
   m.config_json = cfg.get<std::string>();
@@ -178,8 +254,8 @@ QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file) {
 }
 
 QtmModel read_qtm(const std::string& path) {
-  std::vector<uint8_t> bytes = read_binary_file(path);
-  return parse_qtm(bytes, path);
+  std::shared_ptr<const MappedFile> map = MappedFile::open(path);
+  return parse_qtm(map->bytes(), path, map);
 }
 
 bool looks_like_qtm(const std::string& path) {
@@ -191,7 +267,7 @@ bool looks_like_qtm(const std::string& path) {
 MarianWeights qtm_weights(QtmModel& m, const std::string& file) {
   ModelConfig c = parse_model_config(m.config_json, file + " (config_json)", m.generation_config_json,
                                      file + " (generation_config_json)");
-  MarianWeights w = resolve_marian_weights(std::move(m.fp32), c, file, std::move(m.int8));
+  MarianWeights w = resolve_marian_weights(std::move(m.fp32), c, file, std::move(m.quantized));
   std::map<std::string, CalibratedInput> unused = m.activations;
   for (NamedLinear& l : linear_layers(w)) {
     auto it = m.activations.find(l.name);

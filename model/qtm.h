@@ -38,13 +38,18 @@ struct QtmModel {
   std::string config_json, generation_config_json;
   VocabularyFiles vocab;
   TensorMap fp32;
-  std::map<std::string, Int8Tensor> int8;
+  QuantizedTensors quantized;
+  // The bytes binary-code tensors point into (a mapped file), when they are views.
+  std::shared_ptr<const void> storage;
   std::string quantization_json;  // as recorded by the writer
   std::map<std::string, CalibratedInput> activations;  // static INT8 inputs, by linear name
 };
 
 // Validates everything before use; throws qtool::Error naming the file and field.
-QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file);
+// With an `owner` of `bytes`, binary-code planes are used in place (views kept
+// alive by it); without one they are copied.
+QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file,
+                   std::shared_ptr<const void> owner = nullptr);
 QtmModel read_qtm(const std::string& path);
 bool looks_like_qtm(const std::string& path);  // by its magic
 

@@ -103,6 +103,7 @@ Vocabulary::Vocabulary(const VocabularyFiles& files, int source_rows, int target
                           " entries but the model's output layer has " +
                           std::to_string(target_rows) + " rows");
   for (size_t i = 0; i < source_piece_of.size(); ++i) source_id_of_[source_piece_of[i]] = int(i);
+  for (size_t i = 0; i < target_piece_of_.size(); ++i) target_id_of_.emplace(target_piece_of_[i], int(i));
 
   const std::string eos = token_name(tok_cfg, "eos_token", "</s>");
   const std::string unk = token_name(tok_cfg, "unk_token", "<unk>");
@@ -144,6 +145,18 @@ std::vector<int> Vocabulary::encode(const std::string& text) const {
   for (const std::string& piece : source_pieces(text)) {
     auto it = source_id_of_.find(piece);
     ids.push_back(it == source_id_of_.end() ? unk_id_ : it->second);
+  }
+  ids.push_back(eos_id_);
+  return ids;
+}
+
+std::vector<int> Vocabulary::encode_target(const std::string& text) const {
+  std::vector<std::string> pieces;
+  target_sp_->Encode(text, &pieces).IgnoreError();
+  std::vector<int> ids;
+  for (const std::string& piece : pieces) {
+    auto it = target_id_of_.find(piece);
+    ids.push_back(it == target_id_of_.end() ? unk_id_ : it->second);
   }
   ids.push_back(eos_id_);
   return ids;

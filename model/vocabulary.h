@@ -35,6 +35,9 @@ class Vocabulary {
   Vocabulary(Vocabulary&&) noexcept;
 
   std::vector<int> encode(const std::string& text) const;   // ids, </s> last
+  // Target text → target SentencePiece pieces → ids through the target table
+  // (missing piece → <unk>), </s> last: the decoder's ids of a reference.
+  std::vector<int> encode_target(const std::string& text) const;
   std::string decode(const std::vector<int>& ids) const;     // special tokens dropped
   std::vector<std::string> source_pieces(const std::string& text) const;
 
@@ -51,6 +54,7 @@ class Vocabulary {
   std::unique_ptr<sentencepiece::SentencePieceProcessor> source_sp_, target_sp_;
   std::unordered_map<std::string, int> source_id_of_;
   std::vector<std::string> target_piece_of_;
+  std::unordered_map<std::string, int> target_id_of_;
   std::vector<bool> target_special_;
   int eos_id_ = -1, unk_id_ = -1, pad_id_ = -1;
   bool separate_ = false;

@@ -7,10 +7,27 @@ namespace {
 
 class Resolver {
  public:
-  Resolver(TensorMap tensors, std::map<std::string, Int8Tensor> int8, const std::string& file)
-      : file_(file) {
+  Resolver(TensorMap tensors, QuantizedTensors q, const std::string& file)
+      : file_(file), binary_(std::move(q.binary)), clustered_(std::move(q.clustered)) {
     for (auto& [name, t] : tensors) pool_[name] = std::make_shared<const Tensor>(std::move(t));
-    for (auto& [name, t] : int8) int8_[name] = std::make_shared<const Int8Tensor>(std::move(t));
+    for (auto& [name, t] : q.int8) int8_[name] = std::make_shared<const Int8Tensor>(std::move(t));
+  }
+
+  template <class T>
+  std::shared_ptr<const T> get_quantized(const std::map<std::string, std::shared_ptr<const T>>& pool,
+                                         const std::string& name, int64_t rows, int64_t cols) {
+    auto it = pool.find(name);
+    if (it == pool.end()) return nullptr;
+    if (it->second->rows != rows || it->second->cols != cols)
+      fail(file_, "tensor '" + name + "' has shape " + shape_str({it->second->rows, it->second->cols}) +
+                      ", expected " + shape_str({rows, cols}));
+    return it->second;
+  }
+  std::shared_ptr<const BinaryCodeTensor> get_binary(const std::string& name, int64_t rows, int64_t cols) {
+    return get_quantized(binary_, name, rows, cols);
+  }
+  std::shared_ptr<const ClusteredBinaryEmbedding> get_clustered(const std::string& name, int64_t rows, int64_t cols) {
+    return get_quantized(clustered_, name, rows, cols);
   }
 
   std::shared_ptr<const Int8Tensor> get_int8(const std::string& name, int64_t rows, int64_t cols) {
@@ -44,8 +61,12 @@ class Resolver {
   }
 
   LinearWeights linear(const std::string& prefix, int64_t out, int64_t in) {
-    if (auto q = get_int8(prefix + ".weight", out, in)) return {nullptr, get(prefix + ".bias", {out}), q, 0.0f};
-    return {get(prefix + ".weight", {out, in}), get(prefix + ".bias", {out}), nullptr, 0.0f};
+    LinearWeights l;
+    l.bias = get(prefix + ".bias", {out});
+    if (auto q = get_int8(prefix + ".weight", out, in)) l.int8 = q;
+    else if (auto b = get_binary(prefix + ".weight", out, in)) l.binary = b;
+    else l.weight = get(prefix + ".weight", {out, in});
+    return l;
   }
   LayerNormWeights norm(const std::string& prefix, int64_t d) {
     return {get(prefix + ".weight", {d}), get(prefix + ".bias", {d})};
@@ -59,38 +80,53 @@ class Resolver {
   std::string file_;
   std::map<std::string, TensorPtr> pool_;
   std::map<std::string, std::shared_ptr<const Int8Tensor>> int8_;
+  std::map<std::string, std::shared_ptr<const BinaryCodeTensor>> binary_;
+  std::map<std::string, std::shared_ptr<const ClusteredBinaryEmbedding>> clustered_;
 };
 
 }  // namespace
 
 MarianWeights resolve_marian_weights(TensorMap tensors, const ModelConfig& c,
-                                     const std::string& file, std::map<std::string, Int8Tensor> int8) {
-  Resolver r(std::move(tensors), std::move(int8), file);
+                                     const std::string& file, QuantizedTensors quantized) {
+  Resolver r(std::move(tensors), std::move(quantized), file);
   MarianWeights w;
   w.config = c;
   const int64_t d = c.d_model;
-  // A packed model may hold an embedding as INT8 under the same name.
+  // A packed model may hold an embedding as INT8 or clustered binary code under the same name.
   auto embedding = [&](const std::string& own, int64_t rows, TensorPtr* fp32,
-                       std::shared_ptr<const Int8Tensor>* int8, std::string* chosen) {
-    for (const std::string& name : {own, std::string("model.shared.weight")})
+                       std::shared_ptr<const Int8Tensor>* int8,
+                       std::shared_ptr<const ClusteredBinaryEmbedding>* binary, std::string* chosen) {
+    for (const std::string& name : {own, std::string("model.shared.weight")}) {
       if (auto q = r.get_int8(name, rows, d)) {
         *int8 = q;
         *chosen = name;
         return;
       }
+      if (auto q = r.get_clustered(name, rows, d)) {
+        *binary = q;
+        *chosen = name;
+        return;
+      }
+    }
     *fp32 = r.get_or(own, "model.shared.weight", {rows, d}, chosen);
   };
   embedding("model.encoder.embed_tokens.weight", c.vocab_size, &w.encoder_embed, &w.encoder_embed_int8,
-            &w.encoder_embed_name);
+            &w.encoder_embed_binary, &w.encoder_embed_name);
   embedding("model.decoder.embed_tokens.weight", c.decoder_vocab_size, &w.decoder_embed,
-            &w.decoder_embed_int8, &w.decoder_embed_name);
+            &w.decoder_embed_int8, &w.decoder_embed_binary, &w.decoder_embed_name);
+  const bool shared_output = !r.has("lm_head.weight") && c.tie_word_embeddings;
   w.output.int8 = r.get_int8("lm_head.weight", c.decoder_vocab_size, d);
-  if (!w.output.int8 && w.decoder_embed_int8 && !r.has("lm_head.weight") && c.tie_word_embeddings) {
+  w.output.binary = r.get_binary("lm_head.weight", c.decoder_vocab_size, d);
+  w.output.clustered = r.get_clustered("lm_head.weight", c.decoder_vocab_size, d);
+  if (!w.output.quantized() && w.decoder_embed_int8 && shared_output) {
     w.output_projection_name = w.decoder_embed_name + " (int8, shared)";
     w.output.int8 = w.decoder_embed_int8;
-  } else if (w.output.int8) {
-    w.output_projection_name = "lm_head.weight (int8)";
-    if (c.tie_word_embeddings && !r.has("lm_head.weight")) w.output.weight = w.decoder_embed;
+  } else if (!w.output.quantized() && w.decoder_embed_binary && shared_output) {
+    w.output_projection_name = w.decoder_embed_name + " (binary code, shared)";
+    w.output.clustered = w.decoder_embed_binary;
+  } else if (w.output.quantized()) {
+    w.output_projection_name = std::string("lm_head.weight (") + qtype_name(w.output.qtype()) + ")";
+    if (shared_output) w.output.weight = w.decoder_embed;
   } else if (r.has("lm_head.weight")) {
     w.output_projection_name = "lm_head.weight";
     w.output.weight = r.get("lm_head.weight", {c.decoder_vocab_size, d});

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "model/clustered_embedding.h"
 #include "model/qtensor.h"
 #include "model/tensor.h"
 
@@ -30,7 +31,10 @@ struct LinearWeights {
   std::shared_ptr<const Int8Tensor> int8;  // set when the weight is INT8
   float input_threshold = 0.0f;  // calibrated clipping threshold of the input (static INT8); 0 = dynamic
   bool input_one_sided = false;  // the calibrated input is never negative: u8 over [0, T], zero point 0
-  QType qtype() const { return int8 ? int8->type : QType::f32; }
+  std::shared_ptr<const BinaryCodeTensor> binary;             // set when binary-coded
+  std::shared_ptr<const ClusteredBinaryEmbedding> clustered;  // output projection sharing a clustered embedding
+  QType qtype() const { return int8 ? int8->type : binary || clustered ? QType::binary_code : QType::f32; }
+  bool quantized() const { return int8 || binary || clustered; }
 };
 struct LayerNormWeights {
   TensorPtr gamma, beta;  // [d]
@@ -60,6 +64,9 @@ struct MarianWeights {
   // INT8 embeddings, one scale per row. A tied model shares one quantized matrix
   // between the decoder embedding and the output projection (output.int8).
   std::shared_ptr<const Int8Tensor> encoder_embed_int8, decoder_embed_int8;
+  // Binary-coded embeddings in frequency clusters; a tied model shares the
+  // decoder's with the output projection (output.clustered).
+  std::shared_ptr<const ClusteredBinaryEmbedding> encoder_embed_binary, decoder_embed_binary;
   // The output projection: weight [decoder_vocab_size, d_model] (the decoder
   // embedding when tied), bias = final_logits_bias (zeros when absent).
   LinearWeights output;
@@ -71,11 +78,17 @@ struct MarianWeights {
   std::string encoder_embed_name, decoder_embed_name, output_projection_name;
 };
 
-// Consumes `tensors` (and `int8`, the quantized linear weights of a packed
-// model, by the same names); `file` names the source in messages.
+// The quantized tensors of a packed model, by their checkpoint names.
+struct QuantizedTensors {
+  std::map<std::string, Int8Tensor> int8;
+  std::map<std::string, std::shared_ptr<const BinaryCodeTensor>> binary;
+  std::map<std::string, std::shared_ptr<const ClusteredBinaryEmbedding>> clustered;
+};
+
+// Consumes `tensors` (and the quantized tensors of a packed model, by the same
+// names); `file` names the source in messages.
 MarianWeights resolve_marian_weights(TensorMap tensors, const ModelConfig& config,
-                                     const std::string& file,
-                                     std::map<std::string, Int8Tensor> int8 = {});
+                                     const std::string& file, QuantizedTensors quantized = {});
 
 }  // namespace qtool
 

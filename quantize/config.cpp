@@ -30,6 +30,65 @@ std::string choice(const json& j, const char* key, const std::string& path,
   for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + "\"" + a + "\"";
   fail(file, path + key + ": " + v.dump() + " is not one of " + list);
 }
+// P: 1..4 (binary-code planes), "int8" or "fp32".
+Precision parse_precision(const json& v, const std::string& path, const std::string& file) {
+  if (v.is_number_integer() && v.get<int>() >= 1 && v.get<int>() <= 4) return Precision::binary(v.get<int>());
+  if (v == "int8") return Precision::int8();
+  if (v == "fp32") return Precision::fp32();
+  fail(file, path + ": " + v.dump() + " is not 1, 2, 3, 4 (binary-code bits), \"int8\" or \"fp32\"");
+}
+
+PrecisionPlan parse_plan(const json& p, const std::string& file) {
+  if (!p.is_object()) fail(file, "precision: must be an object");
+  only_keys(p, "precision.",
+            {"enc_self_attn", "enc_ffn", "dec_self_attn", "dec_cross_attn", "dec_ffn", "output_projection", "embedding",
+             "layers"},
+            file);
+  PrecisionPlan plan;
+  for (const char* type : kSublayerTypes) {
+    if (!p.contains(type)) fail(file, std::string("precision.") + type + ": missing (1..4, \"int8\" or \"fp32\")");
+    plan.sublayers[type] = parse_precision(p[type], std::string("precision.") + type, file);
+  }
+  if (p.contains("embedding")) {
+    const json& e = p["embedding"];
+    if (e.is_object()) {
+      only_keys(e, "precision.embedding.", {"clusters", "ratio"}, file);
+      if (!e.contains("clusters") || !e["clusters"].is_number_integer() || e["clusters"].get<int>() < 1 ||
+          e["clusters"].get<int>() > 4)
+        fail(file, "precision.embedding.clusters: must be 1..4 (cluster i gets clusters − i bits)");
+      if (!e.contains("ratio") || !e["ratio"].is_number() || !(e["ratio"].get<double>() > 0) ||
+          e["ratio"].get<double>() > 100)
+        fail(file, "precision.embedding.ratio: must be a number in (0, 100]");
+      plan.embedding_clusters = e["clusters"];
+      plan.embedding_ratio = e["ratio"];
+      plan.embedding = Precision::binary(plan.embedding_clusters);
+    } else {
+      plan.embedding = parse_precision(e, "precision.embedding", file);
+    }
+  }
+  if (p.contains("output_projection") && p["output_projection"] != "embedding") {
+    plan.output_shares_embedding = false;
+    plan.output_projection = parse_precision(p["output_projection"], "precision.output_projection", file);
+  }
+  if (p.contains("layers")) {
+    const json& l = p["layers"];
+    if (!l.is_object()) fail(file, "precision.layers: must be an object");
+    for (const auto& [key, v] : l.items()) {
+      const std::string path = "precision.layers." + key;
+      // encoder.N.{self_attn,ffn} or decoder.N.{self_attn,cross_attn,ffn}
+      const size_t a = key.find('.'), b = key.rfind('.');
+      const std::string stack = key.substr(0, a), part = b == std::string::npos ? "" : key.substr(b + 1);
+      const std::string index = a == std::string::npos || b <= a ? "" : key.substr(a + 1, b - a - 1);
+      const bool ok = (stack == "encoder" && (part == "self_attn" || part == "ffn")) ||
+                      (stack == "decoder" && (part == "self_attn" || part == "cross_attn" || part == "ffn"));
+      if (!ok || index.empty() || index.find_first_not_of("0123456789") != std::string::npos || index.size() > 4)
+        fail(file, path + ": not a sub-layer (encoder.N.self_attn|ffn, decoder.N.self_attn|cross_attn|ffn)");
+      plan.layers[key] = parse_precision(v, path, file);
+    }
+  }
+  return plan;
+}
+
 }  // namespace
 
 QuantizeConfig parse_quantize_config(const std::string& text, const std::string& file) {
@@ -40,13 +99,20 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
     fail(file, std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object()) fail(file, "the top level must be a JSON object");
-  only_keys(j, "", {"version", "int8", "description"}, file);
+  only_keys(j, "", {"version", "int8", "description", "binary_code", "precision"}, file);
   if (!j.contains("version") || !j["version"].is_number_integer() || j["version"] != 1)
     fail(file, "version: must be 1");
   if (j.contains("description") && !j["description"].is_string()) fail(file, "description: must be a string");
   QuantizeConfig c;
-  if (!j.contains("int8") || !j["int8"].is_object()) fail(file, "int8: required, an object");
-  const json& q = j["int8"];
+  c.has_plan = j.contains("precision");
+  if (!c.has_plan && (!j.contains("int8") || !j["int8"].is_object()))
+    fail(file, "int8: required (an object) when there is no \"precision\"");
+  const json q = j.contains("int8") ? j["int8"] : json::object();
+  if (!q.is_object()) fail(file, "int8: must be an object");
+  if (c.has_plan)
+    for (const char* k : {"output_projection", "embeddings"})
+      if (q.contains(k)) fail(file, std::string("int8.") + k + ": with \"precision\", say it in precision." +
+                                        (k[0] == 'o' ? "output_projection" : "embedding"));
   only_keys(q, "int8.", {"weights", "activations", "output_projection", "embeddings"}, file);
   c.int8.weight_type = choice(q, "weights", "int8.", {"per_channel", "per_tensor"}, "per_channel", file) == "per_tensor"
                            ? QType::int8_per_tensor
@@ -60,8 +126,56 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
     if (!q["embeddings"].is_boolean()) fail(file, "int8.embeddings: must be true or false");
     c.int8.embeddings = q["embeddings"].get<bool>();
   }
+  if (j.contains("binary_code")) {
+    const json& b = j["binary_code"];
+    if (!b.is_object()) fail(file, "binary_code: must be an object");
+    only_keys(b, "binary_code.", {"iterations", "group_size"}, file);
+    if (b.contains("iterations")) {
+      if (!b["iterations"].is_number_integer() || b["iterations"].get<int>() < 0 || b["iterations"].get<int>() > 1000)
+        fail(file, "binary_code.iterations: " + b["iterations"].dump() + " is not 0..1000");
+      c.binary.iterations = b["iterations"];
+    }
+    if (b.contains("group_size")) {
+      if (!b["group_size"].is_number_integer() || b["group_size"].get<int64_t>() < 0 || b["group_size"].get<int64_t>() % 4)
+        fail(file, "binary_code.group_size: " + b["group_size"].dump() + " is not 0 (per row) or a positive multiple of 4");
+      c.binary.group_size = b["group_size"];
+    }
+  }
+  if (c.has_plan) c.plan = parse_plan(j["precision"], file);
   c.text = j.dump();
   return c;
+}
+
+std::string Precision::str() const {
+  switch (kind) {
+    case Kind::fp32: return "fp32";
+    case Kind::int8: return "int8";
+    case Kind::binary: return std::to_string(bits) + (bits == 1 ? " bit" : " bits");
+  }
+  return "?";
+}
+
+std::pair<std::string, std::string> sublayer_of(const std::string& name) {
+  for (const char* stack : {"encoder", "decoder"}) {
+    const std::string prefix = std::string("model.") + stack + ".layers.";
+    if (name.rfind(prefix, 0) != 0) continue;
+    const size_t dot = name.find('.', prefix.size());
+    const std::string index = name.substr(prefix.size(), dot - prefix.size());
+    const std::string rest = name.substr(dot + 1);
+    const bool enc = stack[0] == 'e';
+    std::string part = rest.rfind("self_attn", 0) == 0      ? "self_attn"
+                       : rest.rfind("encoder_attn", 0) == 0 ? "cross_attn"
+                                                            : "ffn";
+    return {std::string(stack) + "." + index + "." + part, std::string(enc ? "enc_" : "dec_") + part};
+  }
+  return {"", ""};
+}
+
+Precision PrecisionPlan::of(const std::string& linear_name) const {
+  const auto [key, type] = sublayer_of(linear_name);
+  if (auto it = layers.find(key); it != layers.end()) return it->second;
+  if (auto it = sublayers.find(type); it != sublayers.end()) return it->second;
+  return Precision::int8();
 }
 
 }  // namespace qtool::quantize

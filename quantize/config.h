@@ -3,18 +3,63 @@
 //   {"version": 1,
 //    "int8": {"weights": "per_channel" | "per_tensor",
 //             "activations": "dynamic" | "static" (static needs a calibration file),
-//             "output_projection": true,
-//             "embeddings": true}}
+//             "output_projection": true, "embeddings": true},      (INT8-only configs)
+//    "binary_code": {"iterations": 10, "group_size": 0},
+//    "precision": {"enc_self_attn": P, "enc_ffn": P, "dec_self_attn": P,
+//                  "dec_cross_attn": P, "dec_ffn": P,
+//                  "output_projection": P | "embedding",
+//                  "embedding": P | {"clusters": b, "ratio": r},
+//                  "layers": {"decoder.0.ffn": P, ...}}}
+// where P is 1..4 (binary-code planes), "int8" or "fp32". Without "precision"
+// every linear layer is INT8 (the int8 section's flags choose the rest).
 #pragma once
+#include <map>
 #include <string>
 
+#include "quantize/binary_code.h"
 #include "quantize/int8_model.h"
 
 namespace qtool::quantize {
 
+// One sub-layer's number format.
+struct Precision {
+  enum class Kind { fp32, int8, binary } kind = Kind::int8;
+  int bits = 8;  // binary: sign planes, 1..4
+  static Precision fp32() { return {Kind::fp32, 32}; }
+  static Precision int8() { return {Kind::int8, 8}; }
+  static Precision binary(int bits) { return {Kind::binary, bits}; }
+  std::string str() const;  // "fp32", "int8", "2 bits"
+  bool operator==(const Precision&) const = default;
+};
+
+// The sub-layer types the low-bit paper gives their own bits.
+inline constexpr const char* kSublayerTypes[] = {"enc_self_attn", "enc_ffn", "dec_self_attn", "dec_cross_attn",
+                                                 "dec_ffn"};
+
+struct PrecisionPlan {
+  std::map<std::string, Precision> sublayers;  // by kSublayerTypes name
+  // Per-layer overrides: "encoder.N.self_attn", "encoder.N.ffn", "decoder.N.self_attn",
+  // "decoder.N.cross_attn", "decoder.N.ffn".
+  std::map<std::string, Precision> layers;
+  Precision embedding = Precision::fp32();
+  int embedding_clusters = 0;  // > 0: frequency clusters, cluster i gets (clusters − i) bits
+  double embedding_ratio = 2.0;
+  bool output_shares_embedding = true;  // "embedding": the tied matrix serves both (else quantized like it)
+  Precision output_projection = Precision::int8();
+
+  // The format of one linear layer ("model.decoder.layers.2.fc1"; not lm_head).
+  Precision of(const std::string& linear_name) const;
+};
+
+// The override key of a linear layer ("decoder.2.ffn") and its sub-layer type ("dec_ffn").
+std::pair<std::string, std::string> sublayer_of(const std::string& linear_name);
+
 struct QuantizeConfig {
   Int8Options int8;
   std::string activations = "dynamic";
+  BinaryCodeOptions binary;   // bits come from the plan
+  bool has_plan = false;      // "precision" given
+  PrecisionPlan plan;
   std::string text;  // normalised JSON, recorded in the packed model
 };
 

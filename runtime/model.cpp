@@ -9,6 +9,7 @@
 
 #include "runtime/ops/attention.h"
 #include "runtime/ops/elementwise.h"
+#include "runtime/ops/linear_binary.h"
 #include "runtime/ops/linear_int8.h"
 
 namespace qtool::runtime {
@@ -19,11 +20,13 @@ NormParams norm_params(const LayerNormWeights& w) {
   return {w.gamma->data, w.beta->data};
 }
 
-// The weights' type picks the implementation: FP32 or INT8 (all parts alike).
+// The weights' type picks the implementation: FP32, INT8 or binary code (all parts alike).
 std::unique_ptr<Linear> linear(const std::string& name, std::vector<LinearWeights> parts,
                                std::optional<Activation> act = std::nullopt) {
   std::unique_ptr<Linear> l;
   if (parts[0].int8) l = std::make_unique<LinearInt8>(parts);
+  else if (parts[0].binary) l = std::make_unique<LinearBinary>(parts);
+  else if (parts[0].clustered) l = std::make_unique<LinearClustered>(parts[0].clustered, parts[0].bias->data);
   else l = std::make_unique<LinearF32>(parts);
   l->activation = act;
   l->name = name;
@@ -89,6 +92,8 @@ MarianModel::MarianModel(const MarianWeights& w) : config_(w.config) {
   decoder_embed_ = w.decoder_embed;
   encoder_embed_int8_ = w.encoder_embed_int8;
   decoder_embed_int8_ = w.decoder_embed_int8;
+  encoder_embed_binary_ = w.encoder_embed_binary;
+  decoder_embed_binary_ = w.decoder_embed_binary;
   positions_.resize(static_cast<size_t>(c.max_position_embeddings) * d);
   for (int64_t p = 0; p < c.max_position_embeddings; ++p) sinusoidal_position(p, d, &positions_[p * d]);
 
@@ -142,12 +147,16 @@ void MarianModel::set_observer(ActivationObserver* observer) {
 void MarianModel::embed(bool decoder, const int* ids, int64_t n, const int64_t* positions, float* out) const {
   const int64_t d = config_.d_model;
   const Int8Tensor* q = (decoder ? decoder_embed_int8_ : encoder_embed_int8_).get();
+  const ClusteredBinaryEmbedding* bin = (decoder ? decoder_embed_binary_ : encoder_embed_binary_).get();
   const Tensor* table = (decoder ? decoder_embed_ : encoder_embed_).get();
   for (int64_t i = 0; i < n; ++i) {
     const int64_t row = ids[i];
     const float* p = positions_.data() + positions[i] * d;
     float* o = out + i * d;
-    if (q) {
+    if (bin) {
+      bin->decode_row(row, o);
+      for (int64_t j = 0; j < d; ++j) o[j] = o[j] * embed_scale_ + p[j];
+    } else if (q) {
       const int8_t* e = q->values.data() + row * d;
       const float s = q->scale(row) * embed_scale_;
       for (int64_t j = 0; j < d; ++j) o[j] = float(e[j]) * s + p[j];

@@ -11,6 +11,7 @@
 #include "export/qtm_writer.h"
 #include "model/qtm.h"
 #include "quantize/int8_model.h"
+#include "quantize/model_quantizer.h"
 #include "runtime/translator.h"
 #include "tests/test_paths.h"
 #include "util/crc32.h"
@@ -95,8 +96,8 @@ std::vector<uint8_t> with_header(const std::vector<uint8_t>& b, const std::funct
 TEST_CASE("qtm: written and read back; translates alone, like the in-memory model") {
   const std::vector<uint8_t>& bytes = packed_tiny();
   QtmModel q = parse_qtm(bytes, "tiny.qtm");
-  CHECK(q.int8.count("model.shared.weight") == 1);      // INT8 embedding, shared with the output
-  CHECK(q.int8.count("model.encoder.layers.0.fc1.weight") == 1);
+  CHECK(q.quantized.int8.count("model.shared.weight") == 1);      // INT8 embedding, shared with the output
+  CHECK(q.quantized.int8.count("model.encoder.layers.0.fc1.weight") == 1);
   CHECK(q.fp32.count("model.encoder.layers.0.fc1.bias") == 1);
   CHECK(q.fp32.count("final_logits_bias") == 1);
   CHECK(q.quantization_json == R"({"test":true})");
@@ -189,4 +190,79 @@ TEST_CASE("qtm: damaged files are refused, naming the file and the field") {
     CHECK(e.rfind("m.qtm: ", 0) == 0);
     CHECK(e.find(c.expect) != std::string::npos);
   }
+}
+
+namespace {
+
+// The bundled tiny model under a low-bit plan: 3-bit encoder, 2-bit decoder with
+// an INT8 cross-attention in layer 0, and the shared embedding in frequency
+// clusters (made-up counts: id order) serving the output projection too.
+MarianWeights lowbit_tiny(const checkpoint::Checkpoint& ck) {
+  MarianWeights w = ck.weights;
+  quantize::QuantizeConfig c;
+  c.has_plan = true;
+  c.binary.iterations = 3;
+  for (const char* t : {"enc_self_attn", "enc_ffn"}) c.plan.sublayers[t] = quantize::Precision::binary(3);
+  for (const char* t : {"dec_self_attn", "dec_cross_attn", "dec_ffn"}) c.plan.sublayers[t] = quantize::Precision::binary(2);
+  c.plan.layers["decoder.0.cross_attn"] = quantize::Precision::int8();
+  c.plan.embedding = quantize::Precision::binary(3);
+  c.plan.embedding_clusters = 3;
+  c.plan.embedding_ratio = 2.0;
+  quantize::EmbeddingCounts counts;
+  for (int64_t i = 0; i < w.config.vocab_size; ++i) counts.encoder.push_back(w.config.vocab_size - i);
+  counts.decoder = counts.encoder;
+  quantize::quantize_model(w, c, counts, "test");
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("qtm: binary-code planes and clustered embeddings round-trip and are used in place") {
+  checkpoint::Checkpoint ck = checkpoint::load_checkpoint(test::bundled_model());
+  MarianWeights w = lowbit_tiny(ck);
+  REQUIRE(w.decoder_embed_binary);
+  CHECK(w.output.clustered == w.decoder_embed_binary);  // one quantized copy serves both roles
+  CHECK(w.decoder[0].cross_attn.q.int8);
+  CHECK(w.decoder[1].cross_attn.q.binary->bits == 2);
+  CHECK(w.encoder[0].fc1.binary->bits == 3);
+  // Cluster sizes 8000·{1,2,4}/7 (largest remainder): 1143, 2286, 4571 rows with 3, 2, 1 planes.
+  REQUIRE(w.decoder_embed_binary->clusters.size() == 3);
+  CHECK(w.decoder_embed_binary->clusters[0].rows == 1143);
+  CHECK(w.decoder_embed_binary->clusters[2].bits == 1);
+  CHECK(w.decoder_embed_binary->order[0] == 0);  // the most frequent id first
+
+  const std::string path = (scratch() / "tiny.lowbit.qtm").string();
+  exporter::write_qtm(path, w, ck.vocab_files, "{}");
+  QtmModel q = read_qtm(path);
+  REQUIRE(q.quantized.binary.count("model.encoder.layers.0.fc1.weight") == 1);
+  CHECK(q.quantized.binary.at("model.encoder.layers.0.fc1.weight")->is_view());  // planes used where they lie
+  REQUIRE(q.quantized.clustered.count("model.shared.weight") == 1);
+  const BinaryCodeTensor& a = *w.encoder[0].fc1.binary;
+  const BinaryCodeTensor& b = *q.quantized.binary.at("model.encoder.layers.0.fc1.weight");
+  CHECK(std::memcmp(a.planes_data(), b.planes_data(), a.plane_words() * 8) == 0);
+  CHECK(std::memcmp(a.alphas_data(), b.alphas_data(), a.alpha_count() * 4) == 0);
+
+  std::vector<std::string> lines = read_lines(test::source_dir() + "/data/ddtp-en-de/dev.en");
+  lines.resize(30);
+  auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, 8000, 8000);
+  runtime::TranslateOptions opt;
+  opt.progress = false;
+  const auto in_memory = runtime::Translator(std::make_shared<const runtime::MarianModel>(w), vocab).translate(lines, opt);
+  CHECK(translate(path, lines) == in_memory);
+  int non_empty = 0;
+  for (const std::string& s : in_memory) non_empty += !s.empty();
+  CHECK(non_empty >= 25);
+
+  // Damage inside a plane section or a bad "bits" is refused, naming the field.
+  std::vector<uint8_t> bytes = read_binary_file(path);
+  CHECK(error_of(with_header(bytes, [](nlohmann::json& h) {
+          h["tensors"]["model.encoder.layers.0.fc1.weight"]["bits"] = 5;
+        })).find("tensors.model.encoder.layers.0.fc1.weight.bits") != std::string::npos);
+  CHECK(error_of(with_header(bytes, [](nlohmann::json& h) {
+          h["tensors"]["model.shared.weight"]["clusters"][0]["rows"] = 1;
+        })).find("model.shared.weight") != std::string::npos);
+  const uint64_t off = nlohmann::json::parse(bytes.begin() + 24, bytes.begin() + 24 + header_len(bytes))["tensors"]
+                           ["model.encoder.layers.0.fc1.weight"]["data"]["offset"];
+  bytes[off + 3] ^= 0x10;
+  CHECK(error_of(bytes).find("tensors.model.encoder.layers.0.fc1.weight.data: checksum mismatch") != std::string::npos);
 }

@@ -1,0 +1,48 @@
+// Binary-code weights × u8 activations (the products of binary-code linear layers).
+//
+//   C[m, o] = Σ_b Σ_g α[o][b][g] · Σ_{i∈g} q[m, i] · s_b[o, i],  q = A[m, i] − 128
+//
+// Activations arrive as in the INT8 path: quantized per row to u8 a = q + 128
+// (vec_ops().quantize_u8); the per-row activation scale is applied by the caller.
+// The weights stay packed (model/qtensor.h): one 64-bit word per 16 rows × 4
+// columns × plane. The SIMD kernels compute Σ q·b exactly in s32, b ∈ {0, 1} the
+// stored bits, either by expanding words to bytes for vpdpbusd / vpmaddubsw or
+// (AVX-512, one or two activation rows) by looking the words' nibbles up in tables
+// of activation sums; since s = 2b − 1,
+//   Σ q·s = 2·Σ q·b − Σ q,
+// so the only extra is Σq per (activation row, group), and nothing is kept beside
+// the weights. Only the final α scaling is floating point.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "model/qtensor.h"
+
+namespace qtool::runtime {
+
+struct BinaryKernels {
+  const char* name;
+  // A: M rows of lda ≥ W.cols u8; bytes past W.cols are never read. C: M rows of
+  // ldc floats, W.rows written per row.
+  void (*gemm)(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W, float* C, int64_t ldc);
+};
+
+const BinaryKernels& binary_kernels();  // chosen once by CPUID (QTOOL_ISA to force lower)
+const BinaryKernels& binary_kernels_ref();
+const BinaryKernels* binary_kernels_avx2();
+const BinaryKernels* binary_kernels_avx512();  // AVX-512 F+BW+VNNI (vpdpbusd)
+
+// What the SIMD kernels read instead of A: q = a − 128 as s8 in rows of ld ≥
+// 4·col_quads bytes, a multiple of 16 (zero past cols, so whole quads and steps
+// of 4 quads can be loaded), and Σq per (row, group). One per calling thread,
+// reused across calls; all its memory is allocated here, in baseline code.
+struct BinaryActivations {
+  int64_t ld = 0, groups = 0;
+  std::vector<int8_t> q;             // [M][ld]
+  std::vector<int32_t> group_sums;   // [M][groups]
+  std::vector<uint8_t> scratch;      // M ≤ 2: room for the AVX-512 lookup tables (2·M·⌈col_quads/2⌉·64 B)
+  int32_t group_sum(int64_t m, int64_t g) const { return group_sums[m * groups + g]; }
+};
+BinaryActivations& prepare_binary_activations(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W);
+
+}  // namespace qtool::runtime

@@ -1,0 +1,244 @@
+#include "search/precision_search.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "eval/bleu.h"
+#include "quantize/frequency_clusters.h"
+#include "runtime/translator.h"
+
+namespace qtool::search {
+namespace {
+
+using quantize::Precision;
+using quantize::PrecisionPlan;
+using State = std::map<std::string, int>;  // knob → level (bits; clusters for the embedding)
+
+bool is_sublayer(const std::string& knob) {
+  for (const char* t : quantize::kSublayerTypes)
+    if (knob == t) return true;
+  return false;
+}
+
+class Searcher {
+ public:
+  Searcher(const MarianWeights& fp32, std::shared_ptr<const Vocabulary> vocab, const quantize::EmbeddingCounts& counts,
+           const SearchOptions& opt)
+      : fp32_(fp32), vocab_(std::move(vocab)), counts_(counts), opt_(opt) {
+    MarianWeights w = fp32_;
+    tied_ = w.output.weight && w.output.weight == w.decoder_embed;
+    for (NamedLinear& l : linear_layers(w)) {
+      if (l.name == "lm_head") continue;
+      knob_params_[quantize::sublayer_of(l.name).second] += l.weights->weight->numel();
+    }
+    knob_params_["embedding"] = w.encoder_embed->numel() + (w.encoder_embed == w.decoder_embed ? 0 : w.decoder_embed->numel());
+    if (!tied_) knob_params_["output_projection"] = w.output.weight->numel();
+    for (const auto& [k, p] : knob_params_) total_params_ += p;
+    clustered_ = !counts_.encoder.empty() && !counts_.decoder.empty();
+  }
+
+  std::vector<std::string> knobs() const {
+    std::vector<std::string> k;
+    for (const auto& [name, p] : knob_params_) k.push_back(name);
+    return k;
+  }
+
+  // Bits per weight of a knob at a level: the embedding's average over its clusters.
+  double level_bits(const std::string& knob, int level) const {
+    if (knob != "embedding" || !clustered_) return level;
+    const std::vector<int64_t> sizes = quantize::cluster_sizes(fp32_.config.vocab_size, level, opt_.embedding_ratio);
+    double bits = 0;
+    for (size_t i = 0; i < sizes.size(); ++i) bits += double(sizes[i]) * double(level - int(i));
+    return bits / double(fp32_.config.vocab_size);
+  }
+
+  double average_bits(const State& s) const {
+    double sum = 0;
+    for (const auto& [k, level] : s) sum += level_bits(k, level) * double(knob_params_.at(k));
+    return sum / double(total_params_);
+  }
+
+  // The plan of a state; knobs absent from it stay FP32.
+  PrecisionPlan plan(const State& s) const {
+    PrecisionPlan p;
+    for (const char* t : quantize::kSublayerTypes) {
+      auto it = s.find(t);
+      p.sublayers[t] = it == s.end() ? Precision::fp32() : Precision::binary(it->second);
+    }
+    if (auto it = s.find("embedding"); it != s.end()) {
+      p.embedding = Precision::binary(it->second);
+      p.embedding_clusters = clustered_ ? it->second : 0;
+      p.embedding_ratio = opt_.embedding_ratio;
+    }
+    p.output_shares_embedding = tied_;
+    if (!tied_) {
+      auto it = s.find("output_projection");
+      p.output_projection = it == s.end() ? Precision::fp32() : Precision::binary(it->second);
+    }
+    return p;
+  }
+
+  // Dev BLEU of a plan on the first n lines, and the weights' bytes.
+  std::pair<double, int64_t> evaluate(const PrecisionPlan& p, const std::vector<std::string>& src,
+                                      const std::vector<std::string>& ref) {
+    quantize::QuantizeConfig c;
+    c.has_plan = true;
+    c.plan = p;
+    c.binary = opt_.binary;
+    MarianWeights w = fp32_;
+    quantize::quantize_model(w, c, counts_, "search", {}, &cache_);
+    const int64_t bytes = weight_bytes(w);
+    auto model = std::make_shared<const runtime::MarianModel>(w);
+    runtime::Translator tr(model, vocab_);
+    runtime::TranslateOptions t;
+    t.batch_size = opt_.batch_size;
+    t.streams = opt_.streams;
+    t.progress = false;
+    return {eval::corpus_bleu(tr.translate(src, t), ref).score, bytes};
+  }
+
+  bool tied() const { return tied_; }
+
+ private:
+  static int64_t weight_bytes(MarianWeights& w) {
+    std::set<const void*> seen;
+    int64_t bytes = 0;
+    auto add = [&](const void* p, int64_t b) {
+      if (p && seen.insert(p).second) bytes += b;
+    };
+    for (NamedLinear& l : linear_layers(w)) {
+      const LinearWeights& x = *l.weights;
+      if (x.binary) add(x.binary.get(), binary_code_bytes(*x.binary));
+      else if (x.clustered) add(x.clustered.get(), x.clustered->bytes());
+      else if (x.int8) add(x.int8.get(), x.int8->rows * x.int8->cols + int64_t(x.int8->scales.size()) * 4);
+      else add(x.weight.get(), x.weight->numel() * 4);
+    }
+    for (auto* e : {&w.encoder_embed_binary, &w.decoder_embed_binary})
+      if (*e) add(e->get(), (*e)->bytes());
+    for (auto* e : {&w.encoder_embed, &w.decoder_embed})
+      if (*e) add(e->get(), (*e)->numel() * 4);
+    return bytes;
+  }
+
+  const MarianWeights& fp32_;
+  std::shared_ptr<const Vocabulary> vocab_;
+  const quantize::EmbeddingCounts& counts_;
+  SearchOptions opt_;
+  quantize::QuantizeCache cache_;
+  std::map<std::string, int64_t> knob_params_;
+  int64_t total_params_ = 0;
+  bool tied_ = false, clustered_ = false;
+};
+
+std::string fmt(const char* f, double a) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, a);
+  return buf;
+}
+
+}  // namespace
+
+SearchResult search_precision(const MarianWeights& fp32, std::shared_ptr<const Vocabulary> vocab,
+                              const quantize::EmbeddingCounts& counts, const std::vector<std::string>& dev_src,
+                              const std::vector<std::string>& dev_ref, const SearchOptions& opt,
+                              const std::function<void(const std::string&)>& log) {
+  auto say = [&](const std::string& s) {
+    if (log) log(s);
+  };
+  Searcher s(fp32, vocab, counts, opt);
+  const size_t n = opt.sentences > 0 ? std::min<size_t>(opt.sentences, dev_src.size()) : dev_src.size();
+  const size_t n_sens = opt.sensitivity_sentences > 0 ? std::min<size_t>(opt.sensitivity_sentences, n)
+                                                      : std::max<size_t>(1, n / 2);
+  const std::vector<std::string> src(dev_src.begin(), dev_src.begin() + n), ref(dev_ref.begin(), dev_ref.begin() + n);
+  const std::vector<std::string> src_s(src.begin(), src.begin() + n_sens), ref_s(ref.begin(), ref.begin() + n_sens);
+  SearchResult r;
+
+  // FP32 on both subsets: the sensitivity deltas are against the smaller one.
+  const double fp32_small = s.evaluate(s.plan({}), src_s, ref_s).first;
+  r.fp32_bleu = s.evaluate(s.plan({}), src, ref).first;
+  say("FP32 dev BLEU " + fmt("%.2f", r.fp32_bleu) + " (" + std::to_string(n) + " lines; " + fmt("%.2f", fp32_small) +
+      " on the " + std::to_string(n_sens) + " of the sensitivity pass)");
+
+  // Sensitivity: one knob quantized at a time, every level.
+  std::map<std::pair<std::string, int>, double> sens;
+  for (const std::string& k : s.knobs())
+    for (int level = 4; level >= 1; --level) {
+      const double b = s.evaluate(s.plan({{k, level}}), src_s, ref_s).first;
+      sens[{k, level}] = b;
+      r.sensitivity.push_back({k, level, b});
+      say("sensitivity " + k + " at " + std::to_string(level) + ": dev BLEU " + fmt("%.2f", b) + " (" +
+          fmt("%+.2f", b - fp32_small) + ")");
+    }
+
+  // Greedy descent from 4 everywhere.
+  State state;
+  for (const std::string& k : s.knobs()) state[k] = 4;
+  auto [bleu, bytes] = s.evaluate(s.plan(state), src, ref);
+  r.steps.push_back({"start: 4 everywhere", s.average_bits(state), bytes, bleu, s.plan(state)});
+  say("start: " + fmt("%.2f", s.average_bits(state)) + " bits, dev BLEU " + fmt("%.2f", bleu));
+  r.chosen = s.plan(state);
+  while (true) {
+    const double bits_now = s.average_bits(state);
+    if (opt.target_bits > 0 && bits_now <= opt.target_bits + 1e-9) break;
+    // Rank the possible one-bit steps by their sensitivity-estimated cost per
+    // saved bit, then measure the three most promising on the whole model.
+    std::vector<std::pair<double, std::string>> ranked;
+    for (const auto& [k, level] : state) {
+      if (level <= 1) continue;
+      State next = state;
+      next[k] = level - 1;
+      const double saved = bits_now - s.average_bits(next);
+      const double cost = std::max(0.0, sens[{k, level}] - sens[{k, level - 1}]);
+      ranked.push_back({cost / std::max(saved, 1e-9), k});
+    }
+    if (ranked.empty()) break;
+    std::sort(ranked.begin(), ranked.end());
+    double best_cost = std::numeric_limits<double>::infinity();
+    std::string best;
+    double best_bleu = 0;
+    int64_t best_bytes = 0;
+    for (size_t i = 0; i < ranked.size() && i < 3; ++i) {
+      State next = state;
+      next[ranked[i].second] -= 1;
+      const auto [b, by] = s.evaluate(s.plan(next), src, ref);
+      const double cost = (bleu - b) / std::max(bits_now - s.average_bits(next), 1e-9);
+      if (cost < best_cost) best_cost = cost, best = ranked[i].second, best_bleu = b, best_bytes = by;
+    }
+    if (opt.max_bleu_drop >= 0 && r.fp32_bleu - best_bleu > opt.max_bleu_drop) break;
+    const int from = state[best];
+    state[best] = from - 1;
+    bleu = best_bleu;
+    const std::string change = best + " " + std::to_string(from) + " → " + std::to_string(from - 1);
+    r.steps.push_back({change, s.average_bits(state), best_bytes, bleu, s.plan(state)});
+    r.chosen = s.plan(state);
+    say("step " + std::to_string(r.steps.size() - 1) + ": " + change + ": " + fmt("%.2f", s.average_bits(state)) +
+        " bits, dev BLEU " + fmt("%.2f", bleu));
+  }
+  return r;
+}
+
+std::string plan_config_json(const PrecisionPlan& plan, const SearchOptions& opt, const std::string& description) {
+  using nlohmann::json;
+  auto value = [](const Precision& p) -> json {
+    if (p.kind == Precision::Kind::binary) return p.bits;
+    return p.kind == Precision::Kind::int8 ? "int8" : "fp32";
+  };
+  json prec = json::object();
+  for (const auto& [type, p] : plan.sublayers) prec[type] = value(p);
+  if (plan.embedding.kind == Precision::Kind::binary && plan.embedding_clusters > 0)
+    prec["embedding"] = {{"clusters", plan.embedding_clusters}, {"ratio", plan.embedding_ratio}};
+  else
+    prec["embedding"] = value(plan.embedding);
+  prec["output_projection"] = plan.output_shares_embedding ? json("embedding") : value(plan.output_projection);
+  json j = {{"version", 1},
+            {"description", description},
+            {"binary_code", {{"iterations", opt.binary.iterations}, {"group_size", opt.binary.group_size}}},
+            {"precision", prec}};
+  return j.dump(2) + "\n";
+}
+
+}  // namespace qtool::search

@@ -1,0 +1,181 @@
+// Binary-code quantization: hand-computed greedy and least-squares cases, the
+// alternating refinement never worse than greedy, error falling with more bits,
+// per-group α, and the packed layout against an independent reconstruction.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "quantize/binary_code.h"
+#include "util/error.h"
+
+using namespace qtool;
+using namespace qtool::quantize;
+
+namespace {
+
+std::vector<float> random_matrix(int64_t rows, int64_t cols, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> w(rows * cols);
+  for (float& v : w) v = g(rng);
+  return w;
+}
+
+double relative_error(const BinaryCodeTensor& t, const std::vector<float>& w) {
+  double e = 0.0, n = 0.0;
+  for (int64_t r = 0; r < t.rows; ++r)
+    for (int64_t c = 0; c < t.cols; ++c) {
+      const double d = w[r * t.cols + c] - binary_code_value(t, r, c);
+      e += d * d;
+      n += double(w[r * t.cols + c]) * w[r * t.cols + c];
+    }
+  return std::sqrt(e / n);
+}
+
+std::vector<int> signs(const BinaryCodeTensor& t, int b, int64_t row) {
+  std::vector<int> s;
+  for (int64_t c = 0; c < t.cols; ++c) s.push_back(binary_code_sign(t, b, row, c));
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("binary code: greedy by hand") {
+  const std::vector<float> w = {1, -3, 2, -2};
+  SUBCASE("1 bit") {
+    // α₁ = mean|w| = (1+3+2+2)/4 = 2, s₁ = sign(w) = [+,−,+,−]; Ŵ = [2,−2,2,−2];
+    // error² = 1 + 1 + 0 + 0 = 2, ‖w‖² = 1+9+4+4 = 18.
+    const BinaryCodeResult r = quantize_binary_code(w.data(), 1, 4, {1, 0, 0});
+    CHECK(r.tensor.alpha(0, 0, 0) == 2.0f);
+    CHECK(signs(r.tensor, 0, 0) == std::vector<int>{1, -1, 1, -1});
+    CHECK(r.relative_error == doctest::Approx(std::sqrt(2.0 / 18.0)));
+    CHECK(r.greedy_relative_error == r.relative_error);
+  }
+  SUBCASE("2 bits") {
+    // residual w − 2·s₁ = [−1, −1, 0, 0] → α₂ = mean|r| = 0.5, s₂ = [−,−,+,+]
+    // (sign(0) = +1); Ŵ = 2·s₁ + 0.5·s₂ = [1.5, −2.5, 2.5, −1.5], error² = 4·0.25 = 1.
+    const BinaryCodeResult r = quantize_binary_code(w.data(), 1, 4, {2, 0, 0});
+    CHECK(r.tensor.alpha(0, 0, 0) == 2.0f);
+    CHECK(r.tensor.alpha(0, 1, 0) == 0.5f);
+    CHECK(signs(r.tensor, 0, 0) == std::vector<int>{1, -1, 1, -1});
+    CHECK(signs(r.tensor, 1, 0) == std::vector<int>{-1, -1, 1, 1});
+    const std::vector<float> want = {1.5f, -2.5f, 2.5f, -1.5f};
+    for (int c = 0; c < 4; ++c) CHECK(binary_code_value(r.tensor, 0, c) == want[c]);
+    CHECK(r.relative_error == doctest::Approx(std::sqrt(1.0 / 18.0)));
+  }
+}
+
+TEST_CASE("binary code: alternating refinement by hand") {
+  // w = [0, 1, 2, 8], 2 bits, ‖w‖² = 69.
+  // Greedy: α₁ = 11/4 = 2.75, s₁ = [+,+,+,+]; r = [−2.75, −1.75, −0.75, 5.25],
+  //   α₂ = 10.5/4 = 2.625, s₂ = [−,−,−,+] → Ŵ = [.125, .125, .125, 5.375],
+  //   error² = .015625 + .765625 + 3.515625 + 6.890625 = 11.1875.
+  // (a) least squares for these signs: BᵀB = [[4, −2], [−2, 4]], Bᵀw = [11, 5]
+  //   → α = [[4, 2], [2, 4]]·[11, 5] / 12 = (4.5, 3.5) → Ŵ = [1, 1, 1, 8], error² = 2.
+  // (b) values {−8, −1, 1, 8}: w = 0 sits between −1 and 1, no code lowers the
+  //   error, so the refinement stops at error² = 2.
+  const std::vector<float> w = {0, 1, 2, 8};
+  const BinaryCodeResult greedy = quantize_binary_code(w.data(), 1, 4, {2, 0, 0});
+  CHECK(greedy.relative_error == doctest::Approx(std::sqrt(11.1875 / 69.0)));
+  const BinaryCodeResult alt = quantize_binary_code(w.data(), 1, 4, {2, 0, 10});
+  CHECK(alt.greedy_relative_error == doctest::Approx(std::sqrt(11.1875 / 69.0)));
+  CHECK(alt.relative_error == doctest::Approx(std::sqrt(2.0 / 69.0)));
+  CHECK(alt.tensor.alpha(0, 0, 0) == 4.5f);
+  CHECK(alt.tensor.alpha(0, 1, 0) == 3.5f);
+  CHECK(binary_code_value(alt.tensor, 0, 1) == 1.0f);
+  CHECK(binary_code_value(alt.tensor, 0, 2) == 1.0f);
+  CHECK(binary_code_value(alt.tensor, 0, 3) == 8.0f);
+}
+
+TEST_CASE("binary code: refinement never worse than greedy; error falls with bits") {
+  const int64_t rows = 37, cols = 256;
+  const std::vector<float> w = random_matrix(rows, cols, 3);
+  for (int64_t group : {0, 64, 4}) {
+    CAPTURE(group);
+    double previous = 1.0;
+    for (int bits = 1; bits <= 4; ++bits) {
+      CAPTURE(bits);
+      const BinaryCodeResult r = quantize_binary_code(w.data(), rows, cols, {bits, group, 10});
+      CHECK(r.relative_error <= r.greedy_relative_error + 1e-12);
+      CHECK(r.relative_error < previous);
+      CHECK(r.relative_error == doctest::Approx(relative_error(r.tensor, w)).epsilon(1e-6));
+      if (bits >= 2 && group != 4) CHECK(r.relative_error < r.greedy_relative_error);
+      previous = r.relative_error;
+    }
+  }
+  // Known scale for Gaussian weights: 1 bit per row keeps √(1 − 2/π) ≈ 0.60 of the norm.
+  CHECK(quantize_binary_code(w.data(), rows, cols, {1, 0, 0}).relative_error == doctest::Approx(0.603).epsilon(0.05));
+}
+
+TEST_CASE("binary code: one α per plane per group") {
+  // Row = [1, 1, 1, 1 | 10, 10, 10, 10] in groups of 4: each group is exact at 1 bit.
+  const std::vector<float> w = {1, -1, 1, -1, 10, 10, -10, 10};
+  const BinaryCodeResult r = quantize_binary_code(w.data(), 1, 8, {1, 4, 0});
+  CHECK(r.tensor.groups() == 2);
+  CHECK(r.tensor.alpha(0, 0, 0) == 1.0f);
+  CHECK(r.tensor.alpha(0, 0, 1) == 10.0f);
+  CHECK(r.relative_error == 0.0);
+  for (int c = 0; c < 8; ++c) CHECK(binary_code_value(r.tensor, 0, c) == w[c]);
+  // Per row the same row needs one α: 5.5, and is far from exact.
+  CHECK(quantize_binary_code(w.data(), 1, 8, {1, 0, 0}).relative_error > 0.5);
+}
+
+TEST_CASE("binary code: the packed layout round-trips for odd shapes") {
+  for (int64_t rows : {1, 15, 17, 33})
+    for (int64_t cols : {4, 8, 10, 12, 100, 260})
+      for (int bits : {1, 3, 4}) {
+        CAPTURE(rows);
+        CAPTURE(cols);
+        CAPTURE(bits);
+        const int64_t group = cols % 8 == 0 ? 8 : 0;
+        const std::vector<float> w = random_matrix(rows, cols, unsigned(rows * 1000 + cols));
+        const BinaryCodeTensor t = quantize_binary_code(w.data(), rows, cols, {bits, group, 3}).tensor;
+        REQUIRE(int64_t(t.planes.size()) == t.row_blocks() * t.col_quads() * bits);
+        CHECK(binary_code_bytes(t) == int64_t(t.planes.size() * 8 + t.alphas.size() * 4));
+        // Unpack every sign straight from the documented word/bit formula.
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < cols; ++c) {
+            float want = 0.0f;
+            for (int b = 0; b < bits; ++b) {
+              const uint64_t word = t.planes[((r / 16) * t.col_quads() + c / 4) * bits + b];
+              const bool pos = (word >> ((r % 16) * 4 + c % 4)) & 1;
+              want += t.alphas[(r * bits + b) * t.groups() + c / t.group_size] * (pos ? 1.0f : -1.0f);
+            }
+            CHECK(binary_code_value(t, r, c) == want);
+          }
+        // Padding bits (rows past `rows`, columns past `cols`) are 0.
+        for (int64_t blk = 0; blk < t.row_blocks(); ++blk)
+          for (int64_t q = 0; q < t.col_quads(); ++q)
+            for (int b = 0; b < bits; ++b)
+              for (int bit = 0; bit < 64; ++bit)
+                if (blk * 16 + bit / 4 >= rows || q * 4 + bit % 4 >= cols)
+                  CHECK(((t.planes[(blk * t.col_quads() + q) * bits + b] >> bit) & 1) == 0);
+        // A view over the same memory decodes identically.
+        const BinaryCodeTensor v =
+            BinaryCodeTensor::view(rows, cols, bits, group, t.planes.data(), t.alphas.data());
+        CHECK(v.is_view());
+        CHECK(binary_code_value(v, rows - 1, cols - 1) == binary_code_value(t, rows - 1, cols - 1));
+      }
+}
+
+TEST_CASE("binary code: bad arguments are refused") {
+  const std::vector<float> w(16, 1.0f);
+  CHECK_THROWS_AS(quantize_binary_code(w.data(), 2, 8, {0, 0, 0}), Error);
+  CHECK_THROWS_AS(quantize_binary_code(w.data(), 2, 8, {5, 0, 0}), Error);
+  CHECK_THROWS_AS(quantize_binary_code(w.data(), 2, 8, {2, 6, 0}), Error);
+  CHECK_THROWS_AS(quantize_binary_code(w.data(), 2, 8, {2, -4, 0}), Error);
+  CHECK_THROWS_AS(quantize_binary_code(w.data(), 2, 8, {2, 0, -1}), Error);
+  CHECK_THROWS_AS(quantize_binary_code(w.data(), 0, 8, {2, 0, 0}), Error);
+  std::vector<float> bad = w;
+  bad[5] = std::nanf("");
+  CHECK_THROWS_WITH_AS(quantize_binary_code(bad.data(), 2, 8, {2, 0, 0}), doctest::Contains("[0, 5]"), Error);
+  bad[5] = INFINITY;
+  CHECK_THROWS_AS(quantize_binary_code(bad.data(), 2, 8, {2, 0, 0}), Error);
+  // All-zero weights: α = 0, error 0.
+  const std::vector<float> z(8, 0.0f);
+  const BinaryCodeResult r = quantize_binary_code(z.data(), 1, 8, {3, 0, 10});
+  CHECK(r.relative_error == 0.0);
+  CHECK(binary_code_value(r.tensor, 0, 3) == 0.0f);
+}

@@ -1,0 +1,192 @@
+// Binary-code kernels: every SIMD kernel against the scalar reference (integer
+// part exact, so only float rounding may differ), and the reference against an
+// FP64 product of the decoded weights and the dequantized activations.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <utility>
+
+#include "runtime/kernels/cpu_features.h"
+#include "runtime/kernels/gemm_binary.h"
+
+using namespace qtool;
+using namespace qtool::runtime;
+
+namespace {
+
+// Random signs and α straight into the packed layout (the quantizer is tested elsewhere).
+BinaryCodeTensor random_tensor(int64_t rows, int64_t cols, int bits, int64_t group, std::mt19937& rng) {
+  BinaryCodeTensor t = BinaryCodeTensor::make(rows, cols, bits, group);
+  std::uniform_int_distribution<int> coin(0, 1);
+  std::uniform_real_distribution<float> a(0.01f, 1.0f);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      for (int b = 0; b < bits; ++b) binary_code_set_sign(t, b, r, c, coin(rng));
+  for (float& v : t.alphas) v = a(rng);
+  return t;
+}
+
+// Σ_i |q_i| · Σ_b α_b: what the float rounding of one output is relative to.
+double magnitude(const uint8_t* a, const BinaryCodeTensor& W, int64_t o) {
+  double mag = 0.0;
+  for (int64_t i = 0; i < W.cols; ++i)
+    for (int b = 0; b < W.bits; ++b) mag += std::abs(double(a[i]) - 128.0) * W.alpha(o, b, i / W.group_size);
+  return mag;
+}
+
+}  // namespace
+
+TEST_CASE("binary gemm: every kernel equals the reference, the reference equals FP64") {
+  std::vector<const BinaryKernels*> kernels;
+  const CpuFeatures& f = cpu_features();
+  if (f.avx2) kernels.push_back(binary_kernels_avx2());
+  if (f.avx512f && f.avx512bw && f.avx512_vnni) kernels.push_back(binary_kernels_avx512());
+  MESSAGE("chosen binary kernel: " << std::string(binary_kernels().name));
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> u8(0, 255);
+  const std::vector<int64_t> Ms = {1, 2, 3, 5, 7, 33}, Rs = {1, 15, 16, 17, 100},
+                             Ks = {4, 8, 12, 68, 100, 260, 1024}, groups = {0, 4, 8, 64, 128};
+  int cases = 0;
+  for (int64_t K : Ks)
+    for (int64_t group : groups)
+      for (int bits = 1; bits <= 4; ++bits) {
+        if (group > K) continue;
+        // Every (K, group, bits) once, cycling through M and rows.
+        const int64_t M = Ms[cases % Ms.size()], N = Rs[(cases / Ms.size()) % Rs.size()];
+        CAPTURE(M);
+        CAPTURE(N);
+        CAPTURE(K);
+        CAPTURE(bits);
+        CAPTURE(group);
+        const BinaryCodeTensor W = random_tensor(N, K, bits, group, rng);
+        const int64_t lda = K + 3;  // odd stride; bytes past K are garbage on purpose
+        std::vector<uint8_t> A(M * lda);
+        for (auto& v : A) v = uint8_t(u8(rng));
+        std::vector<float> want(M * N, -1.0f);
+        binary_kernels_ref().gemm(A.data(), M, lda, W, want.data(), N);
+
+        // The reference against FP64 from the decoded weights.
+        std::vector<double> mag(M * N);
+        for (int64_t m = 0; m < M; ++m)
+          for (int64_t o = 0; o < N; ++o) {
+            double exact = 0.0;
+            for (int64_t i = 0; i < K; ++i) exact += (double(A[m * lda + i]) - 128.0) * binary_code_value(W, o, i);
+            mag[m * N + o] = magnitude(A.data() + m * lda, W, o);
+            REQUIRE(std::abs(want[m * N + o] - exact) <= 1e-5 * mag[m * N + o]);
+          }
+        // Kernels against the reference: same integers, same order of α terms.
+        for (const BinaryKernels* k : kernels) {
+          CAPTURE(std::string(k->name));
+          std::vector<float> got(M * N + 1, -7.0f);
+          k->gemm(A.data(), M, lda, W, got.data(), N);
+          for (int64_t j = 0; j < M * N; ++j) REQUIRE(std::abs(got[j] - want[j]) <= 1e-6 * mag[j]);
+          CHECK(got[M * N] == -7.0f);  // nothing written past C
+        }
+        ++cases;
+      }
+  CHECK(cases > 100);
+}
+
+TEST_CASE("binary gemm: every M and row count, chosen and AVX2 kernels") {
+  std::mt19937 rng(4);
+  std::uniform_int_distribution<int> u8(0, 255);
+  std::vector<const BinaryKernels*> kernels = {&binary_kernels()};
+  if (cpu_features().avx2) kernels.push_back(binary_kernels_avx2());
+  // K = 2048 makes the larger products take the OpenMP path.
+  for (int64_t M : {1, 2, 3, 4, 5, 7, 8, 33, 64})
+    for (int64_t N : {1, 15, 16, 17, 32, 33, 100})
+      for (auto [K, bits] : {std::pair<int64_t, int>{132, 2}, {132, 3}, {2048, 2}}) {
+        CAPTURE(M);
+        CAPTURE(N);
+        CAPTURE(K);
+        CAPTURE(bits);
+        const BinaryCodeTensor W = random_tensor(N, K, bits, 64, rng);
+        std::vector<uint8_t> A(M * K);
+        for (auto& v : A) v = uint8_t(u8(rng));
+        std::vector<float> want(M * N), got(M * N);
+        binary_kernels_ref().gemm(A.data(), M, K, W, want.data(), N);
+        for (const BinaryKernels* k : kernels) {
+          CAPTURE(std::string(k->name));
+          k->gemm(A.data(), M, K, W, got.data(), N);
+          for (int64_t m = 0; m < M; ++m)
+            for (int64_t o = 0; o < N; ++o)
+              REQUIRE(std::abs(got[m * N + o] - want[m * N + o]) <= 1e-6 * magnitude(A.data() + m * K, W, o));
+        }
+      }
+}
+
+TEST_CASE("binary gemm: one and two activation rows, all group sizes") {
+  // M ≤ 2 takes the AVX-512 lookup path when groups are whole steps of 4 (or 2)
+  // quads, the expand path otherwise; partial steps at the end of a row included.
+  std::mt19937 rng(8);
+  std::uniform_int_distribution<int> u8(0, 255);
+  std::vector<const BinaryKernels*> kernels = {&binary_kernels()};
+  if (cpu_features().avx2) kernels.push_back(binary_kernels_avx2());
+  for (int64_t K : {4, 6, 10, 12, 60, 100, 260, 1028, 2052})
+    for (int64_t group : {0, 8, 16, 32, 64, 128})
+      for (int bits = 1; bits <= 4; ++bits)
+        for (int64_t M : {1, 2}) {
+          if (group > K) continue;
+          const int64_t N = (K + group + bits) % 3 == 0 ? 1 : (K + bits) % 2 ? 17 : 100;
+          CAPTURE(M);
+          CAPTURE(N);
+          CAPTURE(K);
+          CAPTURE(bits);
+          CAPTURE(group);
+          const BinaryCodeTensor W = random_tensor(N, K, bits, group, rng);
+          std::vector<uint8_t> A(M * K);
+          for (auto& v : A) v = uint8_t(u8(rng));
+          std::vector<float> want(M * N), got(M * N);
+          binary_kernels_ref().gemm(A.data(), M, K, W, want.data(), N);
+          for (const BinaryKernels* k : kernels) {
+            CAPTURE(std::string(k->name));
+            k->gemm(A.data(), M, K, W, got.data(), N);
+            for (int64_t m = 0; m < M; ++m)
+              for (int64_t o = 0; o < N; ++o)
+                REQUIRE(std::abs(got[m * N + o] - want[m * N + o]) <= 1e-6 * magnitude(A.data() + m * K, W, o));
+          }
+        }
+}
+
+TEST_CASE("binary gemm: extreme activations and signs are exact") {
+  // α = 1 makes every output an integer below 2^24, so float sums are exact and
+  // the kernels must match the reference bit for bit. q = −128 and 127 stress
+  // the byte tables of the lookup path and the s16 partial sums (K > 32 steps).
+  const int64_t N = 33, K = 4100;
+  std::vector<const BinaryKernels*> kernels = {&binary_kernels()};
+  if (cpu_features().avx2) kernels.push_back(binary_kernels_avx2());
+  if (cpu_features().avx512f && cpu_features().avx512bw && cpu_features().avx512_vnni)
+    kernels.push_back(binary_kernels_avx512());
+  std::mt19937 rng(3);
+  for (int bits : {1, 2, 3, 4})
+    for (int64_t group : {0, 128})
+      for (int signs = 0; signs < 3; ++signs) {  // all +1, all −1, random
+        BinaryCodeTensor W = BinaryCodeTensor::make(N, K, bits, group);
+        for (int64_t r = 0; r < N; ++r)
+          for (int64_t c = 0; c < K; ++c)
+            for (int b = 0; b < bits; ++b) binary_code_set_sign(W, b, r, c, signs == 0 || (signs == 2 && rng() % 2));
+        std::fill(W.alphas.begin(), W.alphas.end(), 1.0f);
+        for (int pattern = 0; pattern < 4; ++pattern)  // all 0, all 255, all 128, alternating 0 / 255
+          for (int64_t M : {1, 2, 5}) {
+            CAPTURE(bits);
+            CAPTURE(group);
+            CAPTURE(signs);
+            CAPTURE(pattern);
+            CAPTURE(M);
+            std::vector<uint8_t> A(M * K);
+            for (int64_t i = 0; i < M * K; ++i)
+              A[i] = pattern == 0 ? 0 : pattern == 1 ? 255 : pattern == 2 ? 128 : (i % 2 ? 255 : 0);
+            std::vector<float> want(M * N), got(M * N);
+            binary_kernels_ref().gemm(A.data(), M, K, W, want.data(), N);
+            if (signs == 0 && pattern == 0) CHECK(want[0] == float(-128 * K * bits));
+            for (const BinaryKernels* k : kernels) {
+              CAPTURE(std::string(k->name));
+              k->gemm(A.data(), M, K, W, got.data(), N);
+              CHECK(got == want);
+            }
+          }
+      }
+}
