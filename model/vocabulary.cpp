@@ -72,6 +72,20 @@ std::unique_ptr<sentencepiece::SentencePieceProcessor> load_spm(const std::strin
   return sp;
 }
 
+// Pieces → ids through one table (a missing piece → `unk`), then `eos`: the one
+// lookup both sides share.
+std::vector<int> ids_through(const std::vector<std::string>& pieces,
+                             const std::unordered_map<std::string, int>& table, int unk, int eos) {
+  std::vector<int> ids;
+  ids.reserve(pieces.size() + 1);
+  for (const std::string& piece : pieces) {
+    auto it = table.find(piece);
+    ids.push_back(it == table.end() ? unk : it->second);
+  }
+  ids.push_back(eos);
+  return ids;
+}
+
 }  // namespace
 
 Vocabulary::Vocabulary(const VocabularyFiles& files, int source_rows, int target_rows)
@@ -115,6 +129,9 @@ Vocabulary::Vocabulary(const VocabularyFiles& files, int source_rows, int target
   target_special_.assign(target_piece_of_.size(), false);
   for (const std::string& t : {eos, unk, pad})
     target_special_[find_special(target_piece_of_, t, target_file)] = true;
+  // With separate_vocabs the decoder's ids are the target table's, specials included.
+  target_eos_id_ = find_special(target_piece_of_, eos, target_file);
+  target_unk_id_ = find_special(target_piece_of_, unk, target_file);
 
   source_sp_ = load_spm(files.source_spm, dir + "/source.spm");
   target_sp_ = load_spm(files.target_spm, dir + "/target.spm");
@@ -141,25 +158,13 @@ std::vector<std::string> Vocabulary::source_pieces(const std::string& text) cons
 }
 
 std::vector<int> Vocabulary::encode(const std::string& text) const {
-  std::vector<int> ids;
-  for (const std::string& piece : source_pieces(text)) {
-    auto it = source_id_of_.find(piece);
-    ids.push_back(it == source_id_of_.end() ? unk_id_ : it->second);
-  }
-  ids.push_back(eos_id_);
-  return ids;
+  return ids_through(source_pieces(text), source_id_of_, unk_id_, eos_id_);
 }
 
 std::vector<int> Vocabulary::encode_target(const std::string& text) const {
   std::vector<std::string> pieces;
   target_sp_->Encode(text, &pieces).IgnoreError();
-  std::vector<int> ids;
-  for (const std::string& piece : pieces) {
-    auto it = target_id_of_.find(piece);
-    ids.push_back(it == target_id_of_.end() ? unk_id_ : it->second);
-  }
-  ids.push_back(eos_id_);
-  return ids;
+  return ids_through(pieces, target_id_of_, target_unk_id_, target_eos_id_);
 }
 
 std::string Vocabulary::decode(const std::vector<int>& ids) const {

@@ -57,6 +57,7 @@ class Vocabulary {
   std::unordered_map<std::string, int> target_id_of_;
   std::vector<bool> target_special_;
   int eos_id_ = -1, unk_id_ = -1, pad_id_ = -1;
+  int target_eos_id_ = -1, target_unk_id_ = -1;  // the same tokens in the target table
   bool separate_ = false;
 };
 

@@ -13,20 +13,27 @@ std::vector<int64_t> cluster_sizes(int64_t vocab, int clusters, double ratio) {
   if (clusters < 1 || clusters > 8) fail("frequency clusters", "clusters must be 1..8, got " + std::to_string(clusters));
   if (!(ratio > 0) || !std::isfinite(ratio)) fail("frequency clusters", "ratio must be a positive number");
   if (vocab < 1) fail("frequency clusters", "the vocabulary is empty");
+  // Weights rⁱ divided by the largest one, so that no power overflows (r = 1e300 with
+  // b = 8 is legal) and the sum stays in [1, b].
+  const int top = ratio > 1 ? clusters - 1 : 0;
+  std::vector<double> weight(clusters);
   double total = 0;
-  for (int k = 0; k < clusters; ++k) total += std::pow(ratio, k);
+  for (int i = 0; i < clusters; ++i) total += weight[i] = std::pow(ratio, i - top);
   std::vector<int64_t> sizes(clusters);
   std::vector<std::pair<double, int>> remainders;
   int64_t given = 0;
   for (int i = 0; i < clusters; ++i) {
-    const double exact = double(vocab) * std::pow(ratio, i) / total;
-    sizes[i] = static_cast<int64_t>(std::floor(exact));
+    const double exact = double(vocab) * weight[i] / total;
+    sizes[i] = std::min<int64_t>(vocab, static_cast<int64_t>(std::floor(exact)));
     given += sizes[i];
     remainders.push_back({exact - double(sizes[i]), i});
   }
   // Largest remainders get the words left over; ties go to the smaller index.
   std::stable_sort(remainders.begin(), remainders.end(), [](auto& a, auto& b) { return a.first > b.first; });
   for (int64_t k = 0; given < vocab; ++k, ++given) ++sizes[remainders[k % clusters].second];
+  // Only for v beyond double's 2⁵³ can the floors overshoot; take the excess back from the end.
+  for (int i = clusters - 1; given > vocab; i = (i + clusters - 1) % clusters)
+    if (sizes[i] > 0) --sizes[i], --given;
   return sizes;
 }
 

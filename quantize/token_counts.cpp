@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -109,6 +110,8 @@ void check_token_counts(const TokenCounts& c, const Vocabulary& vocab, const std
 }
 
 std::vector<int64_t> counts_for(const TokenCounts& c, const std::string& which, int64_t rows, const std::string& file) {
+  if (which != "source" && which != "target" && which != "both")
+    fail(file, "counts_for: unknown side '" + which + "' (source, target or both)");
   std::vector<int64_t> v = which == "target" ? c.target : c.source;
   if (which == "both") {
     if (c.target.size() != c.source.size()) fail(file, "a shared embedding needs source and target counts of one length");
@@ -116,6 +119,10 @@ std::vector<int64_t> counts_for(const TokenCounts& c, const std::string& which, 
   }
   if (static_cast<int64_t>(v.size()) != rows)
     fail(file, which + ": " + std::to_string(v.size()) + " counts for an embedding of " + std::to_string(rows) + " rows");
+  // All zeros would silently cluster by id: the side was not counted.
+  if (std::all_of(v.begin(), v.end(), [](int64_t n) { return n == 0; }))
+    fail(file, which + ": no tokens were counted on this side (count-tokens --" + (which == "both" ? "source" : which) +
+                   " FILE)");
   return v;
 }
 

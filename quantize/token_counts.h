@@ -28,7 +28,8 @@ TokenCounts parse_token_counts(const std::string& text, const std::string& file)
 // Refuses counts taken with another vocabulary, or of the wrong lengths.
 void check_token_counts(const TokenCounts& counts, const Vocabulary& vocab, const std::string& file);
 // One embedding matrix's counts: "source" (encoder), "target" (decoder, lm_head) or
-// "both" (a table shared by encoder and decoder): `rows` entries.
+// "both" (a table shared by encoder and decoder): `rows` entries. Refuses a length other
+// than `rows` and a side with no counts at all. Call check_token_counts first for the checksum.
 std::vector<int64_t> counts_for(const TokenCounts& counts, const std::string& which, int64_t rows,
                                 const std::string& file);
 

@@ -122,3 +122,55 @@ TEST_CASE("vocabulary: invalid UTF-8 and very long lines do not crash") {
   for (int i = 0; i < 5000; ++i) longline += "word ";
   CHECK(v.encode(longline).size() > 5000);
 }
+
+TEST_CASE("vocabulary: encode_target goes through the target SentencePiece and table") {
+  const std::string de = "Dieses Paket enthält die Dokumentation für Übersetzer.";
+  auto check_round_trip = [&](const Vocabulary& v) {
+    const std::vector<int> ids = v.encode_target(de);
+    REQUIRE(ids.size() >= 2);
+    CHECK(ids.back() == v.eos_id());
+    for (int id : ids) CHECK((id >= 0 && size_t(id) < v.target_size()));
+    CHECK(v.decode(ids) == de);
+  };
+  Vocabulary joint(bundled(), 8000, 8000);
+  check_round_trip(joint);
+  // Joint layout: one SentencePiece model and one table, so both sides agree.
+  CHECK(joint.encode_target(de) == joint.encode(de));
+
+  if (test::have_shared()) {
+    // OPUS-MT layout: German pieces from target.spm, ids through the one vocab.json
+    // (6,787 entries, not SentencePiece's own 4,000 ids).
+    Vocabulary opus(VocabularyFiles::from_directory(test::shared_dir() + "/models/ddtp-en-de-opus-tiny"), 6787, 6787);
+    check_round_trip(opus);
+    bool beyond_spm = false;
+    for (int id : opus.encode_target(de)) beyond_spm |= id >= 4000;
+    CHECK(beyond_spm);  // at least one id only the table can give
+  }
+
+  // separate_vocabs: the target table is used, not vocab.json.
+  VocabularyFiles f = bundled();
+  json table = json::parse(f.vocab_json);
+  const std::vector<int> ids = joint.encode_target("the package");
+  std::string p0;
+  for (auto& [k, v] : table.items())
+    if (v == ids[0]) p0 = k;
+  json target = table;
+  const int other_id = target["▁documentation"];
+  target[p0] = other_id;
+  target["▁documentation"] = ids[0];
+  f.target_vocab_json = target.dump();
+  f.tokenizer_config_json = R"({"separate_vocabs": true})";
+  Vocabulary sep(f, 8000, 8000);
+  const std::vector<int> sep_ids = sep.encode_target("the package");
+  CHECK(sep_ids[0] == other_id);
+  CHECK(std::equal(sep_ids.begin() + 1, sep_ids.end(), ids.begin() + 1, ids.end()));
+  CHECK(sep.decode(sep_ids) == "the package");
+
+  // A piece missing from the target table → <unk>.
+  json missing = table;
+  missing.erase(p0);
+  missing["▁not-a-piece-of-the-model"] = ids[0];
+  f.target_vocab_json = missing.dump();
+  Vocabulary gap(f, 8000, 8000);
+  CHECK(gap.encode_target("the package")[0] == gap.unk_id());
+}
