@@ -13,5 +13,6 @@ void add_quantize(CLI::App& app);
 void add_calibrate(CLI::App& app);
 void add_search(CLI::App& app);
 void add_count_tokens(CLI::App& app);
+void add_bench_gemm(CLI::App& app);
 
 }  // namespace qtool::cli

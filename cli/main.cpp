@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   qtool::cli::add_translate(app);
   qtool::cli::add_eval_bleu(app);
   qtool::cli::add_bench(app);
+  qtool::cli::add_bench_gemm(app);
   qtool::cli::add_inspect(app);
   try {
     app.parse(argc, argv);
