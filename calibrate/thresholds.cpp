@@ -26,8 +26,9 @@ const char* method_name(Method m) {
   return "?";
 }
 
-double kl_threshold(const Histogram& h, int levels) {
-  const std::vector<int64_t>& c = h.counts();
+double kl_threshold(const Histogram& h, int levels, bool skip_zero_bin) {
+  std::vector<int64_t> c = h.counts();
+  if (skip_zero_bin) c[0] = 0;
   const int bins = h.bins();
   if (h.total() == 0 || h.range() == 0.0) return h.max_abs();
   double best = std::numeric_limits<double>::infinity();
@@ -101,7 +102,7 @@ double threshold(const Histogram& h, Method m, double percentile, bool one_sided
   // A one-sided input is quantized over [0, T] with 256 levels (u8, zero point 0),
   // a signed one over [−T, T] with 127 steps each side.
   switch (m) {
-    case Method::kl: return kl_threshold(h, one_sided ? 256 : 128);
+    case Method::kl: return kl_threshold(h, one_sided ? 256 : 128, one_sided);
     case Method::max: return h.max_abs();
     case Method::percentile: return percentile_threshold(h, percentile);
     case Method::mse: return mse_threshold(h, one_sided ? 255 : 127);

@@ -14,7 +14,10 @@ const char* method_name(Method m);
 // (128 ≤ i ≤ bins), P = the first i bins with the clipped tail folded into the
 // last, Q = P quantized to 128 levels and expanded back over P's non-empty bins;
 // the cut with the least KL(P‖Q) gives T = (i + 0.5) · bin width.
-double kl_threshold(const Histogram& h, int levels = 128);
+// `skip_zero_bin` (one-sided inputs): the first bin is left out of P and Q. A
+// ReLU output is mostly exact zeros, which stay exact at any threshold; left
+// in, their spike makes KL trade the whole tail for resolution near zero.
+double kl_threshold(const Histogram& h, int levels = 128, bool skip_zero_bin = false);
 // The value below which `percentile` % of |x| falls (bin upper edge).
 double percentile_threshold(const Histogram& h, double percentile);
 // The cut that minimises the expected squared error of clipping + rounding.

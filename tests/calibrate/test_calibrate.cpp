@@ -88,3 +88,17 @@ TEST_CASE("calibration file: round trip and refusals") {
   CHECK_THROWS_WITH_AS(parse_calibration(bad, "c.json"),
                        doctest::Contains("tensors.model.encoder.layers.0.fc1.threshold: -1.0 is not a positive"), Error);
 }
+
+TEST_CASE("KL on a one-sided ReLU-like input leaves the exact zeros out") {
+  // 90% exact zeros and a half-normal tail: kept in, the zero spike makes KL
+  // clip the tail hard; left out (one-sided inputs), the cut covers the tail.
+  std::mt19937 rng(4);
+  std::normal_distribution<float> g(0, 1);
+  std::vector<float> xs(200000, 0.0f);
+  for (size_t i = 0; i < xs.size(); i += 10) xs[i] = std::fabs(g(rng));
+  Histogram h = from(xs, 2048);
+  const double with_zeros = kl_threshold(h, 256, false), without = kl_threshold(h, 256, true);
+  MESSAGE("KL threshold with the zero bin " << with_zeros << ", without " << without << ", max " << h.max_abs());
+  CHECK(without > with_zeros);
+  CHECK(threshold(h, Method::kl, 99.99, /*one_sided=*/true) == doctest::Approx(without));
+}
