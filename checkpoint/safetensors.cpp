@@ -1,9 +1,5 @@
 #include "checkpoint/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -16,6 +12,7 @@
 
 #include "checkpoint/reader_util.h"
 #include "util/error.h"
+#include "util/mapped_file.h"
 
 namespace qtool::checkpoint {
 namespace {
@@ -277,25 +274,8 @@ TensorMap parse_safetensors(std::span<const uint8_t> bytes, const std::string& f
 TensorMap read_safetensors(const std::string& path) {
   // Mapped, not read: the tensors are copied out once, so the file's bytes never
   // sit in memory twice.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
-  struct Close {
-    int fd;
-    ~Close() { ::close(fd); }
-  } close_fd{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) fail(path, std::string("cannot stat: ") + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) fail(path, "not a regular file");
-  const size_t size = static_cast<size_t>(st.st_size);
-  if (size == 0) return parse_safetensors({}, path);
-  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (map == MAP_FAILED) fail(path, std::string("cannot map: ") + std::strerror(errno));
-  struct Unmap {
-    void* p;
-    size_t n;
-    ~Unmap() { ::munmap(p, n); }
-  } unmap{map, size};
-  return parse_safetensors({static_cast<const uint8_t*>(map), size}, path);
+  const std::shared_ptr<const MappedFile> map = MappedFile::open(path);
+  return parse_safetensors(map->bytes(), path);
 }
 
 }  // namespace qtool::checkpoint

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.h"
+#include "util/json.h"
 
 namespace qtool {
 using nlohmann::json;
@@ -54,16 +55,6 @@ struct Reader {
   }
 };
 
-json parse_object(const std::string& text, const std::string& file) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    fail(file, std::string("not valid JSON: ") + e.what());
-  }
-  if (!j.is_object()) fail(file, "top level must be a JSON object");
-  return j;
-}
 
 Activation parse_activation(const Reader& r) {
   // Hugging Face's MarianConfig default is "gelu".
@@ -92,7 +83,7 @@ void check_id(const std::string& file, const char* field, int id, int vocab) {
 ModelConfig parse_model_config(const std::string& config_json, const std::string& config_file,
                                const std::string& generation_json,
                                const std::string& generation_file) {
-  json j = parse_object(config_json, config_file);
+  json j = parse_json_object(config_json, config_file);
   Reader r{j, config_file};
   if (r.has("model_type")) {
     std::string type = j.at("model_type").is_string() ? j.at("model_type").get<std::string>() : "";
@@ -131,7 +122,7 @@ ModelConfig parse_model_config(const std::string& config_json, const std::string
   c.generation_source_json = generation_json;
 
   // generation_config.json wins over config.json for generation fields, as in transformers.
-  json g = generation_json.empty() ? json::object() : parse_object(generation_json, generation_file);
+  json g = generation_json.empty() ? json::object() : parse_json_object(generation_json, generation_file);
   for (const Reader& src : {r, Reader{g, generation_file}}) {
     if (src.has("bad_words_ids")) {
       const json& v = src.j.at("bad_words_ids");

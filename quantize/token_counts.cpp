@@ -9,6 +9,7 @@
 
 #include "util/crc32.h"
 #include "util/error.h"
+#include "util/json.h"
 
 namespace qtool::quantize {
 using nlohmann::json;
@@ -76,13 +77,7 @@ std::string to_json(const TokenCounts& c) {
 }
 
 TokenCounts parse_token_counts(const std::string& text, const std::string& file) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    fail(file, std::string("not valid JSON: ") + e.what());
-  }
-  if (!j.is_object()) fail(file, "the top level must be a JSON object");
+  const json j = parse_json_object(text, file);
   if (!j.contains("format") || j["format"] != "qtool-token-counts") fail(file, "format: must be \"qtool-token-counts\"");
   if (!j.contains("version") || j["version"] != 1) fail(file, "version: must be 1");
   if (!j.contains("vocab_checksum") || !j["vocab_checksum"].is_string()) fail(file, "vocab_checksum: must be a string");
