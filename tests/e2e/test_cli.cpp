@@ -223,3 +223,33 @@ TEST_CASE("awkward input: empty file refused; invalid UTF-8 and a 5,000-word lin
                       odd.string()),
                 "same file as input");
 }
+
+TEST_CASE("low bit: search on dev → quantize with token counts → inspect → translate") {
+  const std::string counts = test::source_dir() + "/data/ddtp-en-de/token-counts.json";
+  const std::string plan = (scratch() / "plan.json").string(), qtm = (scratch() / "tiny.lowbit.qtm").string();
+  Run s = run_qtool("search --quiet --model " + tiny() + " --dev-src " + data("dev.en") + " --dev-ref " + data("dev.de") +
+                    " --target-bits 3.0 --sentences 40 --token-counts " + counts + " --output " + plan);
+  REQUIRE(s.code == 0);
+  CHECK(s.out.find("| step | change | average bits") != std::string::npos);
+  const nlohmann::json p = nlohmann::json::parse(read_text_file(plan));
+  CHECK(p.at("precision").at("embedding").at("clusters").get<int>() >= 1);
+  Run q = run_qtool("quantize --quiet --model " + tiny() + " --config " + plan + " --token-counts " + counts +
+                    " --output " + qtm);
+  REQUIRE(q.code == 0);
+  Run i = run_qtool("inspect --summary " + qtm);
+  REQUIRE(i.code == 0);
+  // The searched plan meets its target: the average over all weights is at most 3 bits.
+  const size_t at = i.out.find("all weights ");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stod(i.out.substr(at + 12)) <= 3.0 + 1e-6);
+  CHECK(i.out.find("binary code, shared") != std::string::npos);
+  Run t = run_qtool("translate --quiet --model " + qtm + " --input " + data("dev.en") + " --output " +
+                    (scratch() / "dev.lowbit.de").string());
+  CHECK(t.code == 0);
+  CHECK(read_lines((scratch() / "dev.lowbit.de").string()).size() == read_lines(data("dev.en")).size());
+  // Clusters need counts, and counts of another vocabulary are refused.
+  check_refused(run_qtool("quantize --model " + tiny() + " --config " + plan + " --output " + qtm), "token counts");
+  check_refused(run_qtool("quantize --model " + tiny() + " --config " + plan + " --token-counts " + test::source_dir() +
+                          "/data/ddtp-en-de/token-counts.opus-tiny.json --output " + qtm),
+                "vocab_checksum");
+}
