@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -28,7 +30,24 @@ class Recorder final : public runtime::ActivationObserver {
     abs_sum_[name] += s;
     min_[name] = lo;
   }
+  void observe_linear(const std::string& name, const float* x, int64_t rows, int64_t cols) override {
+    observe(name, x, rows * cols);
+    if (rows <= 0 || cols <= 0) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    ColumnSquares& cs = columns_[name];
+    if (cs.sum.empty()) cs.sum.assign(cols, 0.0);
+    if (int64_t(cs.sum.size()) != cols)
+      fail("calibration", name + ": input width " + std::to_string(cols) + " after " + std::to_string(cs.sum.size()));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) cs.sum[c] += double(x[r * cols + c]) * x[r * cols + c];
+    cs.rows += rows;
+  }
+  struct ColumnSquares {
+    std::vector<double> sum;  // Σ x² per column
+    int64_t rows = 0;
+  };
   std::map<std::string, Histogram> hist_;
+  std::map<std::string, ColumnSquares> columns_;
   std::map<std::string, double> abs_sum_;
   std::map<std::string, float> min_;
 
@@ -71,6 +90,8 @@ Calibration calibrate(runtime::MarianModel& model, std::shared_ptr<const Vocabul
     s.max_abs = h.max_abs();
     s.count = h.total();
     s.mean_abs = h.total() ? rec.abs_sum_[name] / h.total() : 0.0;
+    if (auto it = rec.columns_.find(name); it != rec.columns_.end() && it->second.rows > 0)
+      for (double v : it->second.sum) s.column_mean_square.push_back(float(v / double(it->second.rows)));
     c.tensors[name] = s;
   }
   c.histograms = std::move(rec.hist_);
@@ -85,9 +106,20 @@ std::map<std::string, CalibratedInput> Calibration::inputs() const {
 
 std::string to_json(const Calibration& c) {
   json t = json::object();
-  for (const auto& [name, s] : c.tensors)
+  for (const auto& [name, s] : c.tensors) {
     t[name] = {{"threshold", s.threshold}, {"max_abs", s.max_abs}, {"mean_abs", s.mean_abs},
                {"min", s.min},             {"one_sided", s.one_sided}, {"count", s.count}};
+    if (!s.column_mean_square.empty()) {
+      // 7 significant digits: the shortest form of the double then stays short.
+      json a = json::array();
+      for (float v : s.column_mean_square) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.7g", double(v));
+        a.push_back(std::strtod(buf, nullptr));
+      }
+      t[name]["column_mean_square"] = std::move(a);
+    }
+  }
   json j = {{"format", "qtool-calibration"}, {"version", 1},          {"model_checksum", c.model_checksum},
             {"method", method_name(c.method)}, {"bins", c.bins},       {"percentile", c.percentile},
             {"sentences", c.sentences},       {"tensors", t}};
@@ -135,6 +167,18 @@ Calibration parse_calibration(const std::string& text, const std::string& file) 
     if (v.contains("one_sided")) {
       if (!v["one_sided"].is_boolean()) fail(file, "tensors." + name + ".one_sided: must be true or false");
       s.one_sided = v["one_sided"];
+    }
+    if (v.contains("column_mean_square")) {
+      const json& a = v["column_mean_square"];
+      const std::string path = "tensors." + name + ".column_mean_square";
+      if (!a.is_array() || a.empty()) fail(file, path + ": must be a non-empty array of numbers");
+      s.column_mean_square.reserve(a.size());
+      for (size_t i = 0; i < a.size(); ++i) {
+        const double x = a[i].is_number() ? a[i].get<double>() : NAN;
+        if (!std::isfinite(x) || x < 0 || x > std::numeric_limits<float>::max())
+          fail(file, path + "[" + std::to_string(i) + "]: " + a[i].dump() + " is not a finite number >= 0");
+        s.column_mean_square.push_back(float(x));
+      }
     }
     c.tensors[name] = s;
   }

@@ -6,7 +6,9 @@
 //   {"format": "qtool-calibration", "version": 1, "model_checksum": "crc32:…",
 //    "method": "kl", "bins": 2048, "percentile": 99.99, "sentences": 500,
 //    "tensors": {"model.encoder.layers.0.fc1": {"threshold": …, "max_abs": …,
-//                 "mean_abs": …, "min": …, "one_sided": false, "count": …}, …}}
+//                 "mean_abs": …, "min": …, "one_sided": false, "count": …,
+//                 "column_mean_square": [in_features floats]}, …}}
+// (column_mean_square only for linear-layer inputs: E[x_i²] per input column.)
 // Names are those of the first nn.Linear reading the input (q_proj for q/k/v);
 // the attention products' inputs are "<attention>.matmul_qk.q", ".matmul_qk.k",
 // ".matmul_pv.p" (softmax probabilities) and ".matmul_pv.v".
@@ -25,6 +27,9 @@ struct TensorStats {
   double threshold = 0, max_abs = 0, mean_abs = 0, min = 0;
   bool one_sided = false;  // min ≥ 0: quantized asymmetrically over [0, T] (u8, zero point 0)
   int64_t count = 0;
+  // Linear-layer inputs only (else empty): the mean of x_i² per input column i
+  // over every observed row, the diagonal of the input Gram matrix / rows.
+  std::vector<float> column_mean_square;
 };
 
 struct Calibration {
@@ -53,7 +58,8 @@ Calibration calibrate(runtime::MarianModel& model, std::shared_ptr<const Vocabul
                       const std::string& model_checksum);
 
 std::string to_json(const Calibration& c);
-// Validated: format, version, fields, finite positive thresholds. `file` for messages.
+// Validated: format, version, fields, finite positive thresholds, column_mean_square
+// (when present) an array of finite numbers ≥ 0. `file` for messages.
 Calibration parse_calibration(const std::string& text, const std::string& file);
 
 // CRC-32 of a checkpoint's weights file, as "crc32:xxxxxxxx": ties a calibration to its model.

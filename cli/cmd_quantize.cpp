@@ -48,9 +48,11 @@ void print_quantize_summary(const std::vector<quantize::TensorReport>& report) {
 
 std::string report_json(const std::vector<quantize::TensorReport>& report) {
   nlohmann::json t = nlohmann::json::array();
-  for (const auto& r : report)
+  for (const auto& r : report) {
     t.push_back({{"name", r.name}, {"format", r.format}, {"params", r.params}, {"bits", r.bits},
                  {"relative_error", r.relative_error}});
+    if (r.activation_aware) t.back()["weighted_relative_error"] = r.weighted_relative_error;
+  }
   return nlohmann::json{{"tensors", t}}.dump(1) + "\n";
 }
 
@@ -68,7 +70,8 @@ void add_quantize(CLI::App& app) {
   cmd->add_option("--model", *model, "Checkpoint directory or .h5 file")->required();
   cmd->add_option("--config", *config, "Quantization config (JSON), e.g. configs/int8-dynamic.json")->required();
   cmd->add_option("--output", *output, "The .qtm file to write (atomically)")->required();
-  cmd->add_option("--calibration", *calibration, "Calibration file from `qtool calibrate` (for static activations)");
+  cmd->add_option("--calibration", *calibration, "Calibration file from `qtool calibrate` (static activations; with a precision plan, "
+                  "activation-aware binary code)");
   cmd->add_option("--token-counts", *counts_file,
                   "Token counts from `qtool count-tokens` (for frequency-clustered embeddings)");
   cmd->add_option("--report", *report_file, "Write every tensor's format, bits and reconstruction error (JSON)");
@@ -101,6 +104,10 @@ void add_quantize(CLI::App& app) {
       counts = quantize::embedding_counts(quantize::parse_token_counts(read_text_file(*counts_file), *counts_file),
                                           vocab, ck.weights, *counts_file);
     }
+    // Activation-aware binary code: the calibration's per-column mean squares weigh the columns.
+    if (calib && qc.has_plan)
+      for (const auto& [name, st] : calib->tensors)
+        if (!st.column_mean_square.empty()) qc.column_weights[name] = st.column_mean_square;
     Progress progress("quantizing", static_cast<int64_t>(linear_layers(ck.weights).size()) + 2, !*quiet);
     int last = 0;
     const std::vector<quantize::TensorReport> report =
@@ -109,6 +116,11 @@ void add_quantize(CLI::App& app) {
           last = done;
         });
     progress.finish();
+    if (calib && qc.has_plan) {
+      int weighted = 0;
+      for (const auto& r : report) weighted += r.activation_aware;
+      std::fprintf(stderr, "activation-aware binary code: %d layers weighted\n", weighted);
+    }
     print_quantize_summary(report);
     if (!report_file->empty()) {
       check_distinct(*report_file, *output);

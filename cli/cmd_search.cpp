@@ -1,6 +1,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 
+#include "calibrate/calibration.h"
 #include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -44,6 +46,7 @@ void add_search(CLI::App& app) {
   auto dev_ref = std::make_shared<std::string>();
   auto output = std::make_shared<std::string>();
   auto counts_file = std::make_shared<std::string>();
+  auto calibration = std::make_shared<std::string>();
   auto table = std::make_shared<std::string>();
   auto opt = std::make_shared<search::SearchOptions>();
   auto threads = std::make_shared<int>(0);
@@ -56,6 +59,8 @@ void add_search(CLI::App& app) {
   target->excludes(drop);
   cmd->add_option("--output", *output, "The quantization config to write (JSON)")->required();
   cmd->add_option("--token-counts", *counts_file, "Token counts (qtool count-tokens) for frequency-clustered embeddings");
+  cmd->add_option("--calibration", *calibration,
+                  "Calibration file (qtool calibrate): activation-aware binary code for every candidate");
   cmd->add_option("--ratio", opt->embedding_ratio, "Embedding cluster size ratio r")->capture_default_str();
   cmd->add_option("--sentences", opt->sentences, "Dev lines for the greedy steps (0: all)")->capture_default_str();
   cmd->add_option("--sensitivity-sentences", opt->sensitivity_sentences, "Dev lines for the sensitivity pass (0: half)");
@@ -72,7 +77,23 @@ void add_search(CLI::App& app) {
     if (src.size() != ref.size())
       throw Error(*dev_ref + ": " + std::to_string(ref.size()) + " lines, but " + *dev_src + " has " +
                   std::to_string(src.size()));
+    std::optional<calibrate::Calibration> calib;
+    if (!calibration->empty()) {
+      check_distinct(*calibration, *output);
+      calib = calibrate::parse_calibration(read_text_file(*calibration), *calibration);
+    }
     checkpoint::Checkpoint ck = checkpoint::load_checkpoint(*model);
+    if (calib) {
+      const std::string sum = calibrate::model_checksum(ck.weights_file);
+      if (sum != calib->model_checksum)
+        throw Error(*calibration + ": model_checksum " + calib->model_checksum + " is for another model (" +
+                    ck.weights_file + " has " + sum + "); calibrate this model first");
+      for (const auto& [name, st] : calib->tensors)
+        if (!st.column_mean_square.empty()) opt->column_weights[name] = st.column_mean_square;
+      if (!*quiet)
+        std::fprintf(stderr, "activation-aware binary code: column weights of %zu inputs\n",
+                     opt->column_weights.size());
+    }
     const ModelConfig& c = ck.weights.config;
     auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);
     quantize::EmbeddingCounts counts;

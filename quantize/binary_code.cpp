@@ -14,13 +14,17 @@ namespace {
 constexpr int kMaxBits = 4;
 constexpr int kMaxCodes = 1 << kMaxBits;
 
-// One (row, group) slice: its weights, and per weight a code whose bit b set
-// means s_b = +1. α is kept in double but always rounded to float values.
+// One (row, group) slice: its weights, their column weights h (null: all 1),
+// Σh (n when unweighted), and per weight a code whose bit b set means s_b = +1.
+// α is kept in double but always rounded to float values.
 struct Slice {
   const float* w;
+  const float* h;
+  double h_sum;
   int64_t n;
   int bits;
   uint8_t* code;
+  double weight(int64_t i) const { return h ? double(h[i]) : 1.0; }
 };
 
 // The value Σ_b α_b s_b of every code.
@@ -31,14 +35,29 @@ void code_values(const double* alpha, int bits, double* v) {
   }
 }
 
+// Σ h (w − ŵ)² (the plain squared error when unweighted): what the refinement minimises.
 double squared_error(const Slice& s, const double* alpha) {
   double v[kMaxCodes];
   code_values(alpha, s.bits, v);
   double e = 0.0;
   for (int64_t i = 0; i < s.n; ++i) {
     const double d = double(s.w[i]) - v[s.code[i]];
-    e += d * d;
+    e += s.weight(i) * d * d;
   }
+  return e;
+}
+
+// Σ (w − ŵ)², and Σ h (w − ŵ)² for the given h (null: not computed).
+double plain_error(const Slice& s, const double* alpha, const float* h, double* weighted) {
+  double v[kMaxCodes];
+  code_values(alpha, s.bits, v);
+  double e = 0.0, we = 0.0;
+  for (int64_t i = 0; i < s.n; ++i) {
+    const double d = double(s.w[i]) - v[s.code[i]];
+    e += d * d;
+    if (h) we += double(h[i]) * d * d;
+  }
+  if (weighted) *weighted = h ? we : e;
   return e;
 }
 
@@ -47,8 +66,11 @@ void greedy(const Slice& s, double* alpha, std::vector<double>& residual) {
   std::fill(s.code, s.code + s.n, 0);
   for (int b = 0; b < s.bits; ++b) {
     double sum = 0.0;
-    for (double r : residual) sum += std::abs(r);
-    alpha[b] = float(sum / double(s.n));  // α is stored as float: refine what is stored
+    if (s.h)
+      for (int64_t i = 0; i < s.n; ++i) sum += double(s.h[i]) * std::abs(residual[i]);
+    else
+      for (double r : residual) sum += std::abs(r);
+    alpha[b] = float(sum / s.h_sum);  // α is stored as float: refine what is stored
     for (int64_t i = 0; i < s.n; ++i) {
       const bool pos = residual[i] >= 0.0;  // sign(0) = +1
       s.code[i] |= uint8_t(pos) << b;
@@ -57,15 +79,16 @@ void greedy(const Slice& s, double* alpha, std::vector<double>& residual) {
   }
 }
 
-// (a) Least squares for fixed signs: BᵀB α = Bᵀw, by Gaussian elimination with
-// partial pivoting. BᵀB has integer entries; false when it is singular.
+// (a) Least squares for fixed signs: BᵀHB α = BᵀHw (H = diag(h), I unweighted),
+// by Gaussian elimination with partial pivoting; false when it is singular.
 bool least_squares_alpha(const Slice& s, double* alpha) {
   const int q = s.bits;
-  // BᵀB and Bᵀw only depend on how many weights carry each code and their sum.
+  // BᵀHB and BᵀHw only depend on the weight each code carries and its weighted sum.
   double count[kMaxCodes] = {}, sum[kMaxCodes] = {};
   for (int64_t i = 0; i < s.n; ++i) {
-    count[s.code[i]] += 1.0;
-    sum[s.code[i]] += s.w[i];
+    const double h = s.weight(i);
+    count[s.code[i]] += h;
+    sum[s.code[i]] += h * s.w[i];
   }
   double a[kMaxBits][kMaxBits + 1] = {};
   for (int c = 0; c < (1 << q); ++c)
@@ -78,7 +101,7 @@ bool least_squares_alpha(const Slice& s, double* alpha) {
     int piv = col;
     for (int r = col + 1; r < q; ++r)
       if (std::abs(a[r][col]) > std::abs(a[piv][col])) piv = r;
-    if (std::abs(a[piv][col]) < 1e-9 * double(s.n)) return false;
+    if (std::abs(a[piv][col]) < 1e-9 * s.h_sum) return false;
     std::swap(a[piv], a[col]);
     for (int r = 0; r < q; ++r) {
       if (r == col) continue;
@@ -91,7 +114,8 @@ bool least_squares_alpha(const Slice& s, double* alpha) {
 }
 
 // (b) The nearest code for every weight under fixed α: sort the 2^q values and
-// count the midpoints below w. Returns the squared error.
+// count the midpoints below w. The nearest value does not depend on h_i, so the
+// codes are those of the unweighted step. Returns the (weighted) squared error.
 double nearest_codes(const Slice& s, const double* alpha) {
   const int n_codes = 1 << s.bits;
   double v[kMaxCodes];
@@ -108,18 +132,19 @@ double nearest_codes(const Slice& s, const double* alpha) {
     for (int t = 0; t + 1 < n_codes; ++t) k += w > mid[t];
     s.code[i] = uint8_t(order[k]);
     const double d = w - v[order[k]];
-    e += d * d;
+    e += s.weight(i) * d * d;
   }
   return e;
 }
 
-// Greedy start, then alternating rounds keeping the best (α, codes) seen.
-// Returns the greedy error; alpha and s.code end as the best.
+// Greedy start, then alternating rounds keeping the best (α, codes) seen under
+// the slice's (weighted) error. Returns the greedy start's unweighted squared
+// error; alpha and s.code end as the best.
 double quantize_slice(const Slice& s, int iterations, double* alpha, std::vector<double>& scratch,
                       std::vector<uint8_t>& best_code) {
   greedy(s, alpha, scratch);
-  const double greedy_err = squared_error(s, alpha);
-  double best = greedy_err;
+  const double greedy_plain = plain_error(s, alpha, nullptr, nullptr);
+  double best = squared_error(s, alpha);
   for (int it = 0; it < iterations; ++it) {
     const double before = best;
     double trial[kMaxBits];
@@ -138,7 +163,7 @@ double quantize_slice(const Slice& s, int iterations, double* alpha, std::vector
     else std::copy(best_code.begin(), best_code.end(), s.code);  // not better: undo
     if (!(best < before * (1.0 - 1e-12))) break;  // converged
   }
-  return greedy_err;
+  return greedy_plain;
 }
 
 }  // namespace
@@ -151,12 +176,22 @@ BinaryCodeResult quantize_binary_code(const float* w, int64_t rows, int64_t cols
     if (!std::isfinite(w[i]))
       fail("binary code quantization", "weight [" + std::to_string(i / cols) + ", " + std::to_string(i % cols) +
                                            "] is not finite");
+  const float* hw = opt.column_weights;
+  if (hw)
+    for (int64_t c = 0; c < cols; ++c)
+      if (!std::isfinite(hw[c]) || hw[c] < 0.0f)
+        fail("binary code quantization", "column weight [" + std::to_string(c) + "] = " + std::to_string(hw[c]) +
+                                             " is not a finite number >= 0");
   BinaryCodeTensor& t = res.tensor;
   const int bits = t.bits;
   const int64_t gs = t.group_size, groups = t.groups();
-  double err = 0.0, greedy_err = 0.0, norm = 0.0;
+  // Σh per group: a group whose weights sum to 0 is quantized unweighted.
+  std::vector<double> group_h(hw ? groups : 0, 0.0);
+  for (int64_t g = 0; g < int64_t(group_h.size()); ++g)
+    for (int64_t c = g * gs; c < std::min(cols, g * gs + gs); ++c) group_h[g] += hw[c];
+  double err = 0.0, greedy_err = 0.0, norm = 0.0, werr = 0.0, wnorm = 0.0;
   // Threads take whole 16-row blocks: rows of one block share plane words.
-#pragma omp parallel for schedule(dynamic, 1) reduction(+ : err, greedy_err, norm)
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : err, greedy_err, norm, werr, wnorm)
   for (int64_t blk = 0; blk < t.row_blocks(); ++blk) {
     std::vector<uint8_t> code(cols), best_code;
     std::vector<double> scratch;
@@ -164,12 +199,20 @@ BinaryCodeResult quantize_binary_code(const float* w, int64_t rows, int64_t cols
       const float* row = w + r * cols;
       for (int64_t g = 0; g < groups; ++g) {
         const int64_t c0 = g * gs, n = std::min(cols, c0 + gs) - c0;
-        const Slice s{row + c0, n, bits, code.data() + c0};
+        const bool weighted = hw && group_h[g] > 0.0;
+        const Slice s{row + c0, weighted ? hw + c0 : nullptr, weighted ? group_h[g] : double(n), n, bits,
+                      code.data() + c0};
         double alpha[kMaxBits];
         greedy_err += quantize_slice(s, opt.iterations, alpha, scratch, best_code);
-        err += squared_error(s, alpha);
+        double we = 0.0;
+        err += plain_error(s, alpha, hw ? hw + c0 : nullptr, &we);
+        werr += we;
         for (int b = 0; b < bits; ++b) t.alphas[(r * bits + b) * groups + g] = float(alpha[b]);
-        for (int64_t i = 0; i < n; ++i) norm += double(s.w[i]) * s.w[i];
+        for (int64_t i = 0; i < n; ++i) {
+          const double v2 = double(s.w[i]) * s.w[i];
+          norm += v2;
+          wnorm += hw ? double(hw[c0 + i]) * v2 : v2;
+        }
       }
       for (int64_t c = 0; c < cols; ++c)
         for (int b = 0; b < bits; ++b)
@@ -178,6 +221,7 @@ BinaryCodeResult quantize_binary_code(const float* w, int64_t rows, int64_t cols
   }
   res.relative_error = norm > 0.0 ? std::sqrt(err / norm) : 0.0;
   res.greedy_relative_error = norm > 0.0 ? std::sqrt(greedy_err / norm) : 0.0;
+  res.weighted_relative_error = hw ? (wnorm > 0.0 ? std::sqrt(werr / wnorm) : 0.0) : res.relative_error;
   return res;
 }
 

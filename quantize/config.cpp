@@ -129,7 +129,7 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
   if (j.contains("binary_code")) {
     const json& b = j["binary_code"];
     if (!b.is_object()) fail(file, "binary_code: must be an object");
-    only_keys(b, "binary_code.", {"iterations", "group_size"}, file);
+    only_keys(b, "binary_code.", {"iterations", "group_size", "activation_power"}, file);
     if (b.contains("iterations")) {
       if (!b["iterations"].is_number_integer() || b["iterations"].get<int>() < 0 || b["iterations"].get<int>() > 1000)
         fail(file, "binary_code.iterations: " + b["iterations"].dump() + " is not 0..1000");
@@ -139,6 +139,12 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
       if (!b["group_size"].is_number_integer() || b["group_size"].get<int64_t>() < 0 || b["group_size"].get<int64_t>() % 4)
         fail(file, "binary_code.group_size: " + b["group_size"].dump() + " is not 0 (per row) or a positive multiple of 4");
       c.binary.group_size = b["group_size"];
+    }
+    if (b.contains("activation_power")) {
+      if (!b["activation_power"].is_number() || !(b["activation_power"].get<double>() >= 0) ||
+          b["activation_power"].get<double>() > 4)
+        fail(file, "binary_code.activation_power: " + b["activation_power"].dump() + " is not a number in [0, 4]");
+      c.activation_power = b["activation_power"];
     }
   }
   if (c.has_plan) c.plan = parse_plan(j["precision"], file);

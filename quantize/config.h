@@ -4,7 +4,7 @@
 //    "int8": {"weights": "per_channel" | "per_tensor",
 //             "activations": "dynamic" | "static" (static needs a calibration file),
 //             "output_projection": true, "embeddings": true},      (INT8-only configs)
-//    "binary_code": {"iterations": 10, "group_size": 0},
+//    "binary_code": {"iterations": 10, "group_size": 0, "activation_power": 1},
 //    "precision": {"enc_self_attn": P, "enc_ffn": P, "dec_self_attn": P,
 //                  "dec_cross_attn": P, "dec_ffn": P,
 //                  "output_projection": P | "embedding",
@@ -15,6 +15,7 @@
 #pragma once
 #include <map>
 #include <string>
+#include <vector>
 
 #include "quantize/binary_code.h"
 #include "quantize/int8_model.h"
@@ -57,7 +58,12 @@ std::pair<std::string, std::string> sublayer_of(const std::string& linear_name);
 struct QuantizeConfig {
   Int8Options int8;
   std::string activations = "dynamic";
-  BinaryCodeOptions binary;   // bits come from the plan
+  BinaryCodeOptions binary;   // bits come from the plan; column_weights from `column_weights`
+  // Activation-aware binary code (not part of the file): h = E[x_i²] per input
+  // column by calibration tensor name (calib.json's column_mean_square, see
+  // column_weights_name()); empty = every layer unweighted.
+  std::map<std::string, std::vector<float>> column_weights;
+  double activation_power = 1.0;  // binary_code.activation_power a: the column weights are h^a
   bool has_plan = false;      // "precision" given
   PrecisionPlan plan;
   std::string text;  // normalised JSON, recorded in the packed model

@@ -21,10 +21,25 @@ double int8_error(const Tensor& w, const Int8Tensor& q) {
   return den > 0 ? std::sqrt(num / den) : 0.0;
 }
 
+// The column weights h^a of a product's input (by calibration name), or empty
+// when the calibration has none; refused when its length is not `cols`.
+std::vector<float> column_weights_for(const std::string& calib_name, int64_t cols, const QuantizeConfig& c,
+                                      const std::string& file) {
+  auto it = c.column_weights.find(calib_name);
+  if (it == c.column_weights.end() || it->second.empty()) return {};
+  if (int64_t(it->second.size()) != cols)
+    fail(file, "column weights of " + calib_name + ": " + std::to_string(it->second.size()) + " values, the layer has " +
+                   std::to_string(cols) + " input columns (a calibration of another model?)");
+  std::vector<float> h = it->second;
+  if (c.activation_power != 1.0)
+    for (float& v : h) v = float(std::pow(double(v), c.activation_power));
+  return h;
+}
+
 // One linear layer to its format (from the cache when it was done before);
 // returns the report line.
 TensorReport quantize_linear(const std::string& name, LinearWeights& l, const Precision& p, const QuantizeConfig& c,
-                             QuantizeCache* cache) {
+                             QuantizeCache* cache, const std::string& file) {
   if (p.kind == Precision::Kind::fp32) return {name, p.str(), l.weight->numel(), 32.0, 0.0};
   const auto key = std::make_pair(name, p.str());
   QuantizeCache::Linear local;
@@ -38,8 +53,12 @@ TensorReport quantize_linear(const std::string& name, LinearWeights& l, const Pr
     } else {
       BinaryCodeOptions opt = c.binary;
       opt.bits = p.bits;
+      const std::vector<float> h = column_weights_for(column_weights_name(name), w.dim(1), c, file);
+      opt.column_weights = h.empty() ? nullptr : h.data();
       BinaryCodeResult b = quantize_binary_code(w.data.data(), w.dim(0), w.dim(1), opt);
       q.report.relative_error = b.relative_error;
+      q.report.activation_aware = !h.empty();
+      q.report.weighted_relative_error = b.weighted_relative_error;
       q.binary = std::make_shared<const BinaryCodeTensor>(std::move(b.tensor));
     }
   }
@@ -50,6 +69,16 @@ TensorReport quantize_linear(const std::string& name, LinearWeights& l, const Pr
 }
 
 }  // namespace
+
+std::string column_weights_name(const std::string& name) {
+  auto ends = [&](const std::string& suffix) {
+    return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  const std::string stem = name.substr(0, name.rfind('.') + 1);
+  if (ends(".self_attn.k_proj") || ends(".self_attn.v_proj")) return stem + "q_proj";
+  if (ends(".encoder_attn.v_proj")) return stem + "k_proj";
+  return name;
+}
 
 EmbeddingCounts embedding_counts(const TokenCounts& tc, const Vocabulary& vocab, const MarianWeights& w,
                                  const std::string& file) {
@@ -62,7 +91,8 @@ EmbeddingCounts embedding_counts(const TokenCounts& tc, const Vocabulary& vocab,
 }
 
 ClusteredBinaryEmbedding cluster_embedding(const Tensor& table, const std::vector<int64_t>& counts, int clusters,
-                                           double ratio, const BinaryCodeOptions& opt, double* relative_error) {
+                                           double ratio, const BinaryCodeOptions& opt, double* relative_error,
+                                           double* weighted_relative_error) {
   const int64_t V = table.dim(0), d = table.dim(1);
   ClusteredBinaryEmbedding e;
   e.rows = V;
@@ -75,7 +105,7 @@ ClusteredBinaryEmbedding cluster_embedding(const Tensor& table, const std::vecto
   } else {
     groups = frequency_clusters(counts, clusters, ratio).rows;
   }
-  double num = 0, den = 0;
+  double num = 0, den = 0, wnum = 0, wden = 0;
   for (size_t c = 0; c < groups.size(); ++c) {
     if (groups[c].empty()) continue;
     std::vector<float> rows;
@@ -87,13 +117,19 @@ ClusteredBinaryEmbedding cluster_embedding(const Tensor& table, const std::vecto
     BinaryCodeOptions o = opt;
     o.bits = clusters == 1 && counts.empty() ? opt.bits : clusters - int(c);
     BinaryCodeResult b = quantize_binary_code(rows.data(), int64_t(groups[c].size()), d, o);
-    double n2 = 0;
-    for (float v : rows) n2 += double(v) * v;
+    double n2 = 0, wn2 = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const double v2 = double(rows[i]) * rows[i];
+      n2 += v2;
+      wn2 += opt.column_weights ? double(opt.column_weights[i % d]) * v2 : v2;
+    }
     num += b.relative_error * b.relative_error * n2, den += n2;
+    wnum += b.weighted_relative_error * b.weighted_relative_error * wn2, wden += wn2;
     e.clusters.push_back(std::move(b.tensor));
   }
   finish_clustered_embedding(e, "embedding");
   if (relative_error) *relative_error = den > 0 ? std::sqrt(num / den) : 0.0;
+  if (weighted_relative_error) *weighted_relative_error = wden > 0 ? std::sqrt(wnum / wden) : 0.0;
   return e;
 }
 
@@ -145,9 +181,15 @@ std::vector<TensorReport> quantize_model(MarianWeights& w, const QuantizeConfig&
           fail(file, "precision.embedding: frequency clusters need token counts (qtool quantize --token-counts)");
         BinaryCodeOptions opt = config.binary;
         opt.bits = p.bits;
+        // The tied output projection's input weighs the columns (its embedding role has no product).
+        const bool serves_output = tied && plan.output_shares_embedding && table == w.decoder_embed;
+        const std::vector<float> h =
+            serves_output ? column_weights_for("lm_head", table->dim(1), config, file) : std::vector<float>{};
+        opt.column_weights = h.empty() ? nullptr : h.data();
         q.binary = std::make_shared<ClusteredBinaryEmbedding>(
             cluster_embedding(*table, clustered ? freq : std::vector<int64_t>{}, clustered ? plan.embedding_clusters : 1,
-                              plan.embedding_ratio, opt, &q.report.relative_error));
+                              plan.embedding_ratio, opt, &q.report.relative_error, &q.report.weighted_relative_error));
+        q.report.activation_aware = !h.empty();
         q.report.bits = q.binary->average_bits();
       }
     }
@@ -175,13 +217,13 @@ std::vector<TensorReport> quantize_model(MarianWeights& w, const QuantizeConfig&
     if (plan.embedding.kind == Precision::Kind::int8) out.int8 = w.decoder_embed_int8;
     else if (plan.embedding.kind == Precision::Kind::binary) out.clustered = w.decoder_embed_binary;
   } else {
-    report.push_back(quantize_linear("lm_head", out, plan.output_projection, config, cache));
+    report.push_back(quantize_linear("lm_head", out, plan.output_projection, config, cache, file));
   }
   if (out.quantized()) out.weight.reset();
 
   for (NamedLinear& l : linears) {
     if (l.name == "lm_head") continue;
-    report.push_back(quantize_linear(l.name, *l.weights, plan.of(l.name), config, cache));
+    report.push_back(quantize_linear(l.name, *l.weights, plan.of(l.name), config, cache, file));
     if (progress) progress(++done, total);
   }
   if (w.encoder_embed_int8 || w.encoder_embed_binary) w.encoder_embed.reset();

@@ -31,10 +31,20 @@ struct TensorReport {
   int64_t params = 0;
   double bits = 0;             // code bits per weight (sign planes, 8, 32)
   double relative_error = 0;   // ‖W − Ŵ‖ / ‖W‖ (0 for FP32)
+  bool activation_aware = false;       // binary code weighted by its input's column mean squares
+  double weighted_relative_error = 0;  // √(Σh(w − ŵ)² / Σh w²) when activation_aware
 };
 
+// The calibration tensor that holds a linear layer's input: the first nn.Linear
+// reading it. Self-attention k_proj/v_proj → q_proj; encoder_attn.v_proj →
+// encoder_attn.k_proj; every other layer (and "lm_head") is its own name.
+std::string column_weights_name(const std::string& linear_name);
+
 // Quantized tensors by (tensor name, format), so a search that builds many plans
-// quantizes each tensor once per format.
+// quantizes each tensor once per format. A cache belongs to one set of column
+// weights and activation power (QuantizeConfig::column_weights): the key does not
+// say whether a tensor was quantized activation-aware, so never share a cache
+// between configs whose weights differ.
 struct QuantizeCache {
   struct Linear {
     std::shared_ptr<const Int8Tensor> int8;
@@ -50,7 +60,11 @@ struct QuantizeCache {
   std::map<std::pair<std::string, std::string>, Embedding> embeddings;
 };
 
-// `counts` is needed only for clustered embeddings; `progress(done, total)` is
+// `counts` is needed only for clustered embeddings. Binary-coded layers whose input has column weights in
+// `config.column_weights` (by column_weights_name) are quantized activation-aware
+// with h^activation_power; a binary-coded embedding that also serves as the tied
+// output projection takes lm_head's weights (its embedding role has no product).
+// Column weights of the wrong length are refused. `progress(done, total)` is
 // called as layers finish. Throws qtool::Error naming `config_file` for a plan
 // that does not fit the model (an override of a layer it does not have, an
 // output projection that cannot share an untied embedding).
@@ -62,7 +76,9 @@ std::vector<TensorReport> quantize_model(MarianWeights& w, const QuantizeConfig&
 // Binary-codes an embedding table in frequency clusters: rows sorted by `counts`
 // (descending), `clusters` clusters growing by `ratio`, cluster i with
 // (clusters − i) planes. clusters = 1 with empty counts: one cluster, rows in id order.
+// opt.column_weights (d of them), when set, weigh every cluster's columns.
 ClusteredBinaryEmbedding cluster_embedding(const Tensor& table, const std::vector<int64_t>& counts, int clusters,
-                                           double ratio, const BinaryCodeOptions& opt, double* relative_error);
+                                           double ratio, const BinaryCodeOptions& opt, double* relative_error,
+                                           double* weighted_relative_error = nullptr);
 
 }  // namespace qtool::quantize

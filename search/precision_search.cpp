@@ -89,6 +89,8 @@ class Searcher {
     c.has_plan = true;
     c.plan = p;
     c.binary = opt_.binary;
+    c.column_weights = opt_.column_weights;  // the cache serves this one set of weights
+    c.activation_power = opt_.activation_power;
     MarianWeights w = fp32_;
     quantize::quantize_model(w, c, counts_, "search", {}, &cache_);
     const int64_t bytes = weight_bytes(w);
@@ -234,10 +236,9 @@ std::string plan_config_json(const PrecisionPlan& plan, const SearchOptions& opt
   else
     prec["embedding"] = value(plan.embedding);
   prec["output_projection"] = plan.output_shares_embedding ? json("embedding") : value(plan.output_projection);
-  json j = {{"version", 1},
-            {"description", description},
-            {"binary_code", {{"iterations", opt.binary.iterations}, {"group_size", opt.binary.group_size}}},
-            {"precision", prec}};
+  json bc = {{"iterations", opt.binary.iterations}, {"group_size", opt.binary.group_size}};
+  if (!opt.column_weights.empty()) bc["activation_power"] = opt.activation_power;
+  json j = {{"version", 1}, {"description", description}, {"binary_code", bc}, {"precision", prec}};
   return j.dump(2) + "\n";
 }
 

@@ -6,6 +6,7 @@
 // lose more BLEU than allowed). Dev data only, never test.
 #pragma once
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,10 @@ struct SearchOptions {
   int streams = 2;             // parallel batches: both cores busy
   double embedding_ratio = 1.0;  // cluster size ratio r (b clusters, cluster i gets b − i bits)
   quantize::BinaryCodeOptions binary;
+  // Activation-aware binary code: h per input column by calibration tensor name
+  // (QuantizeConfig::column_weights), used by every candidate; empty = unweighted.
+  std::map<std::string, std::vector<float>> column_weights;
+  double activation_power = quantize::QuantizeConfig{}.activation_power;  // h^a
   bool progress = true;
 };
 

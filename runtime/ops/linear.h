@@ -16,6 +16,11 @@ namespace qtool::runtime {
 struct ActivationObserver {
   virtual ~ActivationObserver() = default;
   virtual void observe(const std::string& name, const float* x, int64_t count) = 0;
+  // The input of a linear layer, x [rows, cols] row-major (cols = in_features),
+  // so per-column statistics are possible. Default: observe(name, x, rows · cols).
+  virtual void observe_linear(const std::string& name, const float* x, int64_t rows, int64_t cols) {
+    observe(name, x, rows * cols);
+  }
 };
 
 class Linear {
@@ -30,7 +35,7 @@ class Linear {
   std::string name;                         // of the first nn.Linear it computes
   ActivationObserver* observer = nullptr;   // calibration only
   void observe(const float* x, int64_t rows) const {
-    if (observer) observer->observe(name, x, rows * in_features());
+    if (observer) observer->observe_linear(name, x, rows, in_features());
   }
 };
 

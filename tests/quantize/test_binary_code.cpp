@@ -1,6 +1,7 @@
 // Binary-code quantization: hand-computed greedy and least-squares cases, the
 // alternating refinement never worse than greedy, error falling with more bits,
-// per-group α, and the packed layout against an independent reconstruction.
+// per-group α, the packed layout against an independent reconstruction, and the
+// activation-aware (column-weighted) objective.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -30,6 +31,18 @@ double relative_error(const BinaryCodeTensor& t, const std::vector<float>& w) {
       const double d = w[r * t.cols + c] - binary_code_value(t, r, c);
       e += d * d;
       n += double(w[r * t.cols + c]) * w[r * t.cols + c];
+    }
+  return std::sqrt(e / n);
+}
+
+// √(Σ h (w − ŵ)² / Σ h w²) of a tensor, independently of the quantizer.
+double weighted_error(const BinaryCodeTensor& t, const std::vector<float>& w, const std::vector<float>& h) {
+  double e = 0.0, n = 0.0;
+  for (int64_t r = 0; r < t.rows; ++r)
+    for (int64_t c = 0; c < t.cols; ++c) {
+      const double d = w[r * t.cols + c] - binary_code_value(t, r, c);
+      e += h[c] * d * d;
+      n += h[c] * double(w[r * t.cols + c]) * w[r * t.cols + c];
     }
   return std::sqrt(e / n);
 }
@@ -178,4 +191,97 @@ TEST_CASE("binary code: bad arguments are refused") {
   const BinaryCodeResult r = quantize_binary_code(z.data(), 1, 8, {3, 0, 10});
   CHECK(r.relative_error == 0.0);
   CHECK(binary_code_value(r.tensor, 0, 3) == 0.0f);
+}
+
+TEST_CASE("binary code: column weights by hand") {
+  const std::vector<float> w = {1, -3, 2, -2};
+  const std::vector<float> h = {100, 1, 1, 1};  // Σh = 103, Σh·w² = 117
+  BinaryCodeOptions opt{1, 0, 0};
+  opt.column_weights = h.data();
+  SUBCASE("1 bit") {
+    // α₁ = Σh|w| / Σh = (100 + 3 + 2 + 2) / 103; signs as unweighted. For one plane
+    // with fixed signs the weighted least squares is the same α, so refinement keeps it.
+    const float a = float(107.0 / 103.0);
+    for (int iterations : {0, 10}) {
+      CAPTURE(iterations);
+      opt.iterations = iterations;
+      const BinaryCodeResult r = quantize_binary_code(w.data(), 1, 4, opt);
+      CHECK(r.tensor.alpha(0, 0, 0) == a);
+      CHECK(signs(r.tensor, 0, 0) == std::vector<int>{1, -1, 1, -1});
+      const double e2 = 100 * (1 - a) * (1 - a) + (3 - a) * (3 - a) + 2 * (2 - a) * (2 - a);
+      CHECK(r.weighted_relative_error == doctest::Approx(std::sqrt(e2 / 117.0)));
+      // relative_error stays the unweighted one.
+      const double u2 = (1 - a) * (1 - a) + (3 - a) * (3 - a) + 2 * (2 - a) * (2 - a);
+      CHECK(r.relative_error == doctest::Approx(std::sqrt(u2 / 18.0)));
+    }
+  }
+  SUBCASE("2 bits: the heavy column is reconstructed exactly") {
+    // Greedy: α₁ = 107/103, residual ≈ [−0.04, −1.96, 0.96, −0.96] → s₂ = [−,−,+,−].
+    // Codes (+,−), (−,−), (+,+), (−,−): weighted least squares makes α₁ − α₂ = 1
+    // (the heavy weight alone) and α₁ + α₂ = the mean of 3, 2, 2 = 7/3 → α = (5/3, 2/3);
+    // Ŵ = [1, −7/3, 7/3, −7/3], weighted error² = 0 + 4/9 + 1/9 + 1/9 = 2/3.
+    opt.bits = 2;
+    opt.iterations = 10;
+    const BinaryCodeResult r = quantize_binary_code(w.data(), 1, 4, opt);
+    CHECK(r.tensor.alpha(0, 0, 0) == doctest::Approx(5.0 / 3.0));
+    CHECK(r.tensor.alpha(0, 1, 0) == doctest::Approx(2.0 / 3.0));
+    CHECK(binary_code_value(r.tensor, 0, 0) == doctest::Approx(1.0).epsilon(1e-6));
+    CHECK(binary_code_value(r.tensor, 0, 1) == doctest::Approx(-7.0 / 3.0));
+    CHECK(r.weighted_relative_error == doctest::Approx(std::sqrt((2.0 / 3.0) / 117.0)).epsilon(1e-5));
+    // Unweighted, the refinement stays at [1.5, −2.5, 2.5, −1.5]: the heavy column is off by 0.5.
+    const BinaryCodeResult u = quantize_binary_code(w.data(), 1, 4, {2, 0, 10});
+    CHECK(binary_code_value(u.tensor, 0, 0) == 1.5f);
+    CHECK(weighted_error(u.tensor, w, h) == doctest::Approx(std::sqrt(25.75 / 117.0)));
+    CHECK(r.weighted_relative_error < 0.2 * weighted_error(u.tensor, w, h));
+  }
+}
+
+TEST_CASE("binary code: column weights lower the weighted error on random matrices") {
+  const int64_t rows = 37, cols = 256;
+  const std::vector<float> w = random_matrix(rows, cols, 11);
+  std::mt19937 rng(12);
+  std::lognormal_distribution<float> spread(0.0f, 1.5f);  // a few outlier columns
+  std::vector<float> h(cols);
+  for (float& v : h) v = spread(rng);
+  for (int64_t group : {0, 64}) {
+    for (int bits = 1; bits <= 4; ++bits) {
+      CAPTURE(group);
+      CAPTURE(bits);
+      const BinaryCodeResult u = quantize_binary_code(w.data(), rows, cols, {bits, group, 10});
+      BinaryCodeOptions opt{bits, group, 10};
+      opt.column_weights = h.data();
+      const BinaryCodeResult a = quantize_binary_code(w.data(), rows, cols, opt);
+      CHECK(a.weighted_relative_error == doctest::Approx(weighted_error(a.tensor, w, h)).epsilon(1e-6));
+      CHECK(a.relative_error == doctest::Approx(relative_error(a.tensor, w)).epsilon(1e-6));
+      CHECK(u.weighted_relative_error == u.relative_error);
+      CHECK(a.weighted_relative_error <= weighted_error(u.tensor, w, h) + 1e-12);
+    }
+  }
+}
+
+TEST_CASE("binary code: unit or all-zero column weights change nothing; bad weights are refused") {
+  const int64_t rows = 20, cols = 64;
+  const std::vector<float> w = random_matrix(rows, cols, 5);
+  for (float fill : {1.0f, 0.0f}) {
+    CAPTURE(fill);
+    const std::vector<float> h(cols, fill);
+    for (int64_t group : {0, 16}) {
+      const BinaryCodeResult u = quantize_binary_code(w.data(), rows, cols, {3, group, 10});
+      BinaryCodeOptions opt{3, group, 10};
+      opt.column_weights = h.data();
+      const BinaryCodeResult a = quantize_binary_code(w.data(), rows, cols, opt);
+      CHECK(a.tensor.planes == u.tensor.planes);
+      CHECK(a.tensor.alphas == u.tensor.alphas);
+      // (the OpenMP reduction may add the rows' errors in another order)
+      CHECK(a.relative_error == doctest::Approx(u.relative_error).epsilon(1e-12));
+      CHECK(a.weighted_relative_error == (fill == 1.0f ? doctest::Approx(u.relative_error) : doctest::Approx(0.0)));
+    }
+  }
+  std::vector<float> h(cols, 1.0f);
+  BinaryCodeOptions opt{2, 0, 10};
+  opt.column_weights = h.data();
+  h[7] = -1.0f;
+  CHECK_THROWS_WITH_AS(quantize_binary_code(w.data(), rows, cols, opt), doctest::Contains("column weight [7]"), Error);
+  h[7] = std::nanf("");
+  CHECK_THROWS_AS(quantize_binary_code(w.data(), rows, cols, opt), Error);
 }
