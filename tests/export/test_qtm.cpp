@@ -266,3 +266,24 @@ TEST_CASE("qtm: binary-code planes and clustered embeddings round-trip and are u
   bytes[off + 3] ^= 0x10;
   CHECK(error_of(bytes).find("tensors.model.encoder.layers.0.fc1.weight.data: checksum mismatch") != std::string::npos);
 }
+
+TEST_CASE("qtm: an OPUS-layout model (vocab.json ids, two SentencePiece models) translates alone") {
+  if (!test::have_shared()) return;
+  const std::string dir = test::shared_dir() + "/models/ddtp-en-de-opus-tiny";
+  checkpoint::Checkpoint ck = checkpoint::load_checkpoint(dir);
+  quantize::quantize_linears_int8(ck.weights, {});
+  const fs::path alone = scratch() / "opus-alone";
+  fs::create_directories(alone);
+  const std::string path = (alone / "m.qtm").string();
+  exporter::write_qtm(path, ck.weights, ck.vocab_files, "{}");
+  std::vector<std::string> lines = read_lines(test::source_dir() + "/data/ddtp-en-de/dev.en");
+  lines.resize(30);
+  const ModelConfig& c = ck.weights.config;
+  auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);
+  runtime::TranslateOptions opt;
+  opt.progress = false;
+  const auto beside = runtime::Translator(std::make_shared<const runtime::MarianModel>(ck.weights), vocab).translate(lines, opt);
+  CHECK(translate(path, lines) == beside);
+  QtmModel q = read_qtm(path);
+  CHECK(q.vocab.source_spm != q.vocab.target_spm);  // both SentencePiece models travel in the file
+}
