@@ -134,7 +134,7 @@ Vocabulary::Vocabulary(const VocabularyFiles& files, int source_rows, int target
   target_unk_id_ = find_special(target_piece_of_, unk, target_file);
 
   source_sp_ = load_spm(files.source_spm, dir + "/source.spm");
-  target_sp_ = load_spm(files.target_spm, dir + "/target.spm");
+  target_sp_ = files.target_spm == files.source_spm ? source_sp_ : load_spm(files.target_spm, dir + "/target.spm");
 }
 
 Vocabulary::~Vocabulary() = default;

@@ -51,7 +51,8 @@ class Vocabulary {
 
  private:
   VocabularyFiles files_;
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> source_sp_, target_sp_;
+  // One processor serves both sides when the two models are the same bytes (a joint vocabulary).
+  std::shared_ptr<sentencepiece::SentencePieceProcessor> source_sp_, target_sp_;
   std::unordered_map<std::string, int> source_id_of_;
   std::vector<std::string> target_piece_of_;
   std::unordered_map<std::string, int> target_id_of_;
