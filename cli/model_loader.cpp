@@ -15,7 +15,7 @@ LoadedModel load_model(const std::string& path, const std::string& quantize) {
     QtmModel q = read_qtm(path);
     MarianWeights w = qtm_weights(q, path);
     LoadedModel m;
-    m.vocab = std::make_shared<const Vocabulary>(q.vocab, w.config.vocab_size, w.config.decoder_vocab_size);
+    m.vocab = std::make_shared<const Vocabulary>(std::move(q.vocab), w.config.vocab_size, w.config.decoder_vocab_size);
     m.model = std::make_shared<const runtime::MarianModel>(w);
     m.weights_file = path;
     m.file_bytes = static_cast<int64_t>(std::filesystem::file_size(path));

@@ -88,8 +88,9 @@ std::vector<int> ids_through(const std::vector<std::string>& pieces,
 
 }  // namespace
 
-Vocabulary::Vocabulary(const VocabularyFiles& files, int source_rows, int target_rows)
-    : files_(files) {
+Vocabulary::Vocabulary(VocabularyFiles files_in, int source_rows, int target_rows)
+    : files_(std::move(files_in)) {
+  const VocabularyFiles& files = files_;
   const std::string& dir = files.origin;
   json tok_cfg = json::object();
   if (!files.tokenizer_config_json.empty()) {
@@ -135,6 +136,11 @@ Vocabulary::Vocabulary(const VocabularyFiles& files, int source_rows, int target
 
   source_sp_ = load_spm(files.source_spm, dir + "/source.spm");
   target_sp_ = files.target_spm == files.source_spm ? source_sp_ : load_spm(files.target_spm, dir + "/target.spm");
+  // The processors hold the SentencePiece models now; keep only the tables.
+  files_.source_spm.clear();
+  files_.source_spm.shrink_to_fit();
+  files_.target_spm.clear();
+  files_.target_spm.shrink_to_fit();
 }
 
 Vocabulary::~Vocabulary() = default;

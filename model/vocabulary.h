@@ -30,7 +30,7 @@ struct VocabularyFiles {
 class Vocabulary {
  public:
   // `source_rows` / `target_rows`: embedding rows of the model, which the tables must match.
-  Vocabulary(const VocabularyFiles& files, int source_rows, int target_rows);
+  Vocabulary(VocabularyFiles files, int source_rows, int target_rows);
   ~Vocabulary();
   Vocabulary(Vocabulary&&) noexcept;
 
@@ -47,6 +47,8 @@ class Vocabulary {
   size_t source_size() const { return source_id_of_.size(); }
   size_t target_size() const { return target_piece_of_.size(); }
   bool separate_vocabs() const { return separate_; }
+  // The id tables and tokenizer config it was built from (the SentencePiece
+  // models live in their processors and are not kept here).
   const VocabularyFiles& files() const { return files_; }
 
  private:
