@@ -94,8 +94,6 @@ MarianModel::MarianModel(const MarianWeights& w) : config_(w.config) {
   decoder_embed_int8_ = w.decoder_embed_int8;
   encoder_embed_binary_ = w.encoder_embed_binary;
   decoder_embed_binary_ = w.decoder_embed_binary;
-  positions_.resize(static_cast<size_t>(c.max_position_embeddings) * d);
-  for (int64_t p = 0; p < c.max_position_embeddings; ++p) sinusoidal_position(p, d, &positions_[p * d]);
 
   for (size_t i = 0; i < w.encoder.size(); ++i) {
     const EncoderLayerWeights& l = w.encoder[i];
@@ -149,9 +147,17 @@ void MarianModel::embed(bool decoder, const int* ids, int64_t n, const int64_t* 
   const Int8Tensor* q = (decoder ? decoder_embed_int8_ : encoder_embed_int8_).get();
   const ClusteredBinaryEmbedding* bin = (decoder ? decoder_embed_binary_ : encoder_embed_binary_).get();
   const Tensor* table = (decoder ? decoder_embed_ : encoder_embed_).get();
+  // The sinusoidal rows of the positions in this call, computed here rather
+  // than kept as a [max_positions, d] table: the encoder's batch shares 0..T−1,
+  // a decoding step's rows share one position.
+  int64_t first = n ? positions[0] : 0, last = first;
+  for (int64_t i = 0; i < n; ++i) first = std::min(first, positions[i]), last = std::max(last, positions[i]);
+  thread_local std::vector<float> table_rows;
+  table_rows.resize((last - first + 1) * d);
+  for (int64_t p = first; p <= last; ++p) sinusoidal_position(p, d, table_rows.data() + (p - first) * d);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t row = ids[i];
-    const float* p = positions_.data() + positions[i] * d;
+    const float* p = table_rows.data() + (positions[i] - first) * d;
     float* o = out + i * d;
     if (bin) {
       bin->decode_row(row, o);

@@ -74,7 +74,6 @@ class MarianModel {
   TensorPtr encoder_embed_, decoder_embed_;  // [vocab, d]; one tensor when tied
   std::shared_ptr<const Int8Tensor> encoder_embed_int8_, decoder_embed_int8_;  // when quantized
   std::shared_ptr<const ClusteredBinaryEmbedding> encoder_embed_binary_, decoder_embed_binary_;
-  std::vector<float> positions_;                      // [max_positions, d]
   std::vector<EncoderLayer> encoder_;
   std::vector<DecoderLayer> decoder_;
   NormParams encoder_final_norm_, decoder_final_norm_;
