@@ -147,17 +147,22 @@ void MarianModel::embed(bool decoder, const int* ids, int64_t n, const int64_t* 
   const Int8Tensor* q = (decoder ? decoder_embed_int8_ : encoder_embed_int8_).get();
   const ClusteredBinaryEmbedding* bin = (decoder ? decoder_embed_binary_ : encoder_embed_binary_).get();
   const Tensor* table = (decoder ? decoder_embed_ : encoder_embed_).get();
-  // The sinusoidal rows of the positions in this call, computed here rather
-  // than kept as a [max_positions, d] table: the encoder's batch shares 0..T−1,
-  // a decoding step's rows share one position.
-  int64_t first = n ? positions[0] : 0, last = first;
-  for (int64_t i = 0; i < n; ++i) first = std::min(first, positions[i]), last = std::max(last, positions[i]);
+  // Sinusoidal rows only as far as positions are used (a per-thread table that
+  // grows on demand), not a [max_positions, d] table per model.
   thread_local std::vector<float> table_rows;
-  table_rows.resize((last - first + 1) * d);
-  for (int64_t p = first; p <= last; ++p) sinusoidal_position(p, d, table_rows.data() + (p - first) * d);
+  thread_local int64_t table_d = 0;
+  int64_t last = -1;
+  for (int64_t i = 0; i < n; ++i) last = std::max(last, positions[i]);
+  if (table_d != d) table_rows.clear(), table_d = d;
+  const int64_t have = static_cast<int64_t>(table_rows.size()) / d;
+  if (last >= have) {
+    table_rows.reserve((last + 1) * d);  // exactly: no doubling slack
+    table_rows.resize((last + 1) * d);
+    for (int64_t p = have; p <= last; ++p) sinusoidal_position(p, d, table_rows.data() + p * d);
+  }
   for (int64_t i = 0; i < n; ++i) {
     const int64_t row = ids[i];
-    const float* p = table_rows.data() + (positions[i] - first) * d;
+    const float* p = table_rows.data() + positions[i] * d;
     float* o = out + i * d;
     if (bin) {
       bin->decode_row(row, o);
