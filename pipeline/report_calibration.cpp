@@ -31,7 +31,10 @@ struct Tensor {
 };
 
 Tensor read_tensor(const nlohmann::json& t) {
-  Tensor x{text(t, "name"), false, number(t, "threshold"), number(t, "max_abs")};
+  Tensor x;
+  x.name = text(t, "name");
+  x.threshold = number(t, "threshold");
+  x.max_abs = number(t, "max_abs");
   if (const auto* s = member(t, "one_sided"); s && s->is_boolean()) x.one_sided = s->get<bool>();
   if (const auto* h = member(t, "histogram")) {
     x.range = number(*h, "range").value_or(0);
@@ -62,7 +65,7 @@ std::pair<std::string, int> kind_of(const std::string& name) {
 std::string percent(double f) { return f > 0 && f < 0.0001 ? "<0.01%" : fixed(100 * f, 2) + "%"; }
 
 std::string histogram_plot(const Tensor& t, int index, bool most_clipped) {
-  const double W = 330, H = 190;
+  const double W = 350, H = 190;
   const PlotArea a{56, 44, W - 14, H - 44};
   std::string name = short_tensor_name(t.name);
   std::string tip = t.name + (t.one_sided ? " (one-sided)" : "") + ": threshold " +
@@ -103,7 +106,8 @@ std::string histogram_plot(const Tensor& t, int index, bool most_clipped) {
     double lo = bar_w * static_cast<double>(i);
     if (bars[i] <= 0 || lo >= xmax) continue;
     double x0 = x.scale(lo), x1 = x.scale(std::min(lo + bar_w, xmax)), yt = y.scale(bars[i]);
-    d += "M" + fixed(x0, 1) + " " + fixed(a.bottom, 1) + "V" + fixed(yt, 1) + "H" + fixed(x1, 1) + "V" +
+    d += 'M';
+    d += fixed(x0, 1) + " " + fixed(a.bottom, 1) + "V" + fixed(yt, 1) + "H" + fixed(x1, 1) + "V" +
          fixed(a.bottom, 1) + "Z";
   }
   if (t.threshold) svg.rect(x.scale(*t.threshold), a.top, a.right - x.scale(*t.threshold), a.bottom - a.top, "", "", "clip-zone");

@@ -62,7 +62,7 @@ std::string heatmap(const nlohmann::json& variant, int index) {
     Row& row = rows[{r, key}];
     row.whole = whole;
     row.label = block == "output_projection" ? "output projection" : block;
-    if (layer) row.label += "." + compact_number(*layer, 0);
+    if (layer) row.label += '.' + compact_number(*layer, 0);
     Cell c{text(l, "tensor"), text(l, "type"), number(l, "bits")};
     row.cells.push_back(c);
     if (!whole && std::none_of(columns.begin(), columns.end(), [&](const Column& k) { return k.tensor == c.tensor; }))

@@ -162,8 +162,10 @@ std::string search_section(const nlohmann::json& r) {
     svg.text(px + 4, a.top + 12, "target " + compact_number(*target, 2), "start", "small");
   }
   std::string d;
-  for (size_t i = 0; i < steps.size(); ++i)
-    d += (i ? "L" : "M") + fixed(x.scale(steps[i].bits), 1) + " " + fixed(y.scale(steps[i].bleu), 1);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    d += i ? 'L' : 'M';
+    d += fixed(x.scale(steps[i].bits), 1) + " " + fixed(y.scale(steps[i].bleu), 1);
+  }
   svg.path(d, "trajectory");
   std::vector<Box> taken;
   for (const Step& s : steps) {

@@ -146,7 +146,9 @@ void Svg::text(double x, double y, const std::string& s, const std::string& anch
   if (anchor != "start") out_ += " text-anchor=\"" + anchor + "\"";
   if (!cls.empty()) out_ += " class=\"" + cls + "\"";
   if (!extra.empty()) out_ += " " + extra;
-  out_ += ">" + escape_html(s) + "</text>\n";
+  out_ += '>';
+  out_ += escape_html(s);
+  out_ += "</text>\n";
 }
 
 std::string Svg::finish() { return out_ + "</svg>"; }

@@ -2,6 +2,7 @@
 // escaping, "—" for what was not measured, sections omitted with a note.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <regex>
 #include <vector>
 
@@ -110,6 +111,23 @@ TEST_CASE("the header and table carry the run's identity and numbers") {
   // lowbit-4 has no beam score and no batch-1 latency.
   CHECK(count(variant_row(page, "lowbit-4"), "class=\"missing\">—<") == 2);
   CHECK(count(variant_row(page, "fp32"), "class=\"missing\"") == 0);
+}
+
+TEST_CASE("the search trajectory joins every step in order") {
+  std::string page = render_report_html(sample_results());
+  std::smatch m;
+  REQUIRE(std::regex_search(page, m, std::regex(R"re(<path d="(M[^"]*)" class="trajectory")re")));
+  std::string d = m[1].str();
+  CHECK(count(d, "M") == 1);
+  CHECK(count(d, "L") == 5);
+  // Step 0 (4.0 bits) is rightmost, step 5 (2.6 bits) leftmost: x falls along the path.
+  std::vector<double> xs;
+  const std::regex point(R"([ML]([0-9.]+) )");
+  for (std::sregex_iterator it(d.begin(), d.end(), point), end; it != end; ++it)
+    xs.push_back(std::stod((*it)[1].str()));
+  REQUIRE(xs.size() == 6);
+  CHECK(std::is_sorted(xs.rbegin(), xs.rend()));
+  CHECK(page.find("target 2.6") != std::string::npos);
 }
 
 TEST_CASE("a variant without speed shows — in the speed columns") {
