@@ -1,5 +1,6 @@
 #include "calibrate/calibration.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -92,6 +93,11 @@ Calibration calibrate(runtime::MarianModel& model, std::shared_ptr<const Vocabul
     s.mean_abs = h.total() ? rec.abs_sum_[name] / h.total() : 0.0;
     if (auto it = rec.columns_.find(name); it != rec.columns_.end() && it->second.rows > 0)
       for (double v : it->second.sum) s.column_mean_square.push_back(float(v / double(it->second.rows)));
+    // With a power-of-two bin count the coarse bins are whole groups of fine ones.
+    const int coarse = std::min(kSummaryBins, h.bins()), group = h.bins() / coarse;
+    s.histogram_range = h.range();
+    s.histogram_counts.assign(coarse, 0);
+    for (int b = 0; b < h.bins(); ++b) s.histogram_counts[std::min(b / group, coarse - 1)] += h.counts()[b];
     c.tensors[name] = s;
   }
   c.histograms = std::move(rec.hist_);
@@ -119,6 +125,8 @@ std::string to_json(const Calibration& c) {
       }
       t[name]["column_mean_square"] = std::move(a);
     }
+    if (!s.histogram_counts.empty())
+      t[name]["histogram"] = {{"range", s.histogram_range}, {"counts", s.histogram_counts}};
   }
   json j = {{"format", "qtool-calibration"}, {"version", 1},          {"model_checksum", c.model_checksum},
             {"method", method_name(c.method)}, {"bins", c.bins},       {"percentile", c.percentile},
@@ -178,6 +186,22 @@ Calibration parse_calibration(const std::string& text, const std::string& file) 
         if (!std::isfinite(x) || x < 0 || x > std::numeric_limits<float>::max())
           fail(file, path + "[" + std::to_string(i) + "]: " + a[i].dump() + " is not a finite number >= 0");
         s.column_mean_square.push_back(float(x));
+      }
+    }
+    if (v.contains("histogram")) {
+      const json& h = v["histogram"];
+      const std::string path = "tensors." + name + ".histogram";
+      if (!h.is_object() || !h.contains("range") || !h["range"].is_number() || !h.contains("counts") ||
+          !h["counts"].is_array())
+        fail(file, path + ": must be {\"range\": number, \"counts\": [integers]}");
+      s.histogram_range = h["range"];
+      if (!std::isfinite(s.histogram_range) || s.histogram_range <= 0)
+        fail(file, path + ".range: " + h["range"].dump() + " is not a positive finite number");
+      for (size_t i = 0; i < h["counts"].size(); ++i) {
+        const json& n = h["counts"][i];
+        if (!n.is_number_unsigned())
+          fail(file, path + ".counts[" + std::to_string(i) + "]: " + n.dump() + " is not a count");
+        s.histogram_counts.push_back(n.get<int64_t>());
       }
     }
     c.tensors[name] = s;

@@ -30,7 +30,13 @@ struct TensorStats {
   // Linear-layer inputs only (else empty): the mean of x_i² per input column i
   // over every observed row, the diagonal of the input Gram matrix / rows.
   std::vector<float> column_mean_square;
+  // The |x| histogram, coarsened to kSummaryBins bins over [0, histogram_range),
+  // for people (the pipeline report); thresholds are chosen on the full one.
+  double histogram_range = 0;
+  std::vector<int64_t> histogram_counts;
 };
+
+inline constexpr int kSummaryBins = 128;
 
 struct Calibration {
   std::string model_checksum;

@@ -1,5 +1,9 @@
 #include "util/file.h"
 
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -36,13 +40,50 @@ std::vector<std::string> read_lines(const std::string& path) {
   return lines;
 }
 
+namespace {
+// The temporary files being written right now, for the interrupt handler: a
+// fixed table of atomic slots, because a signal handler may not lock or allocate.
+constexpr int kMaxLiveTemporaries = 64;
+std::atomic<char*> live_temporaries[kMaxLiveTemporaries];
+
+char* register_temporary(const std::string& tmp) {
+  char* copy = ::strdup(tmp.c_str());
+  for (auto& slot : live_temporaries) {
+    char* empty = nullptr;
+    if (slot.compare_exchange_strong(empty, copy)) return copy;
+  }
+  return copy;  // table full: this one is only removed by its destructor
+}
+
+void unregister_temporary(char* p) {
+  for (auto& slot : live_temporaries) {
+    char* expected = p;
+    if (slot.compare_exchange_strong(expected, nullptr)) break;
+  }
+  std::free(p);
+}
+
+extern "C" void remove_temporaries_and_die(int sig) {
+  for (auto& slot : live_temporaries)
+    if (char* p = slot.load()) ::unlink(p);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+}  // namespace
+
+void remove_temporaries_on_interrupt() {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, remove_temporaries_and_die);
+}
+
 AtomicOutput::AtomicOutput(std::string path) : path_(std::move(path)) {
   tmp_ = path_ + ".tmp." + std::to_string(::getpid());
   out_.open(tmp_, std::ios::binary | std::ios::trunc);
   if (!out_) fail(path_, std::string("cannot create output: ") + std::strerror(errno));
+  registered_ = register_temporary(tmp_);
 }
 
 AtomicOutput::~AtomicOutput() {
+  unregister_temporary(registered_);
   if (!committed_) {
     out_.close();
     std::error_code ec;

@@ -29,9 +29,14 @@ class AtomicOutput {
 
  private:
   std::string path_, tmp_;
+  char* registered_ = nullptr;  // tmp_ in the interrupt handler's table
   std::ofstream out_;
   bool committed_ = false;
 };
+
+// On SIGINT, SIGTERM or SIGHUP, removes the temporary files of the outputs still
+// being written, then dies of the signal as before: Ctrl-C leaves no litter.
+void remove_temporaries_on_interrupt();
 
 // Whole-file write through AtomicOutput.
 void write_file_atomic(const std::string& path, const std::string& content);

@@ -1,4 +1,4 @@
-#include "cli/model_loader.h"
+#include "pipeline/model_loader.h"
 
 #include <filesystem>
 
@@ -7,7 +7,7 @@
 #include "util/error.h"
 #include "quantize/int8_model.h"
 
-namespace qtool::cli {
+namespace qtool::pipeline {
 
 LoadedModel load_model(const std::string& path, const std::string& quantize) {
   if (looks_like_qtm(path)) {
@@ -36,4 +36,4 @@ LoadedModel load_model(const std::string& path, const std::string& quantize) {
   return m;
 }
 
-}  // namespace qtool::cli
+}  // namespace qtool::pipeline
