@@ -3,7 +3,8 @@
 # each for SECONDS (default 60), as many at once as there are cores. The
 # committed corpus is copied into a scratch directory first, so a run never
 # writes into tests/fuzz/. A crash, hang, leak or sanitizer report fails the
-# script; the input that caused it is kept in build-fuzz/findings/<harness>/.
+# script; the input that caused it is kept in build-fuzz/findings/<harness>/,
+# each run's log in build-fuzz/logs/<harness>.log.
 #   bash scripts/fuzz.sh [SECONDS] [HARNESS...]      (docs/fuzzing.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,8 +72,9 @@ printf '%-22s %8s %12s %9s %8s %8s %7s\n' harness result executions exec/s cov f
 for h in "${harnesses[@]}"; do
   log="$scratch/$h/log"
   status=$(cat "$scratch/$h/status")
-  done_line=$(grep -E '^#[0-9]+ +DONE' "$log" | tail -1 || true)
-  [ -n "$done_line" ] || done_line=$(grep -E '^#[0-9]+ ' "$log" | tail -1 || true)
+  mkdir -p build-fuzz/logs && cp "$log" build-fuzz/logs/"$h".log
+  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true)
+  [ -n "$done_line" ] || done_line=$(grep -E '^#[0-9]+[[:space:]]' "$log" | tail -1 || true)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$done_line")

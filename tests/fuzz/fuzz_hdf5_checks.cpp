@@ -24,6 +24,10 @@ class Answers {
     return v;
   }
   bool flag() { return take<uint8_t>() & 1; }
+  // A value of an HDF5 enum, from its error value (-1) to one past its last:
+  // what libhdf5 can return, and no more (other values would be UB to hold).
+  template <class Enum>
+  Enum in_enum(int past_last) { return Enum(int(take<uint8_t>() % (past_last + 2)) - 1); }
 
  private:
   const uint8_t* p_;
@@ -34,13 +38,13 @@ class FuzzedFacts final : public DatasetFacts {
  public:
   explicit FuzzedFacts(Answers& a) : a_(a) {}
   int external_file_count() override { return a_.take<int8_t>(); }
-  H5D_layout_t layout() override { return H5D_layout_t(a_.take<int8_t>()); }
+  H5D_layout_t layout() override { return a_.in_enum<H5D_layout_t>(H5D_NLAYOUTS); }
   bool type_readable() override { return a_.flag(); }
-  H5T_class_t type_class() override { return H5T_class_t(a_.take<int8_t>()); }
+  H5T_class_t type_class() override { return a_.in_enum<H5T_class_t>(H5T_NCLASSES); }
   size_t type_size() override { return a_.take<uint64_t>(); }
   bool is_ieee_f32() override { return a_.flag(); }
   bool space_readable() override { return a_.flag(); }
-  H5S_class_t space_class() override { return H5S_class_t(a_.take<int8_t>()); }
+  H5S_class_t space_class() override { return a_.in_enum<H5S_class_t>(H5S_NULL + 1); }
   int rank() override { return a_.take<int8_t>(); }
   bool dims(std::span<hsize_t> out) override {
     for (hsize_t& d : out) d = a_.take<uint64_t>();

@@ -233,8 +233,9 @@ def seeds(tmp, ck):
     # HDF5 checks: a path, then the answers in the order check_dataset asks.
     def answers(path, file_bytes, layout, dims, chunk=None, stored=0, filtered=0, type_class=1, size=4):
         b = path.encode() + b"\0" + bytes([0]) + struct.pack("<Q", file_bytes)
-        b += struct.pack("<bb", 0, layout) + bytes([1]) + struct.pack("<b", type_class) + struct.pack("<Q", size)
-        b += bytes([1, 1]) + struct.pack("<bb", 1 if dims else 0, len(dims))
+        # enums are stored as value + 1 (harness: Answers::in_enum)
+        b += struct.pack("<bb", 0, layout + 1) + bytes([1, type_class + 1]) + struct.pack("<Q", size)
+        b += bytes([1, 1, (1 if dims else 0) + 1]) + struct.pack("<b", len(dims))
         if dims:
             b += b"".join(struct.pack("<Q", d) for d in dims) + bytes([1])
         if layout == 2:
