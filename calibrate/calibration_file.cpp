@@ -71,8 +71,8 @@ Calibration parse_calibration(const std::string& text, const std::string& file) 
       fail(file, "tensors." + name + ".threshold: missing or not a number");
     TensorStats s;
     s.threshold = v["threshold"];
-    if (!std::isfinite(s.threshold) || s.threshold <= 0)
-      fail(file, "tensors." + name + ".threshold: " + v["threshold"].dump() + " is not a positive finite number");
+    if (!valid_threshold(s.threshold))
+      fail(file, "tensors." + name + ".threshold: " + v["threshold"].dump() + " is not a positive number in [1e-30, 1e30]");
     if (v.contains("max_abs") && v["max_abs"].is_number()) s.max_abs = v["max_abs"];
     if (v.contains("mean_abs") && v["mean_abs"].is_number()) s.mean_abs = v["mean_abs"];
     if (v.contains("count") && v["count"].is_number_integer()) s.count = v["count"];

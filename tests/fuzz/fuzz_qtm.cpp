@@ -4,6 +4,7 @@
 // always stop at "checksum mismatch"; each input is therefore tried twice, as
 // is and with every checksum its header names recomputed, so the checks behind
 // the checksums get fuzzed too.
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -51,6 +52,8 @@ void load(const uint8_t* data, size_t size) {
   // "m.qtm: …", or "m.qtm (config_json): …" for the config it carries.
   qtool::fuzz::expect_clean("m.qtm", [&] {
     qtool::QtmModel m = qtool::parse_qtm({bytes.get(), size}, "m.qtm", bytes);
+    for (const auto& [name, in] : m.activations)
+      qtool::fuzz::require(std::isnormal(in.threshold) && in.threshold > 0, "activation thresholds are normal floats");
     qtool::qtm_weights(m, "m.qtm");
   });
   // Without an owner the binary-code planes are copied instead.
