@@ -52,7 +52,7 @@ Calibration parse_calibration(const std::string& text, const std::string& file) 
     return j.at(key);
   };
   if (need("format") != "qtool-calibration") fail(file, "format: must be \"qtool-calibration\"");
-  if (!need("version").is_number_integer() || j["version"].get<int>() != 1)
+  if (!need("version").is_number_integer() || j["version"].get<int64_t>() != 1)
     fail(file, "version: " + j["version"].dump() + " is not supported (this qtool reads version 1)");
   Calibration c;
   if (!need("model_checksum").is_string()) fail(file, "model_checksum: must be a string");

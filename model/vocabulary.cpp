@@ -100,6 +100,9 @@ Vocabulary::Vocabulary(VocabularyFiles files_in, int source_rows, int target_row
     }
     if (!tok_cfg.is_object()) fail(dir + "/tokenizer_config.json", "must be a JSON object");
   }
+  if (tok_cfg.contains("separate_vocabs") && !tok_cfg["separate_vocabs"].is_boolean())
+    fail(dir + "/tokenizer_config.json",
+         "field 'separate_vocabs' must be true or false, got " + tok_cfg["separate_vocabs"].dump());
   separate_ = tok_cfg.value("separate_vocabs", false);
   if (separate_ && files.target_vocab_json.empty())
     fail(dir + "/target_vocab.json", "missing, but tokenizer_config.json says separate_vocabs");

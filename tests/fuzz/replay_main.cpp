@@ -1,6 +1,6 @@
-// The normal build's driver for a fuzz harness: feeds every file under the
-// directories given (seeds and regressions) to LLVMFuzzerTestOneInput once, so
-// ctest fails if a parser crashes, throws anything but qtool::Error or breaks
+// The normal build's driver for a fuzz harness: feeds every file given, and
+// every file under the directories given (seeds and regressions), to
+// LLVMFuzzerTestOneInput once, so ctest fails if a parser crashes, throws anything but qtool::Error or breaks
 // an invariant on any of them. An empty set of inputs is itself a failure.
 #include <algorithm>
 #include <cstdio>
@@ -16,6 +16,7 @@ namespace fs = std::filesystem;
 int main(int argc, char** argv) {
   std::vector<fs::path> inputs;
   for (int i = 1; i < argc; ++i) {
+    if (fs::is_regular_file(argv[i])) inputs.push_back(argv[i]);
     if (!fs::is_directory(argv[i])) continue;  // a harness may have no regressions yet
     for (const auto& entry : fs::recursive_directory_iterator(argv[i]))
       if (entry.is_regular_file()) inputs.push_back(entry.path());
