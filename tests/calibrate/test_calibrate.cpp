@@ -87,6 +87,10 @@ TEST_CASE("calibration file: round trip and refusals") {
   bad.replace(bad.find("1.5"), 3, "-1.0");
   CHECK_THROWS_WITH_AS(parse_calibration(bad, "c.json"),
                        doctest::Contains("tensors.model.encoder.layers.0.fc1.threshold: -1.0 is not a positive"), Error);
+  // A threshold past the float range would become inf (found by fuzz_calibration).
+  bad = to_json(c);
+  bad.replace(bad.find("1.5"), 3, "1e39");
+  CHECK_THROWS_WITH_AS(parse_calibration(bad, "c.json"), doctest::Contains("is not a positive number in [1e-30, 1e30]"), Error);
 }
 
 TEST_CASE("KL on a one-sided ReLU-like input leaves the exact zeros out") {
