@@ -3,6 +3,7 @@
 #include "calibrate/calibration.h"
 #include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
+#include "cli/model_loader.h"
 #include "cli/options.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -32,6 +33,7 @@ void add_calibrate(CLI::App& app) {
   cmd->add_flag("--quiet", *quiet, "No progress display");
   cmd->callback([=] {
     check_distinct(*data, *output);
+    check_distinct(model_input_files(*model), *output);
     std::vector<std::string> lines = read_input_lines(*data);
     if (static_cast<int>(lines.size()) > *sentences) lines.resize(*sentences);
     checkpoint::Checkpoint ck = checkpoint::load_checkpoint(*model);

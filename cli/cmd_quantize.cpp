@@ -7,6 +7,7 @@
 #include "calibrate/calibration.h"
 #include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
+#include "cli/model_loader.h"
 #include "export/qtm_writer.h"
 #include "quantize/config.h"
 #include "quantize/model_quantizer.h"
@@ -79,7 +80,15 @@ void add_quantize(CLI::App& app) {
   cmd->callback([=] {
     // Validate every input before any work, and never write over an input.
     quantize::QuantizeConfig qc = quantize::parse_quantize_config(read_text_file(*config), *config);
-    check_distinct(*config, *output);
+    // The outputs (--output, --report) never name an input, nor each other.
+    std::vector<std::string> inputs = model_input_files(*model);
+    for (const std::string* f : {config.get(), calibration.get(), counts_file.get()})
+      if (!f->empty()) inputs.push_back(*f);
+    check_distinct(inputs, *output);
+    if (!report_file->empty()) {
+      inputs.push_back(*output);
+      check_distinct(inputs, *report_file);
+    }
     const bool static_act = qc.activations == "static";
     if (static_act && calibration->empty())
       throw Error(*config + ": int8.activations: \"static\" needs --calibration FILE (from qtool calibrate)");

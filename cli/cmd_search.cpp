@@ -5,6 +5,7 @@
 #include "calibrate/calibration.h"
 #include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
+#include "cli/model_loader.h"
 #include "cli/options.h"
 #include "quantize/token_counts.h"
 #include "runtime/translator.h"
@@ -72,7 +73,14 @@ void add_search(CLI::App& app) {
   cmd->add_flag("--quiet", *quiet, "Print only the final table");
   cmd->callback([=] {
     if (opt->target_bits <= 0 && opt->max_bleu_drop < 0) throw Error("search: give --target-bits or --max-bleu-drop");
-    check_distinct(*dev_src, *output);
+    std::vector<std::string> inputs = model_input_files(*model);
+    for (const std::string* f : {dev_src.get(), dev_ref.get(), calibration.get(), counts_file.get()})
+      if (!f->empty()) inputs.push_back(*f);
+    check_distinct(inputs, *output);
+    if (!table->empty()) {
+      inputs.push_back(*output);
+      check_distinct(inputs, *table);
+    }
     const std::vector<std::string> src = read_input_lines(*dev_src), ref = read_lines(*dev_ref);
     if (src.size() != ref.size())
       throw Error(*dev_ref + ": " + std::to_string(ref.size()) + " lines, but " + *dev_src + " has " +

@@ -19,6 +19,7 @@ void add_translate(CLI::App& app) {
   add_run_options(*cmd, *opt);
   cmd->callback([opt, input, output] {
     check_distinct(*input, *output);
+    check_distinct(model_input_files(opt->model), *output);
     std::vector<std::string> lines = read_input_lines(*input);
     LoadedModel m = load_model(opt->model, opt->quantize);
     runtime::TranslateStats stats;

@@ -202,7 +202,7 @@ TEST_CASE("bad checkpoints are refused on one line, and the old output survives"
   check_refused(run_qtool("translate --model " + (scratch() / "nope").string() + io), "no such file");
   CHECK(read_text_file(out.string()) == "precious\n");
   for (const auto& e : fs::directory_iterator(scratch()))
-    CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
+    CHECK_FALSE(is_temp_output_name(e.path().filename().string()));
 }
 
 TEST_CASE("awkward input: empty file refused; invalid UTF-8 and a 5,000-word line translated") {

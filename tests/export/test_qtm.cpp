@@ -13,6 +13,7 @@
 #include "quantize/int8_model.h"
 #include "quantize/model_quantizer.h"
 #include "runtime/translator.h"
+#include "tests/export/tiny_models.h"
 #include "tests/test_paths.h"
 #include "util/crc32.h"
 #include "util/error.h"
@@ -192,34 +193,9 @@ TEST_CASE("qtm: damaged files are refused, naming the file and the field") {
   }
 }
 
-namespace {
-
-// The bundled tiny model under a low-bit plan: 3-bit encoder, 2-bit decoder with
-// an INT8 cross-attention in layer 0, and the shared embedding in frequency
-// clusters (made-up counts: id order) serving the output projection too.
-MarianWeights lowbit_tiny(const checkpoint::Checkpoint& ck) {
-  MarianWeights w = ck.weights;
-  quantize::QuantizeConfig c;
-  c.has_plan = true;
-  c.binary.iterations = 3;
-  for (const char* t : {"enc_self_attn", "enc_ffn"}) c.plan.sublayers[t] = quantize::Precision::binary(3);
-  for (const char* t : {"dec_self_attn", "dec_cross_attn", "dec_ffn"}) c.plan.sublayers[t] = quantize::Precision::binary(2);
-  c.plan.layers["decoder.0.cross_attn"] = quantize::Precision::int8();
-  c.plan.embedding = quantize::Precision::binary(3);
-  c.plan.embedding_clusters = 3;
-  c.plan.embedding_ratio = 2.0;
-  quantize::EmbeddingCounts counts;
-  for (int64_t i = 0; i < w.config.vocab_size; ++i) counts.encoder.push_back(w.config.vocab_size - i);
-  counts.decoder = counts.encoder;
-  quantize::quantize_model(w, c, counts, "test");
-  return w;
-}
-
-}  // namespace
-
 TEST_CASE("qtm: binary-code planes and clustered embeddings round-trip and are used in place") {
   checkpoint::Checkpoint ck = checkpoint::load_checkpoint(test::bundled_model());
-  MarianWeights w = lowbit_tiny(ck);
+  MarianWeights w = test::lowbit_tiny(ck);
   REQUIRE(w.decoder_embed_binary);
   CHECK(w.output.clustered == w.decoder_embed_binary);  // one quantized copy serves both roles
   CHECK(w.decoder[0].cross_attn.q.int8);
