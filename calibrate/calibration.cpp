@@ -130,7 +130,7 @@ Calibration parse_calibration(const std::string& text, const std::string& file) 
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
     fail(file, std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object()) fail(file, "the top level must be a JSON object");
@@ -158,7 +158,8 @@ Calibration parse_calibration(const std::string& text, const std::string& file) 
       fail(file, "tensors." + name + ".threshold: missing or not a number");
     TensorStats s;
     s.threshold = v["threshold"];
-    if (!std::isfinite(s.threshold) || s.threshold <= 0)
+    // Used as a float: a double past float's range would become infinity there.
+    if (!std::isfinite(s.threshold) || s.threshold <= 0 || s.threshold > std::numeric_limits<float>::max())
       fail(file, "tensors." + name + ".threshold: " + v["threshold"].dump() + " is not a positive finite number");
     if (v.contains("max_abs") && v["max_abs"].is_number()) s.max_abs = v["max_abs"];
     if (v.contains("mean_abs") && v["mean_abs"].is_number()) s.mean_abs = v["mean_abs"];

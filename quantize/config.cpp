@@ -32,7 +32,7 @@ std::string choice(const json& j, const char* key, const std::string& path,
 }
 // P: 1..4 (binary-code planes), "int8" or "fp32".
 Precision parse_precision(const json& v, const std::string& path, const std::string& file) {
-  if (v.is_number_integer() && v.get<int>() >= 1 && v.get<int>() <= 4) return Precision::binary(v.get<int>());
+  if (v.is_number_integer() && v.get<int64_t>() >= 1 && v.get<int64_t>() <= 4) return Precision::binary(v.get<int>());
   if (v == "int8") return Precision::int8();
   if (v == "fp32") return Precision::fp32();
   fail(file, path + ": " + v.dump() + " is not 1, 2, 3, 4 (binary-code bits), \"int8\" or \"fp32\"");
@@ -53,8 +53,8 @@ PrecisionPlan parse_plan(const json& p, const std::string& file) {
     const json& e = p["embedding"];
     if (e.is_object()) {
       only_keys(e, "precision.embedding.", {"clusters", "ratio"}, file);
-      if (!e.contains("clusters") || !e["clusters"].is_number_integer() || e["clusters"].get<int>() < 1 ||
-          e["clusters"].get<int>() > 4)
+      if (!e.contains("clusters") || !e["clusters"].is_number_integer() || e["clusters"].get<int64_t>() < 1 ||
+          e["clusters"].get<int64_t>() > 4)
         fail(file, "precision.embedding.clusters: must be 1..4 (cluster i gets clusters − i bits)");
       if (!e.contains("ratio") || !e["ratio"].is_number() || !(e["ratio"].get<double>() > 0) ||
           e["ratio"].get<double>() > 100)
@@ -95,7 +95,7 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
     fail(file, std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object()) fail(file, "the top level must be a JSON object");
@@ -131,7 +131,7 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
     if (!b.is_object()) fail(file, "binary_code: must be an object");
     only_keys(b, "binary_code.", {"iterations", "group_size", "activation_power"}, file);
     if (b.contains("iterations")) {
-      if (!b["iterations"].is_number_integer() || b["iterations"].get<int>() < 0 || b["iterations"].get<int>() > 1000)
+      if (!b["iterations"].is_number_integer() || b["iterations"].get<int64_t>() < 0 || b["iterations"].get<int64_t>() > 1000)
         fail(file, "binary_code.iterations: " + b["iterations"].dump() + " is not 0..1000");
       c.binary.iterations = b["iterations"];
     }
