@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh
 cd build
 ctest --output-on-failure --timeout 1800 "$@"
+(cd .. && bash scripts/test-sanitizers.sh)  # the suite again under ASan+UBSan and TSan (docs/loader-rules.md)
