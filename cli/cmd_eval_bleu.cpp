@@ -31,6 +31,10 @@ void add_eval_bleu(CLI::App& app) {
   add_run_options(*cmd, *opt);
   hyp_opt->excludes(model_opt);
   cmd->callback([=] {
+    if (!hyp_out->empty()) {
+      check_distinct({*ref, *src}, *hyp_out);
+      if (!opt->model.empty()) check_distinct(pipeline::model_input_files(opt->model), *hyp_out);
+    }
     std::vector<std::string> refs = read_lines(*ref);
     std::vector<std::string> hyps;
     if (!hyp->empty()) {

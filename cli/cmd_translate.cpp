@@ -19,6 +19,7 @@ void add_translate(CLI::App& app) {
   add_run_options(*cmd, *opt);
   cmd->callback([opt, input, output] {
     check_distinct(*input, *output);
+    check_distinct(pipeline::model_input_files(opt->model), *output);
     std::vector<std::string> lines = read_input_lines(*input);
     pipeline::LoadedModel m = pipeline::load_model(opt->model, opt->quantize);
     runtime::TranslateStats stats;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "util/crc32.h"
@@ -35,6 +36,7 @@ class Parser {
     if (off < data_start_ || off > b_.size() || n > b_.size() - off)
       fail(file_, field + ": section [" + std::to_string(off) + ", +" + std::to_string(n) +
                       ") lies outside the data (file has " + std::to_string(b_.size()) + " bytes)");
+    if (j["crc32"].get<uint64_t>() > 0xffffffffull) fail(file_, field + ".crc32: " + j["crc32"].dump() + " is not a 32-bit value");
     if (crc32(b_.data() + off, n) != j["crc32"].get<uint64_t>())
       fail(file_, field + ": checksum mismatch (the file is damaged)");
     sections_.push_back({off, n, field});
@@ -57,26 +59,38 @@ class Parser {
   }
 
   json header() {
-    if (b_.size() < 24) fail(file_, "too short for a .qtm header (" + std::to_string(b_.size()) + " bytes)");
-    if (std::memcmp(b_.data(), kQtmMagic, 8) != 0) fail(file_, "not a .qtm file (bad magic)");
-    uint32_t version;
+    if (b_.size() < 24) fail(file_, "too short for a .qtm header (" + std::to_string(b_.size()) + " bytes, need 24)");
+    if (std::memcmp(b_.data(), kQtmMagic, 8) != 0) fail(file_, "magic: not a .qtm file (bad magic)");
+    uint32_t version, reserved;
     uint64_t hlen;
     std::memcpy(&version, b_.data() + 8, 4);
+    std::memcpy(&reserved, b_.data() + 12, 4);
     std::memcpy(&hlen, b_.data() + 16, 8);
     if (version > kQtmVersion)
-      fail(file_, "format version " + std::to_string(version) + " was written by a newer qtool; this one reads up to version " +
-                      std::to_string(kQtmVersion) + ": upgrade qtool");
-    if (version == 0) fail(file_, "format version 0 is not valid");
-    if (hlen > kQtmMaxHeader || hlen > b_.size() - 24)
-      fail(file_, "header length " + std::to_string(hlen) + " runs past the end of the file");
+      fail(file_, "version: format version " + std::to_string(version) +
+                      " was written by a newer qtool; this one reads up to version " + std::to_string(kQtmVersion) +
+                      ": upgrade qtool");
+    if (version == 0) fail(file_, "version: format version 0 is not valid");
+    version_ = version;
+    if (reserved != 0) fail(file_, "reserved: bytes 12..15 must be 0, got " + std::to_string(reserved));
+    if (hlen > kQtmMaxHeader)
+      fail(file_, "header length: " + std::to_string(hlen) + " bytes is over the 64 MiB limit");
+    if (hlen > b_.size() - 24)
+      fail(file_, "header length: " + std::to_string(hlen) + " runs past the end of the file (" +
+                      std::to_string(b_.size()) + " bytes)");
     data_start_ = 24 + hlen;
     json h;
     try {
       h = json::parse(b_.begin() + 24, b_.begin() + 24 + static_cast<std::ptrdiff_t>(hlen));
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
       fail(file_, std::string("header is not valid JSON: ") + e.what());
     }
     if (!h.is_object()) fail(file_, "header must be a JSON object");
+    // The header repeats what the fixed fields say; a disagreement is damage.
+    if (!h.contains("format") || h["format"] != "qtm") fail(file_, "format: the header must say \"qtm\"");
+    if (!h.contains("version") || !h["version"].is_number_unsigned() || h["version"].get<uint64_t>() != version_)
+      fail(file_, "version: the header says " + (h.contains("version") ? h["version"].dump() : std::string("nothing")) +
+                      ", the file's version field " + std::to_string(version_));
     return h;
   }
 
@@ -86,6 +100,7 @@ class Parser {
   std::span<const uint8_t> b_;
   std::string file_;
   uint64_t data_start_ = 0;
+  uint32_t version_ = 0;
   std::vector<Section> sections_;
 };
 
@@ -146,6 +161,8 @@ void read_tensor(Parser& p, const std::string& name, const json& t, QtmModel& m)
   std::vector<int64_t> dims;
   for (const json& d : shape) {
     if (!d.is_number_unsigned() || d.get<uint64_t>() > (1ull << 32)) fail(file, path + ".shape: bad size " + d.dump());
+    // No tensor of a translation model is empty; a 0 would only hide a bad shape.
+    if (d.get<uint64_t>() == 0) fail(file, path + ".shape: a size of 0 (an empty tensor) is not valid");
     if (__builtin_mul_overflow(count, d.get<uint64_t>(), &count) || count > (1ull << 36))
       fail(file, path + ".shape: too large");
     dims.push_back(d.get<int64_t>());
@@ -216,7 +233,9 @@ QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file, std:
   Parser p(bytes, file);
   json h = p.header();
   QtmModel m;
-  m.storage = std::move(owner);
+  // Planes are read as 64-bit words in place only when the buffer is aligned as
+  // a mapping is (sections sit at multiples of 64 from its start); else copied.
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % kQtmAlign == 0) m.storage = std::move(owner);
   const json& cfg = need(h, "config_json", "", file);
   if (!cfg.is_string()) fail(file, "field 'config_json' must be a string");
   m.config_json = cfg.get<std::string>();

@@ -36,4 +36,21 @@ LoadedModel load_model(const std::string& path, const std::string& quantize) {
   return m;
 }
 
+std::vector<std::string> model_input_files(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<std::string> files;
+  if (fs::is_directory(path, ec)) {
+    for (const auto& e : fs::directory_iterator(path, ec))
+      if (e.is_regular_file(ec)) files.push_back(e.path().string());
+    return files;
+  }
+  files.push_back(path);
+  const fs::path dir = fs::path(path).parent_path();
+  for (const char* f : {"config.json", "generation_config.json", "tokenizer_config.json", "vocab.json",
+                        "target_vocab.json", "source.spm", "target.spm"})
+    files.push_back((dir / f).string());
+  return files;
+}
+
 }  // namespace qtool::pipeline

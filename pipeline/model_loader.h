@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "runtime/translator.h"
 
@@ -16,6 +17,10 @@ struct LoadedModel {
   int64_t file_bytes = 0;
   runtime::Translator translator() const { return runtime::Translator(model, vocab); }
 };
+
+// Every file --model reads (a directory's files; an .h5 file and the tokenizer
+// files beside it; a .qtm), so no output is ever written over one of them.
+std::vector<std::string> model_input_files(const std::string& path);
 
 // `quantize`: none | int8 | int8-tensor (see --quantize).
 LoadedModel load_model(const std::string& path, const std::string& quantize = "none");

@@ -43,6 +43,7 @@ quantize::EmbeddingCounts read_counts_for(const std::string& file, const checkpo
 
 calibrate::Calibration run_calibrate(const CalibrateJob& job) {
   check_distinct(job.data, job.output);
+  check_distinct(model_input_files(job.model), job.output);
   std::vector<std::string> lines = non_empty_lines(job.data);
   if (static_cast<int>(lines.size()) > job.sentences) lines.resize(job.sentences);
   checkpoint::Checkpoint ck = checkpoint::load_checkpoint(job.model);
@@ -69,13 +70,18 @@ std::string tensor_report_json(const std::vector<quantize::TensorReport>& tensor
 QuantizeResult run_quantize(const QuantizeJob& job) {
   // Validate every input before any work, and never write over an input.
   quantize::QuantizeConfig qc = quantize::parse_quantize_config(job.config_text, job.config_name);
-  check_distinct(job.config_name, job.output);
+  // The outputs (the .qtm, the report) never name an input, nor each other.
+  std::vector<std::string> inputs = model_input_files(job.model);
+  for (const std::string* f : {&job.config_name, &job.calibration, &job.token_counts})
+    if (!f->empty()) inputs.push_back(*f);
+  check_distinct(inputs, job.output);
+  if (!job.report.empty()) {
+    inputs.push_back(job.output);
+    check_distinct(inputs, job.report);
+  }
   const bool static_act = qc.activations == "static";
   if (static_act && job.calibration.empty())
     throw Error(job.config_name + ": int8.activations: \"static\" needs --calibration FILE (from qtool calibrate)");
-  for (const std::string* in : {&job.calibration, &job.token_counts})
-    if (!in->empty()) check_distinct(*in, job.output);
-  if (!job.report.empty()) check_distinct(job.report, job.output);
   checkpoint::Checkpoint ck = checkpoint::load_checkpoint(job.model);
   check_distinct(ck.weights_file, job.output);
   std::optional<calibrate::Calibration> calib;
@@ -122,7 +128,14 @@ std::string search_table_json(const search::SearchResult& r) {
 search::SearchResult run_search(const SearchJob& job, const std::function<void(const std::string&)>& log) {
   const search::SearchOptions& o = job.options;
   if (o.target_bits <= 0 && o.max_bleu_drop < 0) throw Error("search: give a target in bits or a largest BLEU drop");
-  check_distinct(job.dev_src, job.output);
+  std::vector<std::string> inputs = model_input_files(job.model);
+  for (const std::string* f : {&job.dev_src, &job.dev_ref, &job.calibration, &job.token_counts})
+    if (!f->empty()) inputs.push_back(*f);
+  check_distinct(inputs, job.output);
+  if (!job.table.empty()) {
+    inputs.push_back(job.output);
+    check_distinct(inputs, job.table);
+  }
   const std::vector<std::string> src = non_empty_lines(job.dev_src), ref = read_lines(job.dev_ref);
   if (src.size() != ref.size())
     throw Error(job.dev_ref + ": " + std::to_string(ref.size()) + " lines, but " + job.dev_src + " has " +
@@ -130,7 +143,6 @@ search::SearchResult run_search(const SearchJob& job, const std::function<void(c
   checkpoint::Checkpoint ck = checkpoint::load_checkpoint(job.model);
   search::SearchOptions opt = o;
   if (!job.calibration.empty()) {
-    check_distinct(job.calibration, job.output);
     const calibrate::Calibration calib = read_calibration_for(job.calibration, ck);
     for (const auto& [name, st] : calib.tensors)
       if (!st.column_mean_square.empty()) opt.column_weights[name] = st.column_mean_square;

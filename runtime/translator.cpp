@@ -3,8 +3,11 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
+#include <mutex>
 #include <numeric>
+#include <thread>
 
 #include "util/progress.h"
 
@@ -66,20 +69,30 @@ std::vector<std::vector<int>> Translator::translate_ids(const std::vector<std::v
       progress.advance(static_cast<int64_t>(batches[b].second - batches[b].first));
     }
   } else {
-    // Each stream runs whole batches; nested parallel regions (the kernels') then
-    // run on the stream's own thread. Largest batches first, taken dynamically.
+    // Each stream is a std::thread running whole batches, largest first, taken
+    // from a shared counter; its kernels run on that thread alone (OpenMP's
+    // thread count is per thread). std::thread rather than an OpenMP team, so
+    // ThreadSanitizer sees every hand-over (libgomp is not instrumented).
+    std::atomic<size_t> next{0};
+    std::mutex mu;  // guards error and progress
     std::exception_ptr error;
-#pragma omp parallel for num_threads(opt.streams) schedule(dynamic, 1)
-    for (size_t b = 0; b < batches.size(); ++b) {
-      try {
-        run(b);
-      } catch (...) {
-#pragma omp critical(qtool_translate_error)
-        error = std::current_exception();
+    auto stream = [&] {
+      omp_set_num_threads(1);
+      for (size_t b; (b = next.fetch_add(1)) < batches.size();) {
+        try {
+          run(b);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (!error) error = std::current_exception();
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        progress.advance(static_cast<int64_t>(batches[b].second - batches[b].first));
       }
-#pragma omp critical(qtool_translate_progress)
-      progress.advance(static_cast<int64_t>(batches[b].second - batches[b].first));
-    }
+    };
+    std::vector<std::thread> threads;
+    const size_t n = std::min<size_t>(static_cast<size_t>(opt.streams), batches.size());
+    for (size_t i = 0; i < n; ++i) threads.emplace_back(stream);
+    for (std::thread& t : threads) t.join();
     if (error) std::rethrow_exception(error);
   }
   progress.finish();

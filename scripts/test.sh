@@ -7,3 +7,4 @@ bash scripts/setup.sh --test   # adds chromium for the report's browser test
 bash scripts/build.sh
 cd build
 ctest --output-on-failure --timeout 1800 "$@"
+(cd .. && bash scripts/test-sanitizers.sh)  # the suite again under ASan+UBSan and TSan (docs/loader-rules.md)

@@ -106,3 +106,50 @@ TEST_CASE("KL on a one-sided ReLU-like input leaves the exact zeros out") {
   CHECK(without > with_zeros);
   CHECK(threshold(h, Method::kl, 99.99, /*one_sided=*/true) == doctest::Approx(without));
 }
+
+TEST_CASE("calibration file: malformed files are refused naming the file and the field") {
+  Calibration c;
+  c.model_checksum = "crc32:0badf00d";
+  c.tensors["model.encoder.layers.0.fc1"] = {1.5, 2.0, 0.3, 100};
+  c.tensors["model.encoder.layers.0.fc1"].column_mean_square = {0.5f, 0.25f};
+  const std::string good = to_json(c);
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string s = good;
+    const size_t at = s.find(from);
+    REQUIRE(at != std::string::npos);
+    return s.replace(at, from.size(), to);
+  };
+  const std::string fc1 = "tensors.model.encoder.layers.0.fc1";
+  struct Case {
+    const char* name;
+    std::string text, expect;  // expect: after "c.json: "
+  };
+  const std::vector<Case> cases = {
+      {"NaN threshold (not JSON)", with("\"threshold\": 1.5", "\"threshold\": NaN"), "not valid JSON"},
+      {"infinite threshold", with("\"threshold\": 1.5", "\"threshold\": 1e999"), "not valid JSON: [json.exception.out_of_range.406] number overflow parsing '1e999'"},
+      {"threshold past float", with("\"threshold\": 1.5", "\"threshold\": 1e39"), fc1 + ".threshold: 1e+39 is not a positive number in [1e-30, 1e30]"},
+      {"threshold 0", with("\"threshold\": 1.5", "\"threshold\": 0"), fc1 + ".threshold: 0 is not a positive number in [1e-30, 1e30]"},
+      {"threshold null", with("\"threshold\": 1.5", "\"threshold\": null"), fc1 + ".threshold: missing or not a number"},
+      {"threshold a string", with("\"threshold\": 1.5", "\"threshold\": \"1.5\""), fc1 + ".threshold: missing or not a number"},
+      {"wrong format", with("qtool-calibration", "qtool-counts"), "format: must be \"qtool-calibration\""},
+      {"wrong version", with("\"version\": 1", "\"version\": 7"), "version: 7 is not supported"},
+      {"unknown method", with("\"method\": \"kl\"", "\"method\": \"median\""), "method: "},
+      {"checksum not a string", with("\"model_checksum\": \"crc32:0badf00d\"", "\"model_checksum\": 12"), "model_checksum: must be a string"},
+      {"one_sided not a bool", with("\"one_sided\": false", "\"one_sided\": 0"), fc1 + ".one_sided: must be true or false"},
+      {"negative mean square", with("0.25", "-0.25"), fc1 + ".column_mean_square[1]: -0.25 is not a finite number >= 0"},
+      {"null mean square", with("0.25", "null"), fc1 + ".column_mean_square[1]: null is not a finite number >= 0"},
+      {"no tensors", with("\"tensors\": {", "\"tensors\": {}, \"x\": {"), "tensors: must be a non-empty object"},
+  };
+  for (const Case& k : cases) {
+    CAPTURE(k.name);
+    std::string e = "(accepted)";
+    try {
+      parse_calibration(k.text, "c.json");
+    } catch (const Error& err) {
+      e = err.what();
+    }
+    CAPTURE(e);
+    CHECK(e.rfind("c.json: " + k.expect, 0) == 0);
+    CHECK(e.find('\n') == std::string::npos);
+  }
+}

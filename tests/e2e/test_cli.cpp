@@ -3,9 +3,13 @@
 // with a non-zero exit and no output lost.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -202,7 +206,7 @@ TEST_CASE("bad checkpoints are refused on one line, and the old output survives"
   check_refused(run_qtool("translate --model " + (scratch() / "nope").string() + io), "no such file");
   CHECK(read_text_file(out.string()) == "precious\n");
   for (const auto& e : fs::directory_iterator(scratch()))
-    CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
+    CHECK_FALSE(is_temp_output_name(e.path().filename().string()));
 }
 
 TEST_CASE("awkward input: empty file refused; invalid UTF-8 and a 5,000-word line translated") {
@@ -252,4 +256,113 @@ TEST_CASE("low bit: search on dev → quantize with token counts → inspect →
   check_refused(run_qtool("quantize --model " + tiny() + " --config " + plan + " --token-counts " + test::source_dir() +
                           "/data/ddtp-en-de/token-counts.opus-tiny.json --output " + qtm),
                 "vocab_checksum");
+}
+
+namespace {
+
+// Starts qtool with `args` (no shell), its output and errors thrown away.
+pid_t spawn_qtool(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  std::string bin = test::qtool_binary();
+  argv.push_back(bin.data());
+  std::vector<std::string> copy = args;
+  for (std::string& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1), ::dup2(null, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("data safety: quantize killed while writing over a good .qtm leaves it byte-identical") {
+  const fs::path dir = scratch() / "kill";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path out = dir / "m.qtm";
+  const std::string dynamic = test::source_dir() + "/configs/int8-dynamic.json";
+  REQUIRE(run_qtool("quantize --quiet --model " + tiny() + " --config " + dynamic + " --output " + out.string()).code == 0);
+  const std::string good = read_text_file(out.string());
+  // Another config, so a run that finished would have changed the bytes.
+  const fs::path other = scratch() / "per-tensor.json";
+  write(other, R"({"version": 1, "int8": {"weights": "per_tensor", "activations": "dynamic"}})");
+
+  // inotify reports the temporary file's creation; the kill follows at once,
+  // while the file is being written (a .qtm of 1.5 MB, then fsync).
+  int killed_while_writing = 0;
+  for (int attempt = 0; attempt < 5 && killed_while_writing == 0; ++attempt) {
+    const int in = ::inotify_init1(IN_CLOEXEC);
+    REQUIRE(in >= 0);
+    REQUIRE(::inotify_add_watch(in, dir.c_str(), IN_CREATE) >= 0);
+    const pid_t pid = spawn_qtool({"quantize", "--quiet", "--model", tiny(), "--config", other.string(), "--output", out.string()});
+    REQUIRE(pid > 0);
+    alignas(inotify_event) char buf[4096];
+    const ssize_t n = ::read(in, buf, sizeof buf);  // blocks until something is created in dir
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ::close(in);
+    REQUIRE(n > 0);
+    const std::string created = reinterpret_cast<const inotify_event*>(buf)->name;
+    CAPTURE(created);
+    CHECK(is_temp_output_name(created));
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ++killed_while_writing;
+    // Whether the kill came in time or not, the output is whole: the old bytes,
+    // or (a run that beat the kill) the new file, never a mixture.
+    const std::string now = read_text_file(out.string());
+    if (WIFSIGNALED(status)) CHECK(now == good);
+  }
+  CHECK(killed_while_writing == 1);
+  // What a kill leaves: the output as it was, and at most an orphaned temporary
+  // file, hidden (a leading dot) and named as qtool's, never as the output.
+  for (const std::string& name : names_in(dir)) {
+    CAPTURE(name);
+    CHECK((name == "m.qtm" || (is_temp_output_name(name) && name.rfind(".m.qtm.qtool-tmp-", 0) == 0)));
+  }
+  // The orphan does not get in the way of the next run.
+  CHECK(run_qtool("quantize --quiet --model " + tiny() + " --config " + other.string() + " --output " + out.string()).code == 0);
+  CHECK(read_text_file(out.string()) != good);
+  CHECK(run_qtool("inspect --summary " + out.string()).code == 0);
+}
+
+TEST_CASE("data safety: a failing quantize (bad config, bad model) leaves the existing output and no temporary file") {
+  const fs::path dir = scratch() / "fail";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path out = dir / "m.qtm", report = dir / "report.json";
+  const std::string dynamic = test::source_dir() + "/configs/int8-dynamic.json";
+  REQUIRE(run_qtool("quantize --quiet --model " + tiny() + " --config " + dynamic + " --output " + out.string()).code == 0);
+  const std::string good = read_text_file(out.string());
+  const std::vector<std::string> before = names_in(dir);
+
+  const fs::path bad = scratch() / "bad.json";
+  write(bad, R"({"version": 1, "int8": {"weights": "per_row", "activations": "dynamic"}})");
+  check_refused(run_qtool("quantize --model " + tiny() + " --config " + bad.string() + " --output " + out.string()),
+                bad.string() + ": int8.weights");
+  fs::path m = model_copy("kill_truncated");
+  fs::resize_file(m / "model.safetensors", fs::file_size(m / "model.safetensors") - 7);
+  check_refused(run_qtool("quantize --model " + m.string() + " --config " + dynamic + " --output " + out.string()),
+                "model.safetensors");
+  // An output that names an input (the config, a tokenizer file) is refused before any work.
+  const std::string spm = (m / "source.spm").string(), spm_bytes = read_text_file(spm);
+  check_refused(run_qtool("quantize --model " + m.string() + " --config " + dynamic + " --output " + spm),
+                "same file as input");
+  CHECK(read_text_file(spm) == spm_bytes);
+  check_refused(run_qtool("quantize --model " + tiny() + " --config " + dynamic + " --output " + out.string() +
+                          " --report " + dynamic),
+                "same file as input");
+  CHECK(read_text_file(out.string()) == good);
+  CHECK(names_in(dir) == before);
 }

@@ -13,6 +13,8 @@
 #include "quantize/int8_model.h"
 #include "quantize/model_quantizer.h"
 #include "runtime/translator.h"
+#include "tests/export/qtm_edit.h"
+#include "tests/export/tiny_models.h"
 #include "tests/test_paths.h"
 #include "util/crc32.h"
 #include "util/error.h"
@@ -21,30 +23,13 @@
 using namespace qtool;
 namespace fs = std::filesystem;
 
+using test::error_of;
+using test::header_len;
+using test::packed_tiny;
+using test::scratch;
+using test::with_header;
+
 namespace {
-
-fs::path scratch() {
-  static fs::path d = [] {
-    fs::path p = fs::temp_directory_path() / ("qtool_qtm_" + std::to_string(::getpid()));
-    fs::create_directories(p);
-    return p;
-  }();
-  return d;
-}
-
-// The bundled tiny model quantized (INT8 linears and embeddings) and written once.
-const std::vector<uint8_t>& packed_tiny() {
-  static std::vector<uint8_t> bytes = [] {
-    checkpoint::Checkpoint ck = checkpoint::load_checkpoint(test::bundled_model());
-    quantize::Int8Options o;
-    o.embeddings = true;
-    quantize::quantize_linears_int8(ck.weights, o);
-    const std::string path = (scratch() / "tiny.qtm").string();
-    exporter::write_qtm(path, ck.weights, ck.vocab_files, R"({"test": true})");
-    return read_binary_file(path);
-  }();
-  return bytes;
-}
 
 std::vector<std::string> translate(const std::string& qtm_path, const std::vector<std::string>& lines) {
   QtmModel q = read_qtm(qtm_path);
@@ -54,41 +39,6 @@ std::vector<std::string> translate(const std::string& qtm_path, const std::vecto
   runtime::TranslateOptions opt;
   opt.progress = false;
   return runtime::Translator(model, vocab).translate(lines, opt);
-}
-
-std::string error_of(std::vector<uint8_t> bytes) {
-  try {
-    parse_qtm(bytes, "m.qtm");
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-uint64_t header_len(const std::vector<uint8_t>& b) {
-  uint64_t n;
-  std::memcpy(&n, b.data() + 16, 8);
-  return n;
-}
-
-// Rewrites the header JSON (same length or not) and returns the new file.
-std::vector<uint8_t> with_header(const std::vector<uint8_t>& b, const std::function<void(nlohmann::json&)>& edit) {
-  const uint64_t n = header_len(b);
-  nlohmann::json h = nlohmann::json::parse(b.begin() + 24, b.begin() + 24 + n);
-  edit(h);
-  std::string text = h.dump();
-  // Keep the data where it is: the header may grow into the alignment padding
-  // before the first section, and is padded with spaces when shorter.
-  const uint64_t room = (24 + n + 63) / 64 * 64 - 24;
-  REQUIRE(text.size() <= room);
-  if (text.size() < n) text.append(n - text.size(), ' ');
-  else if (text.size() > n) text.append(room - text.size(), ' ');
-  std::vector<uint8_t> out(b.begin(), b.begin() + 24);
-  const uint64_t len = text.size();
-  std::memcpy(out.data() + 16, &len, 8);
-  out.insert(out.end(), text.begin(), text.end());
-  out.insert(out.end(), b.begin() + 24 + std::max<uint64_t>(n, len), b.end());
-  return out;
 }
 
 }  // namespace
@@ -142,7 +92,7 @@ TEST_CASE("qtm: damaged files are refused, naming the file and the field") {
   cases.push_back({"version 0", b, "version 0"});
   b = good;
   b[23] = 0x7f;
-  cases.push_back({"header past end", b, "runs past the end"});
+  cases.push_back({"header past end", b, "header length: "});
   cases.push_back({"truncated", std::vector<uint8_t>(good.begin(), good.begin() + good.size() / 2), "lies outside the data"});
   b = good;
   b[b.size() - 100] ^= 0x55;
@@ -158,7 +108,7 @@ TEST_CASE("qtm: damaged files are refused, naming the file and the field") {
                    }), "tensors.final_logits_bias.data:"});
   cases.push_back({"zero dim", with_header(good, [](nlohmann::json& h) {
                      h["tensors"]["final_logits_bias"]["shape"] = {0};
-                   }), "tensors.final_logits_bias.data:"});
+                   }), "tensors.final_logits_bias.shape: a size of 0"});
   cases.push_back({"unaligned", with_header(good, [](nlohmann::json& h) {
                      h["tensors"]["final_logits_bias"]["data"]["offset"] = h["tensors"]["final_logits_bias"]["data"]["offset"].get<uint64_t>() + 4;
                    }), "not 64-byte aligned"});
@@ -192,34 +142,9 @@ TEST_CASE("qtm: damaged files are refused, naming the file and the field") {
   }
 }
 
-namespace {
-
-// The bundled tiny model under a low-bit plan: 3-bit encoder, 2-bit decoder with
-// an INT8 cross-attention in layer 0, and the shared embedding in frequency
-// clusters (made-up counts: id order) serving the output projection too.
-MarianWeights lowbit_tiny(const checkpoint::Checkpoint& ck) {
-  MarianWeights w = ck.weights;
-  quantize::QuantizeConfig c;
-  c.has_plan = true;
-  c.binary.iterations = 3;
-  for (const char* t : {"enc_self_attn", "enc_ffn"}) c.plan.sublayers[t] = quantize::Precision::binary(3);
-  for (const char* t : {"dec_self_attn", "dec_cross_attn", "dec_ffn"}) c.plan.sublayers[t] = quantize::Precision::binary(2);
-  c.plan.layers["decoder.0.cross_attn"] = quantize::Precision::int8();
-  c.plan.embedding = quantize::Precision::binary(3);
-  c.plan.embedding_clusters = 3;
-  c.plan.embedding_ratio = 2.0;
-  quantize::EmbeddingCounts counts;
-  for (int64_t i = 0; i < w.config.vocab_size; ++i) counts.encoder.push_back(w.config.vocab_size - i);
-  counts.decoder = counts.encoder;
-  quantize::quantize_model(w, c, counts, "test");
-  return w;
-}
-
-}  // namespace
-
 TEST_CASE("qtm: binary-code planes and clustered embeddings round-trip and are used in place") {
   checkpoint::Checkpoint ck = checkpoint::load_checkpoint(test::bundled_model());
-  MarianWeights w = lowbit_tiny(ck);
+  MarianWeights w = test::lowbit_tiny(ck);
   REQUIRE(w.decoder_embed_binary);
   CHECK(w.output.clustered == w.decoder_embed_binary);  // one quantized copy serves both roles
   CHECK(w.decoder[0].cross_attn.q.int8);

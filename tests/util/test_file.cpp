@@ -39,6 +39,44 @@ TEST_CASE("AtomicOutput: nothing appears until commit; a failed write keeps the 
   fs::remove_all(d);
 }
 
+TEST_CASE("AtomicOutput: the temporary file is new, hidden, marked as qtool's, and beside the output") {
+  fs::path d = temp_dir() / "tmpnames";
+  fs::create_directories(d);
+  const std::string out = (d / "m.qtm").string();
+  // Files that merely look like temporaries (the old ".tmp.<pid>" scheme) are
+  // somebody's data: never opened, truncated or removed.
+  const std::string lookalike = out + ".tmp." + std::to_string(::getpid());
+  write_file_atomic(lookalike, "keep me\n");
+  std::string temp;
+  {
+    AtomicOutput f(out);
+    temp = f.temp_path();
+    f.stream() << "partial";
+    CHECK(fs::path(temp).parent_path() == d);
+    const std::string name = fs::path(temp).filename().string();
+    CHECK(name.rfind(".m.qtm.qtool-tmp-", 0) == 0);
+    CHECK(is_temp_output_name(name));
+    CHECK_FALSE(is_temp_output_name("m.qtm"));
+    CHECK_FALSE(is_temp_output_name("m.qtm.tmp.123"));
+    CHECK(fs::exists(temp));
+    CHECK_FALSE(fs::exists(out));
+    AtomicOutput g(out);  // a second writer at once gets its own file
+    CHECK(g.temp_path() != temp);
+  }
+  CHECK_FALSE(fs::exists(temp));
+  CHECK_FALSE(fs::exists(out));
+  CHECK(read_text_file(lookalike) == "keep me\n");
+  // A directory as the output is refused by name, before anything is created.
+  std::string e;
+  try {
+    AtomicOutput dir_out(d.string());
+  } catch (const Error& err) {
+    e = err.what();
+  }
+  CHECK(e == d.string() + ": is a directory; give a file name for the output");
+  fs::remove_all(d);
+}
+
 TEST_CASE("read_lines keeps empty lines and a last line without newline") {
   fs::path d = temp_dir();
   const std::string p = (d / "in.txt").string();

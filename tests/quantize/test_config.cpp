@@ -1,0 +1,60 @@
+// Malformed quantization configs: each refused on one line naming the file and
+// the field (docs/loader-rules.md lists the corpus).
+#include <doctest/doctest.h>
+
+#include "quantize/config.h"
+#include "util/error.h"
+
+using namespace qtool;
+
+TEST_CASE("quantize config: malformed configs are refused naming the file and the field") {
+  struct Case {
+    const char* name;
+    const char* text;
+    const char* expect;  // after "q.json: "
+  };
+  const char* plan = R"("enc_self_attn": 2, "enc_ffn": 2, "dec_self_attn": 2, "dec_cross_attn": 2, "dec_ffn": 2)";
+  const std::vector<Case> cases = {
+      {"not JSON", R"({"version": 1,)", "not valid JSON"},
+      {"NaN literal", R"({"version": 1, "binary_code": {"activation_power": NaN}})", "not valid JSON"},
+      {"top level an array", "[1]", "the top level must be a JSON object"},
+      {"wrong version", R"({"version": 2, "int8": {}})", "version: must be 1"},
+      {"version as text", R"({"version": "1", "int8": {}})", "version: must be 1"},
+      {"unknown key", R"({"version": 1, "int8": {}, "bits": 3})", "bits: unknown key"},
+      {"no int8, no precision", R"({"version": 1})", "int8: required"},
+      {"unknown weight type", R"({"version": 1, "int8": {"weights": "per_row"}})", "int8.weights: \"per_row\" is not one of"},
+      {"activations a number", R"({"version": 1, "int8": {"activations": 1}})", "int8.activations: 1 is not one of"},
+      {"embeddings not a bool", R"({"version": 1, "int8": {"embeddings": "yes"}})", "int8.embeddings: must be true or false"},
+      {"iterations past int", R"({"version": 1, "int8": {}, "binary_code": {"iterations": 4294967297}})",
+       "binary_code.iterations: 4294967297 is not 0..1000"},
+      {"group size 6", R"({"version": 1, "int8": {}, "binary_code": {"group_size": 6}})", "binary_code.group_size: 6 is not"},
+      // nlohmann refuses a number past double's range: the message quotes it.
+      {"activation power 1e999", R"({"version": 1, "int8": {}, "binary_code": {"activation_power": 1e999}})",
+       "not valid JSON: [json.exception.out_of_range.406] number overflow parsing '1e999'"},
+      {"activation power 5", R"({"version": 1, "int8": {}, "binary_code": {"activation_power": 5}})",
+       "binary_code.activation_power: 5 is not a number in [0, 4]"},
+      {"bits 0", R"({"version": 1, "precision": {"enc_self_attn": 0}})", "precision.enc_self_attn: 0 is not 1, 2, 3, 4"},
+      {"bits past int", R"({"version": 1, "precision": {"enc_self_attn": 4294967297}})", "precision.enc_self_attn: 4294967297 is not"},
+      {"sub-layer missing", R"({"version": 1, "precision": {"enc_self_attn": 2}})", "precision.enc_ffn: missing"},
+      {"bad layer key", R"({"version": 1, "precision": {PLAN, "layers": {"encoder.x.ffn": 2}}})",
+       "precision.layers.encoder.x.ffn: not a sub-layer"},
+      {"zero clusters", R"({"version": 1, "precision": {PLAN, "embedding": {"clusters": 0, "ratio": 2}}})",
+       "precision.embedding.clusters: must be 1..4"},
+      {"ratio 0", R"({"version": 1, "precision": {PLAN, "embedding": {"clusters": 2, "ratio": 0}}})",
+       "precision.embedding.ratio: must be a number in (0, 100]"},
+  };
+  for (const Case& c : cases) {
+    std::string text = c.text;
+    if (const size_t at = text.find("PLAN"); at != std::string::npos) text.replace(at, 4, plan);
+    CAPTURE(c.name);
+    std::string e = "(accepted)";
+    try {
+      quantize::parse_quantize_config(text, "q.json");
+    } catch (const Error& err) {
+      e = err.what();
+    }
+    CAPTURE(e);
+    CHECK(e.rfind(std::string("q.json: ") + c.expect, 0) == 0);
+    CHECK(e.find('\n') == std::string::npos);
+  }
+}
