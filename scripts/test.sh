@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh
 cd build
 ctest --output-on-failure --timeout 1800 "$@"
+bash ../scripts/test-arm.sh  # aarch64 runtime: NEON kernels and translations under qemu (README "ARM")
