@@ -1,7 +1,7 @@
 // FP32 matrix products. Row-major throughout. One backend per architecture,
 // chosen by CMake: oneDNN's sgemm on x86-64 (gemm_onednn.cpp), Eigen on AArch64
-// (gemm_eigen.cpp), where Debian's oneDNN has no optimised sgemm and would add a
-// large shared library to what a device must carry.
+// (gemm_eigen.cpp): header-only, NEON-vectorised, nothing extra for a device to
+// carry (oneDNN's optimised sgemm kernels are x86 JIT code).
 #pragma once
 #include <cstdint>
 #include <string>

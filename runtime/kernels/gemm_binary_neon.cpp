@@ -38,11 +38,29 @@ void build_tables(const BinaryActivations& X, int64_t M, int64_t quads, std::vec
     }
 }
 
+// Lane j of register k holds row (k / 2) + 8·(k % 2) + 2·j of a block: the
+// order in which a word's nibbles come out (even rows first, then odd).
+inline int64_t lane_row(int k, int j) { return (k / 2) + 8 * (k % 2) + 2 * j; }
+
+// α of block blk for every (group, plane, lane); rows past W.rows get 0.
+void block_alphas(const BinaryCodeTensor& W, int64_t blk, int bits, std::vector<float>& buf) {
+  const int64_t G = W.groups();
+  const float* a = W.alphas_data();
+  buf.resize(G * bits * 16);
+  for (int64_t g = 0; g < G; ++g)
+    for (int b = 0; b < bits; ++b)
+      for (int k = 0; k < 4; ++k)
+        for (int j = 0; j < 4; ++j) {
+          const int64_t row = blk * 16 + lane_row(k, j);
+          buf[((g * bits + b) * 4 + k) * 4 + j] = row < W.rows ? a[(row * bits + b) * G + g] : 0.0f;
+        }
+}
+
 // One activation row × one block of 16 weight rows. Lanes come out as the
 // nibbles lie in a word: even rows 0, 2, …, 14, then odd rows 1, 3, …, 15.
 template <int BITS>
 void tile(const BinaryActivations& X, const uint8_t* tab, int64_t m, const BinaryCodeTensor& W, int64_t blk,
-          float* C, int64_t ldc) {
+          const float* alpha, float* C, int64_t ldc) {
   const int64_t cq = W.col_quads(), qpg = W.quads_per_group();
   const uint8x8_t low4 = vdup_n_u8(0x0F);
   float32x4_t out[4] = {vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0)};
@@ -76,20 +94,15 @@ void tile(const BinaryActivations& X, const uint8_t* tab, int64_t m, const Binar
     const int32x4_t gsum = vdupq_n_s32(X.group_sum(m, g));
     for (int b = 0; b < BITS; ++b)
       for (int k = 0; k < 4; ++k) {
-        float alpha[4];
-        for (int j = 0; j < 4; ++j) {
-          const int64_t row = blk * 16 + (k / 2) + 8 * (k % 2) + 2 * j;  // lane order above
-          alpha[j] = row < W.rows ? W.alpha(row, b, g) : 0.0f;
-        }
         const int32x4_t dot = vsubq_s32(vshlq_n_s32(acc[b][k], 1), gsum);
-        out[k] = vfmaq_f32(out[k], vld1q_f32(alpha), vcvtq_f32_s32(dot));
+        out[k] = vfmaq_f32(out[k], vld1q_f32(alpha + (g * BITS + b) * 16 + 4 * k), vcvtq_f32_s32(dot));
       }
   }
   float lanes[16];
   for (int k = 0; k < 4; ++k) vst1q_f32(lanes + 4 * k, out[k]);
   for (int k = 0; k < 4; ++k)
     for (int j = 0; j < 4; ++j) {
-      const int64_t r = (k / 2) + 8 * (k % 2) + 2 * j;
+      const int64_t r = lane_row(k, j);
       if (blk * 16 + r < W.rows) C[m * ldc + blk * 16 + r] = lanes[4 * k + j];
     }
 }
@@ -99,7 +112,10 @@ void gemm_bits(const BinaryActivations& X, const std::vector<uint8_t>& tables, i
                float* C, int64_t ldc) {
   const int64_t stride = W.col_quads() * 32;
   auto run = [&](int64_t blk) {
-    for (int64_t m = 0; m < M; ++m) tile<BITS>(X, tables.data() + m * stride, m, W, blk, C, ldc);
+    // α of the block's rows in lane order, gathered once for all activation rows.
+    thread_local std::vector<float> alpha;
+    block_alphas(W, blk, BITS, alpha);
+    for (int64_t m = 0; m < M; ++m) tile<BITS>(X, tables.data() + m * stride, m, W, blk, alpha.data(), C, ldc);
   };
   if (M * W.rows * W.col_quads() * BITS > (1 << 17)) {
 #pragma omp parallel for schedule(static)
