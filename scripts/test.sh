@@ -8,3 +8,4 @@ bash scripts/build.sh
 cd build
 ctest --output-on-failure --timeout 1800 "$@"
 (cd .. && bash scripts/test-sanitizers.sh)  # the suite again under ASan+UBSan and TSan (docs/loader-rules.md)
+bash ../scripts/test-arm.sh  # aarch64 runtime: NEON kernels and translations under qemu (README "ARM")

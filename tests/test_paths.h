@@ -9,5 +9,7 @@ inline std::string source_dir() { return QTOOL_SOURCE_DIR; }
 inline std::string shared_dir() { return QTOOL_SHARED_DIR; }
 inline bool have_shared() { return std::filesystem::exists(shared_dir() + "/models"); }
 inline std::string bundled_model() { return source_dir() + "/models/ddtp-en-de-tiny"; }
+#ifdef QTOOL_BINARY  // not in a runtime-only (device) build
 inline std::string qtool_binary() { return QTOOL_BINARY; }
+#endif
 }  // namespace qtool::test

@@ -1,51 +1,23 @@
 #include "runtime/kernels/cpu_features.h"
 
-#include <cpuid.h>
-#include <dnnl.h>
-
-#include "runtime/kernels/vec_ops.h"
-
 #include <cstdlib>
 #include <cstring>
+
+#include "runtime/kernels/gemm.h"
+#include "runtime/kernels/vec_ops.h"
 
 namespace qtool::runtime {
 namespace {
 
-uint64_t xgetbv0() {
-  uint32_t eax, edx;
-  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-  return (uint64_t(edx) << 32) | eax;
-}
-
 CpuFeatures detect() {
-  CpuFeatures f;
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
-  const bool osxsave = c & bit_OSXSAVE;
-  const bool has_fma = c & bit_FMA;
-  if (!osxsave) return f;
-  const uint64_t xcr0 = xgetbv0();
-  const bool ymm_os = (xcr0 & 0x6) == 0x6;
-  const bool zmm_os = (xcr0 & 0xe6) == 0xe6;
-  const bool amx_os = (xcr0 & (3ull << 17)) == (3ull << 17);
-  if (__get_cpuid_max(0, nullptr) < 7) return f;
-  __cpuid_count(7, 0, a, b, c, d);
-  f.avx2 = ymm_os && (b & bit_AVX2);
-  f.fma = ymm_os && has_fma;
-  f.avx512f = zmm_os && (b & bit_AVX512F);
-  f.avx512bw = zmm_os && (b & bit_AVX512BW);
-  f.avx512vl = zmm_os && (b & bit_AVX512VL);
-  f.avx512_vnni = zmm_os && (c & bit_AVX512VNNI);
-  f.amx_int8 = amx_os && (d & (1u << 25));
-  if (f.avx512f && f.avx512bw && f.avx512vl && f.fma) f.isa = Isa::avx512;
-  else if (f.avx2 && f.fma) f.isa = Isa::avx2;
-
+  CpuFeatures f = detect_cpu_features();
   if (const char* forced = std::getenv("QTOOL_ISA")) {
     Isa want = f.isa;
-    if (!std::strcmp(forced, "scalar")) want = Isa::scalar;
-    else if (!std::strcmp(forced, "avx2")) want = Isa::avx2;
-    else if (!std::strcmp(forced, "avx512")) want = Isa::avx512;
-    if (want < f.isa) f.isa = want;  // never above what the CPU has
+    for (Isa i : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::neon, Isa::neon_dotprod})
+      if (!std::strcmp(forced, isa_name(i))) want = i;
+    // Never above what the CPU has, never another architecture's level.
+    const bool same_arch = want == Isa::scalar || (want >= Isa::neon) == (f.isa >= Isa::neon);
+    if (same_arch && want < f.isa) f.isa = want;
   }
   return f;
 }
@@ -62,21 +34,15 @@ const char* isa_name(Isa isa) {
     case Isa::scalar: return "scalar";
     case Isa::avx2: return "avx2";
     case Isa::avx512: return "avx512";
+    case Isa::neon: return "neon";
+    case Isa::neon_dotprod: return "neon_dotprod";
   }
   return "?";
 }
 
 std::string kernel_description() {
-  const CpuFeatures& f = cpu_features();
-  const dnnl_version_t* v = dnnl_version();
-  std::string s = std::string("row kernels: ") + vec_ops().isa + "; cpu:";
-  if (f.avx2) s += " avx2";
-  if (f.avx512f) s += " avx512";
-  if (f.avx512_vnni) s += " avx512_vnni";
-  if (f.amx_int8) s += " amx_int8";
-  s += "; fp32 gemm: oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
-       std::to_string(v->patch) + " sgemm";
-  return s;
+  return std::string("row kernels: ") + vec_ops().isa + "; cpu:" + cpu_extension_names(cpu_features()) +
+         "; fp32 gemm: " + gemm_f32_backend();
 }
 
 }  // namespace qtool::runtime

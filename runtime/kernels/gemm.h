@@ -1,6 +1,10 @@
-// FP32 matrix products. Row-major throughout.
+// FP32 matrix products. Row-major throughout. One backend per architecture,
+// chosen by CMake: oneDNN's sgemm on x86-64 (gemm_onednn.cpp), Eigen on AArch64
+// (gemm_eigen.cpp): header-only, NEON-vectorised, nothing extra for a device to
+// carry (oneDNN's optimised sgemm kernels are x86 JIT code).
 #pragma once
 #include <cstdint>
+#include <string>
 
 namespace qtool::runtime {
 
@@ -11,5 +15,8 @@ void gemm_f32_nt(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
 // B in this layout at the model's shapes, so Linear stores weights transposed.
 void gemm_f32_nn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                  int64_t ldb, float* C, int64_t ldc, float beta = 0.0f);
+
+// "oneDNN 3.0.0 sgemm", "Eigen 3.4.0": for kernel_description().
+std::string gemm_f32_backend();
 
 }  // namespace qtool::runtime

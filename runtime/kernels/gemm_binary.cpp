@@ -26,14 +26,31 @@ BinaryActivations& prepare_binary_activations(const uint8_t* A, int64_t M, int64
   return out;
 }
 
+// Which kernels exist is a per-architecture choice made here and in CMake.
 const BinaryKernels& binary_kernels() {
   static const BinaryKernels& chosen = []() -> const BinaryKernels& {
     const CpuFeatures& f = cpu_features();
+#if defined(__aarch64__)
+    if (f.isa >= Isa::neon) return *binary_kernels_neon();
+#else
     if (f.isa == Isa::avx512 && f.avx512_vnni) return *binary_kernels_avx512();
     if (f.isa >= Isa::avx2) return *binary_kernels_avx2();
+#endif
     return binary_kernels_ref();
   }();
   return chosen;
+}
+
+std::vector<const BinaryKernels*> binary_kernels_runnable() {
+  const CpuFeatures f = detect_cpu_features();
+  std::vector<const BinaryKernels*> k = {&binary_kernels_ref()};
+#if defined(__aarch64__)
+  if (f.neon) k.push_back(binary_kernels_neon());
+#else
+  if (f.avx2) k.push_back(binary_kernels_avx2());
+  if (f.avx512f && f.avx512bw && f.avx512_vnni) k.push_back(binary_kernels_avx512());
+#endif
+  return k;
 }
 
 }  // namespace qtool::runtime

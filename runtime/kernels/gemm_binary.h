@@ -31,6 +31,9 @@ const BinaryKernels& binary_kernels();  // chosen once by CPUID (QTOOL_ISA to fo
 const BinaryKernels& binary_kernels_ref();
 const BinaryKernels* binary_kernels_avx2();
 const BinaryKernels* binary_kernels_avx512();  // AVX-512 F+BW+VNNI (vpdpbusd)
+const BinaryKernels* binary_kernels_neon();    // tbl lookups of activation sums, any AArch64
+// Every kernel this CPU can run (QTOOL_ISA aside), the reference first.
+std::vector<const BinaryKernels*> binary_kernels_runnable();
 
 // What the SIMD kernels read instead of A: q = a − 128 as s8 in rows of ld ≥
 // 4·col_quads bytes, a multiple of 16 (zero past cols, so whole quads and steps

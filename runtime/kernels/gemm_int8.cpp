@@ -21,14 +21,33 @@ PackedS8 pack_s8(const int8_t* w, int64_t n, int64_t k) {
   return p;
 }
 
+// Which kernels exist is a per-architecture choice made here and in CMake.
 const Int8Kernels& int8_kernels() {
   static const Int8Kernels& chosen = []() -> const Int8Kernels& {
     const CpuFeatures& f = cpu_features();
+#if defined(__aarch64__)
+    if (f.isa == Isa::neon_dotprod) return *int8_kernels_neon_dotprod();
+    if (f.isa == Isa::neon) return *int8_kernels_neon();
+#else
     if (f.isa == Isa::avx512 && f.avx512_vnni) return *int8_kernels_avx512_vnni();
     if (f.isa >= Isa::avx2) return *int8_kernels_avx2();
+#endif
     return int8_kernels_ref();
   }();
   return chosen;
+}
+
+std::vector<const Int8Kernels*> int8_kernels_runnable() {
+  const CpuFeatures f = detect_cpu_features();
+  std::vector<const Int8Kernels*> k = {&int8_kernels_ref()};
+#if defined(__aarch64__)
+  if (f.neon) k.push_back(int8_kernels_neon());
+  if (f.dotprod) k.push_back(int8_kernels_neon_dotprod());
+#else
+  if (f.avx2) k.push_back(int8_kernels_avx2());
+  if (f.avx512f && f.avx512bw && f.avx512_vnni) k.push_back(int8_kernels_avx512_vnni());
+#endif
+  return k;
 }
 
 }  // namespace qtool::runtime

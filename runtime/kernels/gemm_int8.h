@@ -5,6 +5,8 @@
 // accumulators with four products each. Activations are unsigned: a signed
 // activation q ∈ [−127, 127] is fed as q + 128, and the 128·Σw term is removed
 // afterwards with the per-channel sums kept here (the u8·s8 compensation).
+// The same layout feeds ARMv8.2's sdot by element: one 16-byte load holds 4
+// channels × 4 bytes, multiplied by the 4 activation bytes of one lane.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -33,5 +35,9 @@ const Int8Kernels& int8_kernels();  // chosen once by CPUID (QTOOL_ISA to force 
 const Int8Kernels& int8_kernels_ref();
 const Int8Kernels* int8_kernels_avx2();
 const Int8Kernels* int8_kernels_avx512_vnni();
+const Int8Kernels* int8_kernels_neon();          // smull + sadalp, any AArch64
+const Int8Kernels* int8_kernels_neon_dotprod();  // sdot (ARMv8.2 dot product)
+// Every kernel this CPU can run (QTOOL_ISA aside), the reference first.
+std::vector<const Int8Kernels*> int8_kernels_runnable();
 
 }  // namespace qtool::runtime

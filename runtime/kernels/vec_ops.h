@@ -1,9 +1,11 @@
 // The row-wise FP32 kernels around the matrix products, behind one table of
 // function pointers chosen once by CPUID (kernels/cpu_features). The same
 // template source (vec_kernels.h) is compiled per instruction set:
-// vec_ops_ref.cpp (plain C++, the oracle), vec_ops_avx2.cpp, vec_ops_avx512.cpp.
+// vec_ops_ref.cpp (plain C++, the oracle), vec_ops_avx2.cpp, vec_ops_avx512.cpp,
+// vec_ops_neon.cpp (AArch64).
 #pragma once
 #include <cstdint>
+#include <vector>
 
 namespace qtool::runtime {
 
@@ -43,5 +45,9 @@ const VecOps& vec_ops();  // the table for this CPU (or QTOOL_ISA)
 const VecOps& vec_ops_ref();
 const VecOps* vec_ops_avx2();    // null when not compiled in
 const VecOps* vec_ops_avx512();  // null when not compiled in
+const VecOps* vec_ops_neon();
+// Every table this CPU can run (QTOOL_ISA aside), the reference first: what the
+// tests compare and `qtool bench-gemm` lists.
+std::vector<const VecOps*> vec_ops_runnable();
 
 }  // namespace qtool::runtime

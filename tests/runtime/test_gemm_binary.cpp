@@ -40,10 +40,8 @@ double magnitude(const uint8_t* a, const BinaryCodeTensor& W, int64_t o) {
 }  // namespace
 
 TEST_CASE("binary gemm: every kernel equals the reference, the reference equals FP64") {
-  std::vector<const BinaryKernels*> kernels;
-  const CpuFeatures& f = cpu_features();
-  if (f.avx2) kernels.push_back(binary_kernels_avx2());
-  if (f.avx512f && f.avx512bw && f.avx512_vnni) kernels.push_back(binary_kernels_avx512());
+  std::vector<const BinaryKernels*> kernels = binary_kernels_runnable();
+  kernels.erase(kernels.begin());  // the reference itself
   MESSAGE("chosen binary kernel: " << std::string(binary_kernels().name));
   std::mt19937 rng(11);
   std::uniform_int_distribution<int> u8(0, 255);
@@ -90,11 +88,10 @@ TEST_CASE("binary gemm: every kernel equals the reference, the reference equals 
   CHECK(cases > 100);
 }
 
-TEST_CASE("binary gemm: every M and row count, chosen and AVX2 kernels") {
+TEST_CASE("binary gemm: every M and row count, every kernel") {
   std::mt19937 rng(4);
   std::uniform_int_distribution<int> u8(0, 255);
-  std::vector<const BinaryKernels*> kernels = {&binary_kernels()};
-  if (cpu_features().avx2) kernels.push_back(binary_kernels_avx2());
+  std::vector<const BinaryKernels*> kernels = binary_kernels_runnable();
   // K = 2048 makes the larger products take the OpenMP path.
   for (int64_t M : {1, 2, 3, 4, 5, 7, 8, 33, 64})
     for (int64_t N : {1, 15, 16, 17, 32, 33, 100})
@@ -123,8 +120,7 @@ TEST_CASE("binary gemm: one and two activation rows, all group sizes") {
   // quads, the expand path otherwise; partial steps at the end of a row included.
   std::mt19937 rng(8);
   std::uniform_int_distribution<int> u8(0, 255);
-  std::vector<const BinaryKernels*> kernels = {&binary_kernels()};
-  if (cpu_features().avx2) kernels.push_back(binary_kernels_avx2());
+  std::vector<const BinaryKernels*> kernels = binary_kernels_runnable();
   for (int64_t K : {4, 6, 10, 12, 60, 100, 260, 1028, 2052})
     for (int64_t group : {0, 8, 16, 32, 64, 128})
       for (int bits = 1; bits <= 4; ++bits)
@@ -156,10 +152,7 @@ TEST_CASE("binary gemm: extreme activations and signs are exact") {
   // the kernels must match the reference bit for bit. q = −128 and 127 stress
   // the byte tables of the lookup path and the s16 partial sums (K > 32 steps).
   const int64_t N = 33, K = 4100;
-  std::vector<const BinaryKernels*> kernels = {&binary_kernels()};
-  if (cpu_features().avx2) kernels.push_back(binary_kernels_avx2());
-  if (cpu_features().avx512f && cpu_features().avx512bw && cpu_features().avx512_vnni)
-    kernels.push_back(binary_kernels_avx512());
+  std::vector<const BinaryKernels*> kernels = binary_kernels_runnable();
   std::mt19937 rng(3);
   for (int bits : {1, 2, 3, 4})
     for (int64_t group : {0, 128})

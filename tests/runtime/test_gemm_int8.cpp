@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <random>
+#include <string>
 #include <tuple>
 
 #include "runtime/kernels/cpu_features.h"
@@ -11,10 +12,9 @@
 using namespace qtool::runtime;
 
 TEST_CASE("int8 gemm: every kernel equals the integer reference") {
-  std::vector<const Int8Kernels*> kernels = {&int8_kernels_ref()};
-  const CpuFeatures& f = cpu_features();
-  if (f.avx2) kernels.push_back(int8_kernels_avx2());
-  if (f.avx512f && f.avx512bw && f.avx512_vnni) kernels.push_back(int8_kernels_avx512_vnni());
+  const std::vector<const Int8Kernels*> kernels = int8_kernels_runnable();
+  for (const Int8Kernels* k : kernels) MESSAGE("testing int8 kernel " << std::string(k->name));
+  MESSAGE("chosen: " << std::string(int8_kernels().name));
   std::mt19937 rng(5);
   std::uniform_int_distribution<int> s8(-127, 127), u8(0, 255);
   for (auto [M, N, K] : std::vector<std::tuple<int, int, int>>{

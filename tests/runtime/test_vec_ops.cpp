@@ -12,11 +12,10 @@ using namespace qtool::runtime;
 
 namespace {
 
+// The vectorised tables this CPU runs (the reference, first in the list, left out).
 std::vector<const VecOps*> available() {
-  std::vector<const VecOps*> t;
-  const CpuFeatures& f = cpu_features();
-  if (f.avx2 && f.fma) t.push_back(vec_ops_avx2());
-  if (f.avx512f && f.avx512bw && f.avx512vl && f.fma) t.push_back(vec_ops_avx512());
+  std::vector<const VecOps*> t = vec_ops_runnable();
+  t.erase(t.begin());
   return t;
 }
 

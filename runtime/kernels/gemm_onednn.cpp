@@ -20,4 +20,10 @@ void gemm_f32_nn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
   if (st != dnnl_success) throw std::runtime_error("oneDNN sgemm failed");
 }
 
+std::string gemm_f32_backend() {
+  const dnnl_version_t* v = dnnl_version();
+  return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
+         " sgemm";
+}
+
 }  // namespace qtool::runtime
