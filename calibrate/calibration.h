@@ -17,32 +17,11 @@
 #include <string>
 #include <vector>
 
-#include "calibrate/histogram.h"
+#include "calibrate/calibration_file.h"
 #include "calibrate/thresholds.h"
 #include "runtime/translator.h"
 
 namespace qtool::calibrate {
-
-struct TensorStats {
-  double threshold = 0, max_abs = 0, mean_abs = 0, min = 0;
-  bool one_sided = false;  // min ≥ 0: quantized asymmetrically over [0, T] (u8, zero point 0)
-  int64_t count = 0;
-  // Linear-layer inputs only (else empty): the mean of x_i² per input column i
-  // over every observed row, the diagonal of the input Gram matrix / rows.
-  std::vector<float> column_mean_square;
-};
-
-struct Calibration {
-  std::string model_checksum;
-  Method method = Method::kl;
-  int bins = 2048;
-  double percentile = 99.99;
-  int64_t sentences = 0;
-  std::map<std::string, TensorStats> tensors;
-  std::map<std::string, Histogram> histograms;  // not written to the file
-  // The thresholds as static INT8 inputs, by tensor name.
-  std::map<std::string, CalibratedInput> inputs() const;
-};
 
 struct CalibrateOptions {
   Method method = Method::kl;
@@ -56,11 +35,6 @@ struct CalibrateOptions {
 Calibration calibrate(runtime::MarianModel& model, std::shared_ptr<const Vocabulary> vocab,
                       const std::vector<std::string>& sentences, const CalibrateOptions& opt,
                       const std::string& model_checksum);
-
-std::string to_json(const Calibration& c);
-// Validated: format, version, fields, finite positive thresholds, column_mean_square
-// (when present) an array of finite numbers ≥ 0. `file` for messages.
-Calibration parse_calibration(const std::string& text, const std::string& file);
 
 // CRC-32 of a checkpoint's weights file, as "crc32:xxxxxxxx": ties a calibration to its model.
 std::string model_checksum(const std::string& weights_file);

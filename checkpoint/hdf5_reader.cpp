@@ -3,19 +3,16 @@
 #include <hdf5.h>
 
 #include <exception>
+#include <optional>
 #include <filesystem>
 #include <vector>
 
+#include "checkpoint/hdf5_checks.h"
 #include "checkpoint/reader_util.h"
 #include "util/error.h"
 
 namespace qtool::checkpoint {
 namespace {
-
-constexpr int kMaxRank = 8;
-// A filtered (compressed) dataset's dimensions are not bounded by its stored
-// bytes, so the allocation is capped: 2^34 floats = 64 GB, far above any model here.
-constexpr uint64_t kMaxElements = 1ull << 34;
 
 // Owns one HDF5 identifier and closes it on every path out of a scope.
 class Handle {
@@ -64,103 +61,84 @@ std::string hdf5_reason() {
   return reason.empty() ? "" : ": " + printable(reason);
 }
 
-std::string type_str(hid_t type) {
-  const std::string bits = std::to_string(H5Tget_size(type) * 8) + "-bit ";
-  switch (H5Tget_class(type)) {
-    case H5T_FLOAT: return bits + "float";
-    case H5T_INTEGER: return bits + "integer";
-    case H5T_STRING: return "string";
-    case H5T_BITFIELD: return "bitfield";
-    case H5T_OPAQUE: return "opaque";
-    case H5T_COMPOUND: return "compound";
-    case H5T_REFERENCE: return "reference";
-    case H5T_ENUM: return "enum";
-    case H5T_VLEN: return "variable-length";
-    case H5T_ARRAY: return "array";
-    default: return "unknown type";
+std::string type_str(hid_t type) { return hdf5_type_str(H5Tget_class(type), H5Tget_size(type)); }
+
+// check_dataset's questions answered from one open dataset, each on first use.
+class FileDatasetFacts final : public DatasetFacts {
+ public:
+  explicit FileDatasetFacts(hid_t ds) : ds_(ds) {}
+  int external_file_count() override {
+    if (!dcpl().ok()) return -1;
+    return record(H5Pget_external_count(dcpl().get()));
   }
-}
-
-// "model/encoder/layers/0/fc1/weight" → "model.encoder.layers.0.fc1.weight".
-std::string dotted(std::string path) {
-  for (char& c : path)
-    if (c == '/') c = '.';
-  return path;
-}
-
-// Every element stored in the file? Unwritten storage reads as fill values, not
-// weights. For chunked data H5Dget_space_status compares stored bytes with the
-// raw size, which compression breaks, so chunks are counted instead.
-bool fully_written(hid_t ds, hid_t dcpl, hid_t space, H5D_layout_t layout, const std::vector<uint64_t>& dims) {
-  if (layout != H5D_CHUNKED) {
+  H5D_layout_t layout() override { return dcpl().ok() ? record(H5Pget_layout(dcpl().get())) : H5D_LAYOUT_ERROR; }
+  bool type_readable() override { return type().ok(); }
+  H5T_class_t type_class() override { return H5Tget_class(type().get()); }
+  size_t type_size() override { return H5Tget_size(type().get()); }
+  bool is_ieee_f32() override {
+    return H5Tequal(type().get(), H5T_IEEE_F32LE) > 0 || H5Tequal(type().get(), H5T_IEEE_F32BE) > 0;
+  }
+  bool space_readable() override { return space().ok(); }
+  H5S_class_t space_class() override { return H5Sget_simple_extent_type(space().get()); }
+  int rank() override { return record(H5Sget_simple_extent_ndims(space().get())); }
+  bool dims(std::span<hsize_t> out) override {
+    return record(H5Sget_simple_extent_dims(space().get(), out.data(), nullptr)) == int(out.size());
+  }
+  bool storage_allocated() override {
     H5D_space_status_t status;
-    return H5Dget_space_status(ds, &status) >= 0 && status == H5D_SPACE_STATUS_ALLOCATED;
+    return record(H5Dget_space_status(ds_, &status)) >= 0 && status == H5D_SPACE_STATUS_ALLOCATED;
   }
-  hsize_t chunk[kMaxRank];
-  if (H5Pget_chunk(dcpl, kMaxRank, chunk) != int(dims.size())) return false;
-  uint64_t expected = 1;  // ≤ the element count: no overflow
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (chunk[i] == 0) return false;
-    expected *= (dims[i] + chunk[i] - 1) / chunk[i];
+  int chunk_dims(std::span<hsize_t, kMaxRank> out) override {
+    return record(H5Pget_chunk(dcpl().get(), kMaxRank, out.data()));
   }
-  hsize_t stored = 0;
-  return H5Dget_num_chunks(ds, space, &stored) >= 0 && stored == expected;
-}
+  bool stored_chunk_count(uint64_t& n) override {
+    hsize_t stored = 0;
+    if (record(H5Dget_num_chunks(ds_, space().get(), &stored)) < 0) return false;
+    n = stored;
+    return true;
+  }
+  bool filtered() override { return H5Pget_nfilters(dcpl().get()) != 0; }
+  std::string reason() override { return reason_; }
 
-// Checks storage, type and shape before allocating, then reads as native float.
-void read_dataset(hid_t ds, const std::string& path, const std::string& file, TensorMap& tensors) {
-  auto bad = [&](const std::string& what) { fail(file, "dataset '/" + printable(path) + "' " + what); };
-  const std::string name = dotted(path);
-  if (tensors.count(name))
-    bad("maps to tensor name '" + printable(name) + "', which another dataset already has");
+ private:
+  // Keeps libhdf5's reason for a failed call, before another call clears it.
+  template <class T>
+  T record(T result) {
+    if (result < 0) reason_ = hdf5_reason();
+    return result;
+  }
+  const Handle& open(std::optional<Handle>& h, hid_t (*get)(hid_t), herr_t (*close)(hid_t)) {
+    if (!h) {
+      h.emplace(get(ds_), close);
+      if (!h->ok()) reason_ = hdf5_reason();
+    }
+    return *h;
+  }
+  const Handle& dcpl() { return open(dcpl_, H5Dget_create_plist, H5Pclose); }
+  const Handle& type() { return open(type_, H5Dget_type, H5Tclose); }
+  const Handle& space() { return open(space_, H5Dget_space, H5Sclose); }
 
-  // Storage: the data must live in this file.
-  Handle dcpl(H5Dget_create_plist(ds), H5Pclose);
-  if (!dcpl.ok()) bad("has unreadable creation properties" + hdf5_reason());
-  const int external = H5Pget_external_count(dcpl.get());
-  if (external < 0) bad("has unreadable storage properties" + hdf5_reason());
-  if (external > 0) bad("keeps its data in external files, which is refused");
-  const H5D_layout_t layout = H5Pget_layout(dcpl.get());
-  if (layout == H5D_VIRTUAL) bad("is a virtual dataset (data mapped from other datasets or files), which is refused");
-  if (layout < 0) bad("has an unreadable storage layout" + hdf5_reason());
+  hid_t ds_;
+  std::optional<Handle> dcpl_, type_, space_;
+  std::string reason_;
+};
 
-  // Type: IEEE float32 either byte order; anything else would be converted silently.
-  Handle type(H5Dget_type(ds), H5Tclose);
-  if (!type.ok()) bad("has an unreadable datatype" + hdf5_reason());
-  if (H5Tget_class(type.get()) != H5T_FLOAT || H5Tget_size(type.get()) != 4)
-    bad("is " + type_str(type.get()) + ", expected 32-bit float");
-  if (H5Tequal(type.get(), H5T_IEEE_F32LE) <= 0 && H5Tequal(type.get(), H5T_IEEE_F32BE) <= 0)
-    bad("is a 32-bit float in a non-IEEE layout");
-
-  // Shape.
-  Handle space(H5Dget_space(ds), H5Sclose);
-  if (!space.ok()) bad("has an unreadable dataspace" + hdf5_reason());
-  const H5S_class_t space_class = H5Sget_simple_extent_type(space.get());
-  if (space_class != H5S_SIMPLE && space_class != H5S_SCALAR) bad("has a null dataspace (no data)");
-  const int rank = H5Sget_simple_extent_ndims(space.get());
-  if (rank < 0 || rank > kMaxRank)
-    bad("has rank " + std::to_string(rank) + "; at most " + std::to_string(kMaxRank) + " is supported");
-  hsize_t dims[kMaxRank] = {};
-  if (rank > 0 && H5Sget_simple_extent_dims(space.get(), dims, nullptr) != rank)
-    bad("has unreadable dimensions" + hdf5_reason());
-  const std::vector<uint64_t> shape(dims, dims + rank);
-  const std::optional<uint64_t> count = checked_element_count(shape);
-  std::vector<int64_t> shape_i64(shape.begin(), shape.end());
-  if (!count || *count > kMaxElements) bad("has shape " + shape_str(shape_i64) + ", too many elements");
-
-  if (*count > 0 && !fully_written(ds, dcpl.get(), space.get(), layout, shape))
-    bad("has no data written for part or all of shape " + shape_str(shape_i64));
-
+// Checks storage, type and shape before allocating (check_dataset), then reads as native float.
+void read_dataset(hid_t ds, const std::string& path, const std::string& file, uint64_t file_bytes,
+                  TensorMap& tensors) {
+  FileDatasetFacts facts(ds);
+  CheckedDataset checked = check_dataset(facts, path, file, file_bytes, tensors);
   Tensor t;
-  t.shape = std::move(shape_i64);
-  t.data.resize(*count);
-  if (*count > 0 && H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()) < 0)
-    bad("cannot be read" + hdf5_reason());
-  tensors.emplace(name, std::move(t));
+  t.shape = std::move(checked.shape);
+  t.data.resize(checked.count);
+  if (checked.count > 0 && H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()) < 0)
+    fail(file, "dataset '/" + printable(path) + "' cannot be read" + hdf5_reason());
+  tensors.emplace(std::move(checked.name), std::move(t));
 }
 
 struct Walk {
   const std::string& file;
+  uint64_t file_bytes;
   TensorMap& tensors;
   std::exception_ptr error;  // carried out of the C callback, rethrown by read_hdf5
 };
@@ -175,7 +153,7 @@ void visit(hid_t root, const std::string& path, H5L_type_t link_type, Walk& walk
   Handle object(H5Oopen(root, path.c_str(), H5P_DEFAULT), H5Oclose);
   if (!object.ok()) fail(walk.file, "object " + where + " cannot be opened" + hdf5_reason());
   switch (H5Iget_type(object.get())) {
-    case H5I_DATASET: read_dataset(object.get(), path, walk.file, walk.tensors); break;
+    case H5I_DATASET: read_dataset(object.get(), path, walk.file, walk.file_bytes, walk.tensors); break;
     case H5I_GROUP:
     case H5I_DATATYPE: break;  // groups are walked into; a named datatype holds no data
     default: fail(walk.file, "object " + where + " is neither a group nor a dataset");
@@ -255,7 +233,7 @@ Hdf5Checkpoint read_hdf5(const std::string& path) {
 
   Hdf5Checkpoint ck;
   ck.config_json = read_config(file.get(), path);
-  Walk walk{path, ck.tensors, nullptr};
+  Walk walk{path, std::filesystem::file_size(path, ec), ck.tensors, nullptr};
   const herr_t walked = H5Lvisit(file.get(), H5_INDEX_NAME, H5_ITER_INC, visit_link, &walk);
   if (walk.error) std::rethrow_exception(walk.error);
   if (walked < 0) fail(path, "cannot walk the file's groups (damaged?)" + hdf5_reason());

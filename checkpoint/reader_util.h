@@ -1,33 +1,13 @@
 // Helpers shared by the checkpoint readers (internal; not part of the API).
 #pragma once
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <optional>
 #include <span>
-#include <string>
-#include <string_view>
+
+#include "util/error.h"
 
 namespace qtool::checkpoint {
-
-// Names from a file (tensor names, dataset paths) go into one-line messages; a
-// crafted name may hold a newline or a terminal escape, so control bytes are
-// shown as \xNN.
-inline std::string printable(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      char buf[5];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 // Element count of a shape from a file, or nullopt when it is not representable.
 // The product of the non-zero dimensions must fit in int64, so that every

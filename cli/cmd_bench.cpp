@@ -6,13 +6,24 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/model_loader.h"
+#include "pipeline/model_loader.h"
 #include "cli/options.h"
 #include "runtime/kernels/cpu_features.h"
 
 namespace qtool::cli {
 namespace {
+// The peak resident set of this process image: VmHWM belongs to the address space
+// made at exec, whereas getrusage's ru_maxrss also carries the peak of the parent
+// that forked this process (the pipeline runs bench as a child).
 int64_t peak_rss_bytes() {
+  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    long long kib = -1;
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "VmHWM: %lld kB", &kib) == 1) break;
+    std::fclose(f);
+    if (kib >= 0) return kib * 1024;
+  }
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return static_cast<int64_t>(u.ru_maxrss) * 1024;
@@ -34,10 +45,10 @@ void add_bench(CLI::App& app) {
     std::vector<std::string> lines = read_input_lines(*input);
     if (*limit > 0 && static_cast<size_t>(*limit) < lines.size()) lines.resize(*limit);
     auto t0 = std::chrono::steady_clock::now();
-    LoadedModel m = load_model(opt->model, opt->quantize);
+    pipeline::LoadedModel m = pipeline::load_model(opt->model, opt->quantize);
     auto t1 = std::chrono::steady_clock::now();
     runtime::TranslateOptions topt = translate_options(*opt);
-    topt.progress = false;
+    topt.progress = !opt->quiet;  // redrawn a few times a second at most: no cost worth measuring
     runtime::TranslateStats st;
     m.translator().translate(lines, topt, &st);
     auto t2 = std::chrono::steady_clock::now();

@@ -1,12 +1,8 @@
 #include <cstdio>
 
-#include "calibrate/calibration.h"
-#include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
-#include "cli/model_loader.h"
 #include "cli/options.h"
-#include "util/error.h"
-#include "util/file.h"
+#include "pipeline/stages.h"
 
 namespace qtool::cli {
 
@@ -32,22 +28,13 @@ void add_calibrate(CLI::App& app) {
   cmd->add_option("--output", *output, "Calibration file to write (JSON, atomically)")->required();
   cmd->add_flag("--quiet", *quiet, "No progress display");
   cmd->callback([=] {
-    check_distinct(*data, *output);
-    check_distinct(model_input_files(*model), *output);
-    std::vector<std::string> lines = read_input_lines(*data);
-    if (static_cast<int>(lines.size()) > *sentences) lines.resize(*sentences);
-    checkpoint::Checkpoint ck = checkpoint::load_checkpoint(*model);
-    const ModelConfig& c = ck.weights.config;
-    auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);
-    runtime::MarianModel m(ck.weights);
     runtime::set_num_threads(*threads);
-    opt->method = calibrate::parse_method(*method);
-    opt->progress = !*quiet;
-    calibrate::Calibration cal =
-        calibrate::calibrate(m, vocab, lines, *opt, calibrate::model_checksum(ck.weights_file));
-    write_file_atomic(*output, calibrate::to_json(cal));
-    std::fprintf(stderr, "calibrated %zu inputs on %zu sentences (%s) → %s\n", cal.tensors.size(), lines.size(),
-                 method->c_str(), output->c_str());
+    pipeline::CalibrateJob job{*model, *data, *output, *sentences, *opt};
+    job.options.method = calibrate::parse_method(*method);
+    job.options.progress = !*quiet;
+    const calibrate::Calibration cal = pipeline::run_calibrate(job);
+    std::fprintf(stderr, "calibrated %zu inputs on %lld sentences (%s) → %s\n", cal.tensors.size(),
+                 static_cast<long long>(cal.sentences), method->c_str(), output->c_str());
   });
 }
 

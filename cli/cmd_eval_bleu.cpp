@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/model_loader.h"
+#include "pipeline/model_loader.h"
 #include "cli/options.h"
 #include "eval/bleu.h"
 #include "util/error.h"
@@ -33,7 +33,7 @@ void add_eval_bleu(CLI::App& app) {
   cmd->callback([=] {
     if (!hyp_out->empty()) {
       check_distinct({*ref, *src}, *hyp_out);
-      if (!opt->model.empty()) check_distinct(model_input_files(opt->model), *hyp_out);
+      if (!opt->model.empty()) check_distinct(pipeline::model_input_files(opt->model), *hyp_out);
     }
     std::vector<std::string> refs = read_lines(*ref);
     std::vector<std::string> hyps;
@@ -42,7 +42,7 @@ void add_eval_bleu(CLI::App& app) {
     } else if (!opt->model.empty()) {
       if (src->empty()) throw Error("eval-bleu: --model needs --src");
       std::vector<std::string> lines = read_input_lines(*src);
-      hyps = load_model(opt->model, opt->quantize).translator().translate(lines, translate_options(*opt));
+      hyps = pipeline::load_model(opt->model, opt->quantize).translator().translate(lines, translate_options(*opt));
       if (!hyp_out->empty()) {
         AtomicOutput f(*hyp_out);
         for (const std::string& l : hyps) f.stream() << l << '\n';

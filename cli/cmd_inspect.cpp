@@ -5,6 +5,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
+#include "model/bit_budget.h"
 #include "model/qtm.h"
 #include "model/vocabulary.h"
 
@@ -31,36 +32,11 @@ void print_summary(const std::string& path, const std::string& file, int64_t fil
               w.decoder_embed_name.c_str(), w.output_projection_name.c_str(), tied ? "tied" : "untied");
 }
 
-struct Row {
-  std::string name, type, shape;
-  int64_t params, bytes;
-  double code_bits = 32;  // bits per weight of the code itself (sign planes, int8, fp32), scales aside
-  bool matrix = false;    // a weight matrix (counted in the per-block averages)
-};
-
-// The block a tensor belongs to, for the average bits per block.
-const char* block_of(const std::string& name) {
-  if (name.rfind("model.encoder.layers.", 0) == 0) return "encoder";
-  if (name.rfind("model.decoder.layers.", 0) == 0) return "decoder";
-  if (name.find("embed_tokens") != std::string::npos || name == "model.shared.weight") return "embedding";
-  if (name.rfind("lm_head", 0) == 0) return "output";
-  return "other";
-}
-
-// Average code bits per block and over all weight matrices: what the low-bit
-// paper quotes (embedding 2.5, decoder 1.8, encoder 3.7 bits).
-void print_block_bits(const std::vector<Row>& rows) {
-  std::map<std::string, std::pair<double, int64_t>> blocks;  // Σ bits·params, Σ params
-  for (const Row& r : rows) {
-    if (!r.matrix) continue;
-    for (const std::string& b : {std::string(block_of(r.name)), std::string("all weights")}) {
-      blocks[b].first += r.code_bits * double(r.params);
-      blocks[b].second += r.params;
-    }
-  }
+void print_block_bits(const std::vector<TensorBits>& rows) {
+  const std::map<std::string, double> avg = average_bits(rows);
   std::printf("average bits");
-  for (const char* b : {"embedding", "encoder", "decoder", "output", "all weights"})
-    if (blocks.count(b)) std::printf("  %s %.2f", b, blocks[b].first / double(blocks[b].second));
+  for (const char* b : {"embedding", "encoder", "decoder", "output", "all"})
+    if (avg.count(b)) std::printf("  %s %.2f", std::string(b) == "all" ? "all weights" : b, avg.at(b));
   std::printf("\n");
 }
 
@@ -73,38 +49,25 @@ void add_inspect(CLI::App& app) {
   cmd->add_option("PATH", *path, "Checkpoint directory, .h5 file or .qtm file")->required();
   cmd->add_flag("--summary", *summary, "Only the configuration and totals, not every tensor");
   cmd->callback([path, summary] {
-    std::vector<Row> rows;
+    std::vector<TensorBits> rows;
     if (looks_like_qtm(*path)) {
       QtmModel q = read_qtm(*path);
-      for (const auto& [name, t] : q.fp32)
-        rows.push_back({name, "fp32", shape_str(t.shape), t.numel(), t.numel() * 4, 32.0, t.shape.size() == 2 && t.shape[0] > 1});
-      for (const auto& [name, t] : q.quantized.int8)
-        rows.push_back({name, qtype_name(t.type), shape_str({t.rows, t.cols}), t.rows * t.cols,
-                        t.rows * t.cols + static_cast<int64_t>(t.scales.size()) * 4, 8.0, true});
-      for (const auto& [name, t] : q.quantized.binary)
-        rows.push_back({name, "binary/" + std::to_string(t->bits), shape_str({t->rows, t->cols}), t->rows * t->cols,
-                        binary_code_bytes(*t), double(t->bits), true});
-      for (const auto& [name, e] : q.quantized.clustered) {
-        char type[32];
-        std::snprintf(type, sizeof type, "clustered/%zu", e->clusters.size());
-        rows.push_back({name, type, shape_str({e->rows, e->cols}), e->rows * e->cols, e->bytes(), e->average_bits(), true});
-      }
+      rows = tensor_bits(q);
       VocabularyFiles vf = q.vocab;
       MarianWeights w = qtm_weights(q, *path);
       Vocabulary vocab(vf, w.config.vocab_size, w.config.decoder_vocab_size);
       print_summary(*path, *path, static_cast<int64_t>(std::filesystem::file_size(*path)), w, vocab);
     } else {
       checkpoint::Checkpoint ck = checkpoint::load_checkpoint(*path, /*keep_raw=*/true);
-      for (const auto& [name, t] : ck.raw)
-        rows.push_back({name, "fp32", shape_str(t.shape), t.numel(), t.numel() * 4, 32.0, t.shape.size() == 2 && t.shape[0] > 1});
+      rows = tensor_bits(ck.raw);
       Vocabulary vocab(ck.vocab_files, ck.weights.config.vocab_size, ck.weights.config.decoder_vocab_size);
       print_summary(*path, ck.weights_file, ck.weights_bytes, ck.weights, vocab);
     }
-    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.name < b.name; });
+    std::sort(rows.begin(), rows.end(), [](const TensorBits& a, const TensorBits& b) { return a.name < b.name; });
     int64_t params = 0, bytes = 0;
     if (!*summary)
       std::printf("\n%-60s %-13s %-14s %12s %6s %6s\n", "tensor", "type", "shape", "bytes", "bits", "+scale");
-    for (const Row& r : rows) {
+    for (const TensorBits& r : rows) {
       params += r.params;
       bytes += r.bytes;
       if (!*summary)

@@ -1,17 +1,11 @@
 #include <cstdio>
-#include <nlohmann/json.hpp>
-#include <optional>
 
-#include "calibrate/calibration.h"
-#include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
-#include "cli/model_loader.h"
 #include "cli/options.h"
-#include "quantize/token_counts.h"
 #include "runtime/translator.h"
+#include "pipeline/stages.h"
 #include "search/precision_search.h"
 #include "util/error.h"
-#include "util/file.h"
 
 namespace qtool::cli {
 namespace {
@@ -26,15 +20,6 @@ std::string steps_table(const search::SearchResult& r) {
     t += buf;
   }
   return t;
-}
-
-std::string result_json(const search::SearchResult& r) {
-  nlohmann::json steps = nlohmann::json::array(), sens = nlohmann::json::array();
-  for (const auto& s : r.steps)
-    steps.push_back({{"change", s.change}, {"average_bits", s.average_bits}, {"weight_bytes", s.weight_bytes},
-                     {"dev_bleu", s.bleu}});
-  for (const auto& s : r.sensitivity) sens.push_back({{"knob", s.knob}, {"level", s.level}, {"dev_bleu", s.bleu}});
-  return nlohmann::json{{"fp32_dev_bleu", r.fp32_bleu}, {"sensitivity", sens}, {"steps", steps}}.dump(1) + "\n";
 }
 
 }  // namespace
@@ -73,52 +58,12 @@ void add_search(CLI::App& app) {
   cmd->add_flag("--quiet", *quiet, "Print only the final table");
   cmd->callback([=] {
     if (opt->target_bits <= 0 && opt->max_bleu_drop < 0) throw Error("search: give --target-bits or --max-bleu-drop");
-    std::vector<std::string> inputs = model_input_files(*model);
-    for (const std::string* f : {dev_src.get(), dev_ref.get(), calibration.get(), counts_file.get()})
-      if (!f->empty()) inputs.push_back(*f);
-    check_distinct(inputs, *output);
-    if (!table->empty()) {
-      inputs.push_back(*output);
-      check_distinct(inputs, *table);
-    }
-    const std::vector<std::string> src = read_input_lines(*dev_src), ref = read_lines(*dev_ref);
-    if (src.size() != ref.size())
-      throw Error(*dev_ref + ": " + std::to_string(ref.size()) + " lines, but " + *dev_src + " has " +
-                  std::to_string(src.size()));
-    std::optional<calibrate::Calibration> calib;
-    if (!calibration->empty()) {
-      check_distinct(*calibration, *output);
-      calib = calibrate::parse_calibration(read_text_file(*calibration), *calibration);
-    }
-    checkpoint::Checkpoint ck = checkpoint::load_checkpoint(*model);
-    if (calib) {
-      const std::string sum = calibrate::model_checksum(ck.weights_file);
-      if (sum != calib->model_checksum)
-        throw Error(*calibration + ": model_checksum " + calib->model_checksum + " is for another model (" +
-                    ck.weights_file + " has " + sum + "); calibrate this model first");
-      for (const auto& [name, st] : calib->tensors)
-        if (!st.column_mean_square.empty()) opt->column_weights[name] = st.column_mean_square;
-      if (!*quiet)
-        std::fprintf(stderr, "activation-aware binary code: column weights of %zu inputs\n",
-                     opt->column_weights.size());
-    }
-    const ModelConfig& c = ck.weights.config;
-    auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);
-    quantize::EmbeddingCounts counts;
-    if (!counts_file->empty())
-      counts = quantize::embedding_counts(quantize::parse_token_counts(read_text_file(*counts_file), *counts_file),
-                                          *vocab, ck.weights, *counts_file);
     runtime::set_num_threads(*threads);
-    opt->progress = !*quiet;
-    const search::SearchResult r =
-        search::search_precision(ck.weights, vocab, counts, src, ref, *opt, [&](const std::string& line) {
-          if (!*quiet) std::fprintf(stderr, "%s\n", line.c_str());
-        });
-    char desc[160];
-    std::snprintf(desc, sizeof desc, "qtool search: %.2f average bits, dev BLEU %.2f (FP32 %.2f)",
-                  r.steps.back().average_bits, r.steps.back().bleu, r.fp32_bleu);
-    write_file_atomic(*output, search::plan_config_json(r.chosen, *opt, desc));
-    if (!table->empty()) write_file_atomic(*table, result_json(r));
+    pipeline::SearchJob job{*model, *dev_src, *dev_ref, *output, *calibration, *counts_file, *table, *opt};
+    job.options.progress = !*quiet;
+    const search::SearchResult r = pipeline::run_search(job, [&](const std::string& line) {
+      if (!*quiet) std::fprintf(stderr, "%s\n", line.c_str());
+    });
     std::printf("%s", steps_table(r).c_str());
     std::fprintf(stderr, "wrote %s\n", output->c_str());
   });

@@ -1,7 +1,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "cli/model_loader.h"
+#include "pipeline/model_loader.h"
 #include "cli/options.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -19,9 +19,9 @@ void add_translate(CLI::App& app) {
   add_run_options(*cmd, *opt);
   cmd->callback([opt, input, output] {
     check_distinct(*input, *output);
-    check_distinct(model_input_files(opt->model), *output);
+    check_distinct(pipeline::model_input_files(opt->model), *output);
     std::vector<std::string> lines = read_input_lines(*input);
-    LoadedModel m = load_model(opt->model, opt->quantize);
+    pipeline::LoadedModel m = pipeline::load_model(opt->model, opt->quantize);
     runtime::TranslateStats stats;
     std::vector<std::string> out = m.translator().translate(lines, translate_options(*opt), &stats);
     AtomicOutput file(*output);

@@ -14,5 +14,6 @@ void add_calibrate(CLI::App& app);
 void add_search(CLI::App& app);
 void add_count_tokens(CLI::App& app);
 void add_bench_gemm(CLI::App& app);
+void add_pipeline(CLI::App& app);
 
 }  // namespace qtool::cli

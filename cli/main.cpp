@@ -4,8 +4,10 @@
 
 #include "cli/commands.h"
 #include "util/error.h"
+#include "util/file.h"
 
 int main(int argc, char** argv) {
+  qtool::remove_temporaries_on_interrupt();  // Ctrl-C leaves no temporary files behind
   CLI::App app{"qtool — make trained Marian translation models small and fast on CPUs"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "qtool 0.1.0");
@@ -18,6 +20,7 @@ int main(int argc, char** argv) {
   qtool::cli::add_bench(app);
   qtool::cli::add_bench_gemm(app);
   qtool::cli::add_inspect(app);
+  qtool::cli::add_pipeline(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -133,6 +133,12 @@ ModelConfig parse_model_config(const std::string& config_json, const std::string
         std::vector<int> ids;
         for (const json& id : seq) {
           if (!id.is_number_integer()) { ok = false; break; }
+          // Checked before it becomes an int: 2^32 + 5 would wrap to 5.
+          const bool inside = id.is_number_unsigned() ? id.get<uint64_t>() < uint64_t(c.decoder_vocab_size)
+                                                      : id.get<int64_t>() >= 0 && id.get<int64_t>() < c.decoder_vocab_size;
+          if (!inside)
+            fail(src.file, "field 'bad_words_ids' = " + id.dump() + " is outside the vocabulary (size " +
+                               std::to_string(c.decoder_vocab_size) + ")");
           ids.push_back(id.get<int>());
         }
         c.bad_words_ids.push_back(ids);

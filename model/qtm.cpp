@@ -262,9 +262,8 @@ QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file, std:
       if (!v.is_object() || !v.contains("threshold") || !v.contains("one_sided"))
         fail(file, where + ": must be {\"threshold\": T, \"one_sided\": bool}");
       const json& t = v["threshold"];
-      if (!t.is_number() || !std::isfinite(t.get<double>()) || t.get<double>() <= 0 ||
-          t.get<double>() > std::numeric_limits<float>::max())
-        fail(file, where + ".threshold: " + t.dump() + " is not a positive finite threshold");
+      if (!t.is_number() || !valid_threshold(t.get<double>()))
+        fail(file, where + ".threshold: " + t.dump() + " is not a positive threshold in [1e-30, 1e30]");
       if (!v["one_sided"].is_boolean()) fail(file, where + ".one_sided: must be true or false");
       m.activations[name] = {t.get<float>(), v["one_sided"].get<bool>()};
     }

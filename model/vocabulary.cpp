@@ -25,10 +25,7 @@ VocabularyFiles VocabularyFiles::from_directory(const std::string& dir) {
   return f;
 }
 
-namespace {
-
-// vocab.json: {piece: id}; ids must be exactly 0..n-1.
-std::vector<std::string> parse_vocab_table(const std::string& text, const std::string& file) {
+std::vector<std::string> parse_vocab_json(const std::string& text, const std::string& file) {
   json j;
   try {
     j = json::parse(text);
@@ -51,6 +48,8 @@ std::vector<std::string> parse_vocab_table(const std::string& text, const std::s
   }
   return piece_of;
 }
+
+namespace {
 
 std::string token_name(const json& cfg, const char* key, const char* fallback) {
   if (cfg.contains(key) && cfg.at(key).is_string()) return cfg.at(key).get<std::string>();
@@ -101,12 +100,15 @@ Vocabulary::Vocabulary(VocabularyFiles files_in, int source_rows, int target_row
     }
     if (!tok_cfg.is_object()) fail(dir + "/tokenizer_config.json", "must be a JSON object");
   }
+  if (tok_cfg.contains("separate_vocabs") && !tok_cfg["separate_vocabs"].is_boolean())
+    fail(dir + "/tokenizer_config.json",
+         "field 'separate_vocabs' must be true or false, got " + tok_cfg["separate_vocabs"].dump());
   separate_ = tok_cfg.value("separate_vocabs", false);
   if (separate_ && files.target_vocab_json.empty())
     fail(dir + "/target_vocab.json", "missing, but tokenizer_config.json says separate_vocabs");
 
-  std::vector<std::string> source_piece_of = parse_vocab_table(files.vocab_json, dir + "/vocab.json");
-  target_piece_of_ = separate_ ? parse_vocab_table(files.target_vocab_json, dir + "/target_vocab.json")
+  std::vector<std::string> source_piece_of = parse_vocab_json(files.vocab_json, dir + "/vocab.json");
+  target_piece_of_ = separate_ ? parse_vocab_json(files.target_vocab_json, dir + "/target_vocab.json")
                                : source_piece_of;
   const std::string target_file = dir + (separate_ ? "/target_vocab.json" : "/vocab.json");
   if (static_cast<int>(source_piece_of.size()) != source_rows)

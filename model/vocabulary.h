@@ -27,6 +27,10 @@ struct VocabularyFiles {
   static VocabularyFiles from_directory(const std::string& dir);
 };
 
+// vocab.json's table {piece: id}, ids exactly 0..n-1: the piece of each id.
+// `file` names it in messages.
+std::vector<std::string> parse_vocab_json(const std::string& text, const std::string& file);
+
 class Vocabulary {
  public:
   // `source_rows` / `target_rows`: embedding rows of the model, which the tables must match.

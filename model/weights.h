@@ -25,6 +25,12 @@ struct CalibratedInput {
   bool one_sided = false;
 };
 
+// The thresholds a file may give: T becomes a float, and the INT8 scale T / 255
+// (or / 127) and its inverse must be normal floats, so T stays well inside the
+// float range. Real activations are many orders of magnitude inside these bounds.
+inline constexpr double kMinThreshold = 1e-30, kMaxThreshold = 1e30;
+inline bool valid_threshold(double t) { return t >= kMinThreshold && t <= kMaxThreshold; }
+
 struct LinearWeights {
   TensorPtr weight;  // [out, in], as stored by PyTorch's nn.Linear; null once quantized
   TensorPtr bias;    // [out]

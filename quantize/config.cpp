@@ -32,6 +32,7 @@ std::string choice(const json& j, const char* key, const std::string& path,
 }
 // P: 1..4 (binary-code planes), "int8" or "fp32".
 Precision parse_precision(const json& v, const std::string& path, const std::string& file) {
+  // int64, not int: 2^32 + 3 must not wrap to 3.
   if (v.is_number_integer() && v.get<int64_t>() >= 1 && v.get<int64_t>() <= 4) return Precision::binary(v.get<int>());
   if (v == "int8") return Precision::int8();
   if (v == "fp32") return Precision::fp32();

@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
-# The main job on the model bundled in the repo: translate the bundled test set
-# with the FP32 runtime and score it against the references with BLEU.
+# The README's first command: install what is missing, build, and run the demo
+# pipeline (configs/demo.json) on the model bundled in the repo: calibrate, FP32 /
+# INT8 / low-bit variants, test BLEU, speed and memory. Ends with the variants
+# table; out/demo/report.html has the plots. A second run skips every stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
-mkdir -p out
-model=models/ddtp-en-de-tiny
-./build/qtool inspect --summary "$model"
-./build/qtool translate --model "$model" --input data/ddtp-en-de/test.en --output out/test.fp32.de
-./build/qtool eval-bleu --hyp out/test.fp32.de --ref data/ddtp-en-de/test.de
-./build/qtool bench --model "$model" --input data/ddtp-en-de/test.en --batch 32
+./build/qtool pipeline configs/demo.json "$@"

@@ -3,6 +3,7 @@
 # the unit tests and the end-to-end checks (label e2e) on the reference kit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test   # adds chromium for the report's browser test
 bash scripts/build.sh
 cd build
 ctest --output-on-failure --timeout 1800 "$@"

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -66,7 +68,39 @@ void sync_directory_of(const std::string& path) {
   ::close(fd);
 }
 
+// The temporary files being written right now, for the interrupt handler: a
+// fixed table of atomic slots, because a signal handler may not lock or allocate.
+constexpr int kMaxLiveTemporaries = 64;
+std::atomic<char*> live_temporaries[kMaxLiveTemporaries];
+
+char* register_temporary(const std::string& tmp) {
+  char* copy = ::strdup(tmp.c_str());
+  for (auto& slot : live_temporaries) {
+    char* empty = nullptr;
+    if (slot.compare_exchange_strong(empty, copy)) return copy;
+  }
+  return copy;  // table full: this one is only removed by its destructor
+}
+
+void unregister_temporary(char* p) {
+  for (auto& slot : live_temporaries) {
+    char* expected = p;
+    if (slot.compare_exchange_strong(expected, nullptr)) break;
+  }
+  std::free(p);
+}
+
+extern "C" void remove_temporaries_and_die(int sig) {
+  for (auto& slot : live_temporaries)
+    if (char* p = slot.load()) ::unlink(p);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
 }  // namespace
+
+void remove_temporaries_on_interrupt() {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, remove_temporaries_and_die);
+}
 
 bool is_temp_output_name(const std::string& filename) {
   return !filename.empty() && filename[0] == '.' && filename.find(kTempMark) != std::string::npos;
@@ -85,9 +119,11 @@ AtomicOutput::AtomicOutput(std::string path) : path_(std::move(path)) {
   if (fd_ < 0) fail(path_, "cannot create a temporary file beside the output");
   buf_ = std::make_unique<__gnu_cxx::stdio_filebuf<char>>(fd_, std::ios::out, 1 << 16);
   out_.rdbuf(buf_.get());
+  registered_ = register_temporary(tmp_);
 }
 
 AtomicOutput::~AtomicOutput() {
+  unregister_temporary(registered_);
   if (!committed_) {
     buf_.reset();  // closes fd_
     ::unlink(tmp_.c_str());

@@ -35,6 +35,7 @@ class AtomicOutput {
  private:
   std::string path_, tmp_;
   int fd_ = -1;
+  char* registered_ = nullptr;  // tmp_ in the interrupt handler's table
   std::unique_ptr<std::streambuf> buf_;
   std::ostream out_{nullptr};
   bool committed_ = false;
@@ -43,6 +44,10 @@ class AtomicOutput {
 // True for a name AtomicOutput gives its temporary files:
 // ".<output name>.qtool-tmp-<pid>-<random>" in the output's directory.
 bool is_temp_output_name(const std::string& filename);
+
+// On SIGINT, SIGTERM or SIGHUP, removes the temporary files of the outputs still
+// being written, then dies of the signal as before: Ctrl-C leaves no litter.
+void remove_temporaries_on_interrupt();
 
 // Whole-file write through AtomicOutput.
 void write_file_atomic(const std::string& path, const std::string& content);

@@ -71,6 +71,10 @@ TEST_CASE("config: unsupported or missing fields are refused by name") {
   j["d_model"] = "128";
   CHECK(error_of(j).find("'d_model' must be an integer") != std::string::npos);
   CHECK(error_of(base_config(), "{not json").find("gen.json: not valid JSON") == 0);
+  // 2^32 + 5 must not wrap to id 5.
+  j = base_config();
+  j["bad_words_ids"] = {{4294967301ull}};
+  CHECK(error_of(j).find("'bad_words_ids' = 4294967301 is outside the vocabulary (size 8000)") != std::string::npos);
 }
 
 TEST_CASE("config: generation_config.json overrides generation fields") {

@@ -1,4 +1,4 @@
-// Opens whatever --model names (a checkpoint directory or an .h5 file) as a
+// Opens a model path (a checkpoint directory, an .h5 file or a packed .qtm) as a
 // ready Translator, and says what it loaded.
 #pragma once
 #include <cstdint>
@@ -8,7 +8,7 @@
 
 #include "runtime/translator.h"
 
-namespace qtool::cli {
+namespace qtool::pipeline {
 
 struct LoadedModel {
   std::shared_ptr<const runtime::MarianModel> model;
@@ -25,4 +25,4 @@ std::vector<std::string> model_input_files(const std::string& path);
 // `quantize`: none | int8 | int8-tensor (see --quantize).
 LoadedModel load_model(const std::string& path, const std::string& quantize = "none");
 
-}  // namespace qtool::cli
+}  // namespace qtool::pipeline

@@ -1,4 +1,4 @@
-#include "cli/model_loader.h"
+#include "pipeline/model_loader.h"
 
 #include <filesystem>
 
@@ -7,7 +7,7 @@
 #include "util/error.h"
 #include "quantize/int8_model.h"
 
-namespace qtool::cli {
+namespace qtool::pipeline {
 
 LoadedModel load_model(const std::string& path, const std::string& quantize) {
   if (looks_like_qtm(path)) {
@@ -53,4 +53,4 @@ std::vector<std::string> model_input_files(const std::string& path) {
   return files;
 }
 
-}  // namespace qtool::cli
+}  // namespace qtool::pipeline

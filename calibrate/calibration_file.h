@@ -1,0 +1,48 @@
+// The calibration file (JSON, docs/calibration.md): what calibrate() found, as
+// written by to_json() and read back, validated, by parse_calibration(). Apart
+// from calibration.h so that reading a file needs no runtime.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "calibrate/histogram.h"
+#include "calibrate/thresholds.h"
+#include "model/weights.h"
+
+namespace qtool::calibrate {
+
+struct TensorStats {
+  double threshold = 0, max_abs = 0, mean_abs = 0, min = 0;
+  bool one_sided = false;  // min ≥ 0: quantized asymmetrically over [0, T] (u8, zero point 0)
+  int64_t count = 0;
+  // Linear-layer inputs only (else empty): the mean of x_i² per input column i
+  // over every observed row, the diagonal of the input Gram matrix / rows.
+  std::vector<float> column_mean_square;
+  // The |x| histogram, coarsened to kSummaryBins bins over [0, histogram_range),
+  // for people (the pipeline report); thresholds are chosen on the full one.
+  double histogram_range = 0;
+  std::vector<int64_t> histogram_counts;
+};
+
+inline constexpr int kSummaryBins = 128;
+
+struct Calibration {
+  std::string model_checksum;
+  Method method = Method::kl;
+  int bins = 2048;
+  double percentile = 99.99;
+  int64_t sentences = 0;
+  std::map<std::string, TensorStats> tensors;
+  std::map<std::string, Histogram> histograms;  // not written to the file
+  // The thresholds as static INT8 inputs, by tensor name.
+  std::map<std::string, CalibratedInput> inputs() const;
+};
+
+std::string to_json(const Calibration& c);
+// Validated: format, version, fields, finite positive thresholds, column_mean_square
+// (when present) an array of finite numbers ≥ 0. `file` for messages.
+Calibration parse_calibration(const std::string& text, const std::string& file);
+
+}  // namespace qtool::calibrate

@@ -1,0 +1,245 @@
+#include "pipeline/stages.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "checkpoint/checkpoint.h"
+#include "eval/bleu.h"
+#include "pipeline/model_loader.h"
+#include "pipeline/subprocess.h"
+#include "quantize/token_counts.h"
+#include "util/content_hash.h"
+#include "util/error.h"
+#include "util/file.h"
+#include "util/progress.h"
+
+namespace qtool::pipeline {
+namespace {
+
+std::vector<std::string> non_empty_lines(const std::string& path) {
+  std::vector<std::string> lines = read_lines(path);
+  if (lines.empty()) fail(path, "input file is empty");
+  return lines;
+}
+
+calibrate::Calibration read_calibration_for(const std::string& file, const checkpoint::Checkpoint& ck) {
+  calibrate::Calibration c = calibrate::parse_calibration(read_text_file(file), file);
+  const std::string sum = calibrate::model_checksum(ck.weights_file);
+  if (sum != c.model_checksum)
+    throw Error(file + ": model_checksum " + c.model_checksum + " is for another model (" + ck.weights_file +
+                " has " + sum + "); calibrate this model first");
+  return c;
+}
+
+quantize::EmbeddingCounts read_counts_for(const std::string& file, const checkpoint::Checkpoint& ck,
+                                          const Vocabulary& vocab) {
+  return quantize::embedding_counts(quantize::parse_token_counts(read_text_file(file), file), vocab, ck.weights,
+                                    file);
+}
+
+}  // namespace
+
+calibrate::Calibration run_calibrate(const CalibrateJob& job) {
+  check_distinct(job.data, job.output);
+  check_distinct(model_input_files(job.model), job.output);
+  std::vector<std::string> lines = non_empty_lines(job.data);
+  if (static_cast<int>(lines.size()) > job.sentences) lines.resize(job.sentences);
+  checkpoint::Checkpoint ck = checkpoint::load_checkpoint(job.model);
+  check_distinct(ck.weights_file, job.output);
+  const ModelConfig& c = ck.weights.config;
+  auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);
+  runtime::MarianModel m(ck.weights);
+  calibrate::Calibration cal =
+      calibrate::calibrate(m, vocab, lines, job.options, calibrate::model_checksum(ck.weights_file));
+  write_file_atomic(job.output, calibrate::to_json(cal));
+  return cal;
+}
+
+std::string tensor_report_json(const std::vector<quantize::TensorReport>& tensors) {
+  nlohmann::json t = nlohmann::json::array();
+  for (const auto& r : tensors) {
+    t.push_back({{"name", r.name}, {"format", r.format}, {"params", r.params}, {"bits", r.bits},
+                 {"relative_error", r.relative_error}});
+    if (r.activation_aware) t.back()["weighted_relative_error"] = r.weighted_relative_error;
+  }
+  return nlohmann::json{{"tensors", t}}.dump(1) + "\n";
+}
+
+QuantizeResult run_quantize(const QuantizeJob& job) {
+  // Validate every input before any work, and never write over an input.
+  quantize::QuantizeConfig qc = quantize::parse_quantize_config(job.config_text, job.config_name);
+  check_distinct(job.config_name, job.output);
+  const bool static_act = qc.activations == "static";
+  if (static_act && job.calibration.empty())
+    throw Error(job.config_name + ": int8.activations: \"static\" needs --calibration FILE (from qtool calibrate)");
+  for (const std::string* in : {&job.calibration, &job.token_counts})
+    if (!in->empty()) check_distinct(*in, job.output);
+  // The outputs (the .qtm, the report) never name an input, nor each other.
+  std::vector<std::string> inputs = model_input_files(job.model);
+  for (const std::string* in : {&job.config_name, &job.calibration, &job.token_counts})
+    if (!in->empty()) inputs.push_back(*in);
+  check_distinct(inputs, job.output);
+  if (!job.report.empty()) {
+    inputs.push_back(job.output);
+    check_distinct(inputs, job.report);
+  }
+  checkpoint::Checkpoint ck = checkpoint::load_checkpoint(job.model);
+  check_distinct(ck.weights_file, job.output);
+  std::optional<calibrate::Calibration> calib;
+  if (!job.calibration.empty()) calib = read_calibration_for(job.calibration, ck);
+  quantize::EmbeddingCounts counts;
+  if (!job.token_counts.empty()) {
+    const ModelConfig& mc = ck.weights.config;
+    const Vocabulary vocab(ck.vocab_files, mc.vocab_size, mc.decoder_vocab_size);
+    counts = read_counts_for(job.token_counts, ck, vocab);
+  }
+  // Activation-aware binary code: the calibration's per-column mean squares weigh the columns.
+  if (calib && qc.has_plan)
+    for (const auto& [name, st] : calib->tensors)
+      if (!st.column_mean_square.empty()) qc.column_weights[name] = st.column_mean_square;
+  QuantizeResult r;
+  r.weights_file = ck.weights_file;
+  r.fp32_bytes = ck.weights_bytes;
+  Progress progress("quantizing", static_cast<int64_t>(linear_layers(ck.weights).size()) + 2, job.progress);
+  int last = 0;
+  r.tensors = quantize::quantize_model(ck.weights, qc, counts, job.config_name, [&](int done, int) {
+    progress.advance(done - last);
+    last = done;
+  });
+  progress.finish();
+  if (calib && qc.has_plan) {
+    r.activation_aware = 0;
+    for (const auto& t : r.tensors) r.activation_aware += t.activation_aware;
+  }
+  if (static_act) r.static_inputs = quantize::set_calibrated_inputs(ck.weights, calib->inputs());
+  if (!job.report.empty()) write_file_atomic(job.report, tensor_report_json(r.tensors));
+  r.written = exporter::write_qtm(job.output, ck.weights, ck.vocab_files, qc.text);
+  return r;
+}
+
+std::string search_table_json(const search::SearchResult& r) {
+  nlohmann::json steps = nlohmann::json::array(), sens = nlohmann::json::array();
+  for (const auto& s : r.steps)
+    steps.push_back({{"change", s.change}, {"average_bits", s.average_bits}, {"weight_bytes", s.weight_bytes},
+                     {"dev_bleu", s.bleu}});
+  for (const auto& s : r.sensitivity) sens.push_back({{"knob", s.knob}, {"level", s.level}, {"dev_bleu", s.bleu}});
+  return nlohmann::json{{"fp32_dev_bleu", r.fp32_bleu}, {"sensitivity", sens}, {"steps", steps}}.dump(1) + "\n";
+}
+
+search::SearchResult run_search(const SearchJob& job, const std::function<void(const std::string&)>& log) {
+  const search::SearchOptions& o = job.options;
+  if (o.target_bits <= 0 && o.max_bleu_drop < 0) throw Error("search: give a target in bits or a largest BLEU drop");
+  std::vector<std::string> inputs = model_input_files(job.model);
+  for (const std::string* in : {&job.dev_src, &job.dev_ref, &job.calibration, &job.token_counts})
+    if (!in->empty()) inputs.push_back(*in);
+  check_distinct(inputs, job.output);
+  if (!job.table.empty()) {
+    inputs.push_back(job.output);
+    check_distinct(inputs, job.table);
+  }
+  const std::vector<std::string> src = non_empty_lines(job.dev_src), ref = read_lines(job.dev_ref);
+  if (src.size() != ref.size())
+    throw Error(job.dev_ref + ": " + std::to_string(ref.size()) + " lines, but " + job.dev_src + " has " +
+                std::to_string(src.size()));
+  checkpoint::Checkpoint ck = checkpoint::load_checkpoint(job.model);
+  search::SearchOptions opt = o;
+  if (!job.calibration.empty()) {
+    check_distinct(job.calibration, job.output);
+    const calibrate::Calibration calib = read_calibration_for(job.calibration, ck);
+    for (const auto& [name, st] : calib.tensors)
+      if (!st.column_mean_square.empty()) opt.column_weights[name] = st.column_mean_square;
+    if (log) log("activation-aware binary code: column weights of " + std::to_string(opt.column_weights.size()) +
+                 " inputs");
+  }
+  const ModelConfig& c = ck.weights.config;
+  auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);
+  quantize::EmbeddingCounts counts;
+  if (!job.token_counts.empty()) counts = read_counts_for(job.token_counts, ck, *vocab);
+  const search::SearchResult r = search::search_precision(ck.weights, vocab, counts, src, ref, opt, log);
+  char desc[160];
+  std::snprintf(desc, sizeof desc, "qtool search: %.2f average bits, dev BLEU %.2f (FP32 %.2f)",
+                r.steps.back().average_bits, r.steps.back().bleu, r.fp32_bleu);
+  write_file_atomic(job.output, search::plan_config_json(r.chosen, opt, desc));
+  if (!job.table.empty()) write_file_atomic(job.table, search_table_json(r));
+  return r;
+}
+
+nlohmann::json run_evaluate(const EvaluateJob& job) {
+  std::vector<std::string> src = non_empty_lines(job.src), ref = read_lines(job.ref);
+  if (src.size() != ref.size())
+    throw Error(job.ref + ": " + std::to_string(ref.size()) + " lines, but " + job.src + " has " +
+                std::to_string(src.size()));
+  if (job.sentences > 0 && static_cast<size_t>(job.sentences) < src.size()) {
+    src.resize(job.sentences);
+    ref.resize(job.sentences);
+  }
+  const runtime::Translator tr = load_model(job.model).translator();
+  nlohmann::json result = {{"model", job.model}, {"sentences", src.size()}};
+  auto score = [&](int beam, const std::string& output) {
+    runtime::TranslateOptions t;
+    t.search.beam_size = beam;
+    t.batch_size = job.batch;
+    t.progress = job.progress;
+    const std::vector<std::string> hyps = tr.translate(src, t);
+    AtomicOutput f(output);
+    for (const std::string& l : hyps) f.stream() << l << '\n';
+    f.commit();
+    const eval::BleuScore s = eval::corpus_bleu(hyps, ref);
+    return nlohmann::json{{"bleu", s.score}, {"line", s.line()}, {"beam_size", beam}};
+  };
+  result["greedy"] = score(1, job.greedy_output);
+  result["beam"] = job.beam > 1 ? score(job.beam, job.beam_output) : nlohmann::json(nullptr);
+  write_file_atomic(job.output, result.dump(1) + "\n");
+  return result;
+}
+
+nlohmann::json run_bench(const BenchJob& job) {
+  auto bench = [&](int batch) {
+    std::vector<std::string> args = {"bench", "--model", job.model, "--input", job.input, "--sentences",
+                                     std::to_string(job.sentences), "--batch", std::to_string(batch), "--threads",
+                                     std::to_string(job.threads), "--json"};
+    const bool show = job.progress && stderr_is_terminal();
+    if (!show) args.push_back("--quiet");
+    const std::string out = run_self(args, show);
+    try {
+      return nlohmann::json::parse(out);
+    } catch (const nlohmann::json::exception&) {
+      throw Error("qtool bench --model " + job.model + ": printed no JSON");
+    }
+  };
+  const nlohmann::json b = bench(job.batch);
+  nlohmann::json r = {{"model", job.model},
+                      {"sentences", b["sentences"]},
+                      {"batch", job.batch},
+                      {"threads", b["threads"]},
+                      {"kernels", b["kernels"]},
+                      {"tokens_per_second", b["target_tokens_per_second"]},
+                      {"peak_rss_mib", b["peak_rss_bytes"].get<double>() / 1048576.0},
+                      {"batch1_ms_per_sentence", nullptr}};
+  if (job.batch1) {
+    const nlohmann::json one = bench(1);
+    r["batch1_ms_per_sentence"] = one["ms_per_sentence"];
+    r["peak_rss_mib"] = one["peak_rss_bytes"].get<double>() / 1048576.0;
+  }
+  return r;
+}
+
+void run_export(const ExportJob& job) {
+  std::filesystem::create_directories(job.dir);
+  nlohmann::json manifest = {{"format", "qtool-export"}, {"version", 1}, {"models", nlohmann::json::array()}};
+  for (const auto& [name, qtm] : job.models) {
+    const std::string dst = job.dir + "/" + name + ".qtm";
+    check_distinct(qtm, dst);
+    const std::vector<uint8_t> bytes = read_binary_file(qtm);
+    AtomicOutput f(dst);
+    f.stream().write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    f.commit();
+    manifest["models"].push_back({{"name", name}, {"file", name + ".qtm"}, {"bytes", bytes.size()},
+                                  {"hash", hash_file(dst)}});
+  }
+  write_file_atomic(job.dir + "/manifest.json", manifest.dump(1) + "\n");
+}
+
+}  // namespace qtool::pipeline

@@ -1,0 +1,81 @@
+// The toolchain's stages as functions over files: calibrate, quantize (and
+// export the .qtm), search. The `qtool calibrate|quantize|search` subcommands
+// and `qtool pipeline` both call these, so the two never drift apart. Every
+// input is validated before work starts; every output is written atomically.
+#pragma once
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "calibrate/calibration.h"
+#include "export/qtm_writer.h"
+#include "quantize/model_quantizer.h"
+#include "search/precision_search.h"
+
+namespace qtool::pipeline {
+
+struct CalibrateJob {
+  std::string model, data, output;  // checkpoint, source sentences (training side), calib.json
+  int sentences = 500;              // from the top of `data`
+  calibrate::CalibrateOptions options;
+};
+calibrate::Calibration run_calibrate(const CalibrateJob& job);
+
+struct QuantizeJob {
+  std::string model;
+  std::string config_text, config_name;  // the quantization config and where it came from (for messages)
+  std::string calibration, token_counts;  // optional inputs ("" = none)
+  std::string output;                     // the .qtm
+  std::string report;                     // optional: every tensor's format, bits and error (JSON)
+  bool progress = true;
+};
+struct QuantizeResult {
+  std::vector<quantize::TensorReport> tensors;
+  exporter::QtmWriteStats written;
+  std::string weights_file;
+  int64_t fp32_bytes = 0;      // the checkpoint's weights file
+  int static_inputs = -1;      // layers given static activation scales (−1: dynamic activations)
+  int activation_aware = -1;   // layers with calibration-weighted binary code (−1: not used)
+};
+QuantizeResult run_quantize(const QuantizeJob& job);
+std::string tensor_report_json(const std::vector<quantize::TensorReport>& tensors);
+
+struct SearchJob {
+  std::string model, dev_src, dev_ref, output;  // output: the chosen quantization config
+  std::string calibration, token_counts;        // optional
+  std::string table;                            // optional: steps and sensitivities (JSON)
+  search::SearchOptions options;
+};
+search::SearchResult run_search(const SearchJob& job, const std::function<void(const std::string&)>& log = {});
+std::string search_table_json(const search::SearchResult& r);
+
+// Test BLEU of a model (checkpoint or .qtm): greedy, and beam search when beam > 1.
+struct EvaluateJob {
+  std::string model, src, ref;
+  int beam = 4, sentences = 0, batch = 32;  // sentences: first N lines (0: all)
+  std::string output, greedy_output, beam_output;  // eval.json and the translations
+  bool progress = true;
+};
+nlohmann::json run_evaluate(const EvaluateJob& job);
+
+// Speed and memory of a model, measured by `qtool bench` in child processes:
+// tokens/s at `batch`, and batch-1 greedy latency, whose process's peak RSS is
+// reported (the memory of translating one sentence at a time, as on a device).
+struct BenchJob {
+  std::string model, input;
+  int sentences = 200, batch = 32, threads = 0;
+  bool batch1 = true;
+  bool progress = true;  // the child's progress display, on a terminal
+};
+nlohmann::json run_bench(const BenchJob& job);
+
+// Copies packed models into a deployment folder (atomically) with manifest.json
+// (name, bytes, content hash of each).
+struct ExportJob {
+  std::string dir;
+  std::vector<std::pair<std::string, std::string>> models;  // name, .qtm path
+};
+void run_export(const ExportJob& job);
+
+}  // namespace qtool::pipeline
