@@ -51,10 +51,9 @@ constexpr const char* kTempMark = ".qtool-tmp-";
 // A name no other process picks: pid, a per-process counter and clock bits.
 std::string temp_name_for(const fs::path& out) {
   static std::atomic<uint64_t> counter{0};
-  const uint64_t noise = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
-                         (counter.fetch_add(1) << 40);
-  char suffix[24];
-  std::snprintf(suffix, sizeof suffix, "%06llx", static_cast<unsigned long long>(noise & 0xffffffffffull));
+  const auto now = static_cast<unsigned long long>(std::chrono::steady_clock::now().time_since_epoch().count());
+  char suffix[40];
+  std::snprintf(suffix, sizeof suffix, "%llx%06llx", static_cast<unsigned long long>(counter.fetch_add(1)), now & 0xffffffull);
   const fs::path dir = out.parent_path();
   const std::string name = "." + out.filename().string() + kTempMark + std::to_string(::getpid()) + "-" + suffix;
   return (dir.empty() ? fs::path(name) : dir / name).string();

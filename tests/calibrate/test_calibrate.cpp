@@ -127,7 +127,7 @@ TEST_CASE("calibration file: malformed files are refused naming the file and the
   const std::vector<Case> cases = {
       {"NaN threshold (not JSON)", with("\"threshold\": 1.5", "\"threshold\": NaN"), "not valid JSON"},
       {"infinite threshold", with("\"threshold\": 1.5", "\"threshold\": 1e999"), "not valid JSON: [json.exception.out_of_range.406] number overflow parsing '1e999'"},
-      {"threshold past float", with("\"threshold\": 1.5", "\"threshold\": 1e39"), fc1 + ".threshold: 1e+39 is not a positive number in [1e-30, 1e30]"},
+      {"threshold past 1e30", with("\"threshold\": 1.5", "\"threshold\": 1e39"), fc1 + ".threshold: 1e+39 is not a positive number in [1e-30, 1e30]"},
       {"threshold 0", with("\"threshold\": 1.5", "\"threshold\": 0"), fc1 + ".threshold: 0 is not a positive number in [1e-30, 1e30]"},
       {"threshold null", with("\"threshold\": 1.5", "\"threshold\": null"), fc1 + ".threshold: missing or not a number"},
       {"threshold a string", with("\"threshold\": 1.5", "\"threshold\": \"1.5\""), fc1 + ".threshold: missing or not a number"},

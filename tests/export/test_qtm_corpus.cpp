@@ -165,7 +165,7 @@ TEST_CASE("qtm corpus: every case is refused on one line naming the file and the
        "activations.model.encoder.layers.0.fc1.threshold: null is not a positive threshold in [1e-30, 1e30]"},
       {"threshold negative", edited(g, [](json& x) { x["activations"]["model.encoder.layers.0.fc1"] = {{"threshold", -2.5}, {"one_sided", false}}; }),
        "activations.model.encoder.layers.0.fc1.threshold: -2.5 is not"},
-      {"threshold past float", edited(g, [](json& x) { x["activations"]["model.encoder.layers.0.fc1"] = {{"threshold", 1e39}, {"one_sided", false}}; }),
+      {"threshold past 1e30", edited(g, [](json& x) { x["activations"]["model.encoder.layers.0.fc1"] = {{"threshold", 1e39}, {"one_sided", false}}; }),
        "activations.model.encoder.layers.0.fc1.threshold: 1e+39 is not"},
       {"threshold for no layer", edited(g, [](json& x) { x["activations"]["model.encoder.layers.9.fc1"] = {{"threshold", 2.0}, {"one_sided", false}}; }),
        "activations.model.encoder.layers.9.fc1: no such linear layer"},

@@ -105,7 +105,7 @@ TEST_CASE("pipeline: runs every stage once, skips unchanged ones, redoes only wh
   ::waitpid(pid, &status, 0);
   CHECK(((WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) || (WIFEXITED(status) && WEXITSTATUS(status) == 0)));
   for (const auto& e : fs::recursive_directory_iterator(out))
-    CHECK_MESSAGE(e.path().filename().string().find(".qtool-tmp-") == std::string::npos, e.path());
+    CHECK_MESSAGE(!is_temp_output_name(e.path().filename().string()), e.path());
 
   Run r = run_qtool("pipeline " + cfg);
   REQUIRE_MESSAGE(r.code == 0, r.err);
