@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh
 cd build
 ctest --output-on-failure --timeout 1800 "$@"
+(cd .. && bash scripts/fuzz.sh 30)  # every libFuzzer harness for 30 s (docs/fuzzing.md)
