@@ -73,7 +73,7 @@ class Parser {
     json h;
     try {
       h = json::parse(b_.begin() + 24, b_.begin() + 24 + static_cast<std::ptrdiff_t>(hlen));
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       fail(file_, std::string("header is not valid JSON: ") + e.what());
     }
     if (!h.is_object()) fail(file_, "header must be a JSON object");

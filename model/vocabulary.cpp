@@ -29,7 +29,7 @@ std::vector<std::string> parse_vocab_json(const std::string& text, const std::st
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail(file, std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object() || j.empty()) fail(file, "must be a non-empty JSON object {piece: id}");
@@ -95,7 +95,7 @@ Vocabulary::Vocabulary(VocabularyFiles files_in, int source_rows, int target_row
   if (!files.tokenizer_config_json.empty()) {
     try {
       tok_cfg = json::parse(files.tokenizer_config_json);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       fail(dir + "/tokenizer_config.json", std::string("not valid JSON: ") + e.what());
     }
     if (!tok_cfg.is_object()) fail(dir + "/tokenizer_config.json", "must be a JSON object");

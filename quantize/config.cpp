@@ -96,7 +96,7 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail(file, std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object()) fail(file, "the top level must be a JSON object");

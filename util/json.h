@@ -13,7 +13,7 @@ inline nlohmann::json parse_json_object(const std::string& text, const std::stri
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     fail(file, std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object()) fail(file, "the top level must be a JSON object");
