@@ -71,8 +71,20 @@ bool is_split_symbol(char32_t c) {
          (c >= '(' && c <= '+') || (c >= ':' && c <= '@') || c == '/';
 }
 
+// Python's str.replace: every non-overlapping match, left to right. Built in one
+// pass: replacing in place moved the tail once per match, quadratic on a line
+// full of "&quot;" (found by fuzz_bleu).
 void replace_all(U32& s, const U32& from, const U32& to) {
-  for (size_t p = s.find(from); p != U32::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+  U32 out;
+  size_t at = 0;
+  for (size_t p = s.find(from); p != U32::npos; p = s.find(from, at)) {
+    out.append(s, at, p - at);
+    out += to;
+    at = p + from.size();
+  }
+  if (at == 0) return;  // no match
+  out.append(s, at);
+  s = std::move(out);
 }
 
 // re.sub of a two-character pattern (first, second) → parts, left to right, non-overlapping.

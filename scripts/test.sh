@@ -9,3 +9,4 @@ cd build
 ctest --output-on-failure --timeout 1800 "$@"
 (cd .. && bash scripts/test-sanitizers.sh)  # the suite again under ASan+UBSan and TSan (docs/loader-rules.md)
 bash ../scripts/test-arm.sh  # aarch64 runtime: NEON kernels and translations under qemu (README "ARM")
+(cd .. && bash scripts/fuzz.sh 30)  # every libFuzzer harness for 30 s (docs/fuzzing.md)

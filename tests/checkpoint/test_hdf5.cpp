@@ -12,6 +12,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "checkpoint/hdf5_checks.h"
 #include "checkpoint/hdf5_reader.h"
 #include "checkpoint/safetensors.h"
 #include "tests/checkpoint/h5_writer.h"
@@ -238,4 +239,39 @@ TEST_CASE("hdf5: files that are not HDF5, or not whole, are refused on one line"
     CHECK(e.find('\n') == std::string::npos);
     CHECK(e != "(accepted)");
   }
+}
+
+TEST_CASE("hdf5: a dataset larger than the file is refused before its buffer is allocated") {
+  // Answers a damaged file could give: a [2^20, 2^10] float32 dataset, fully
+  // written, in one chunk or contiguous.
+  struct Facts final : checkpoint::DatasetFacts {
+    H5D_layout_t layout_ = H5D_CONTIGUOUS;
+    bool filtered_ = false;
+    int external_file_count() override { return 0; }
+    H5D_layout_t layout() override { return layout_; }
+    bool type_readable() override { return true; }
+    H5T_class_t type_class() override { return H5T_FLOAT; }
+    size_t type_size() override { return 4; }
+    bool is_ieee_f32() override { return true; }
+    bool space_readable() override { return true; }
+    H5S_class_t space_class() override { return H5S_SIMPLE; }
+    int rank() override { return 2; }
+    bool dims(std::span<hsize_t> out) override { return out[0] = 1 << 20, out[1] = 1 << 10, true; }
+    bool storage_allocated() override { return true; }
+    int chunk_dims(std::span<hsize_t, checkpoint::kMaxRank> out) override { return out[0] = 1 << 20, out[1] = 1 << 10, 2; }
+    bool stored_chunk_count(uint64_t& n) override { return n = 1, true; }
+    bool filtered() override { return filtered_; }
+    std::string reason() override { return ""; }
+  } facts;
+  const TensorMap none;
+  CHECK_THROWS_WITH_AS(checkpoint::check_dataset(facts, "model/w", "m.h5", 1000, none),
+                       "m.h5: dataset '/model/w' has shape [1048576, 1024], which needs 4294967296 bytes, but the "
+                       "file has 1000",
+                       Error);
+  // Compressed chunks may hold far more than the file's bytes: only the element cap applies.
+  facts.layout_ = H5D_CHUNKED;
+  facts.filtered_ = true;
+  const checkpoint::CheckedDataset d = checkpoint::check_dataset(facts, "model/w", "m.h5", 1000, none);
+  CHECK(d.name == "model.w");
+  CHECK(d.count == 1ull << 30);
 }
