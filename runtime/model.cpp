@@ -284,9 +284,10 @@ void MarianModel::grow_cache(DecoderState& s, int64_t needed) const {
   for (auto* caches : {&s.self_k, &s.self_v})
     for (std::vector<float>& c : *caches) {
       std::vector<float> grown(rows * cap * d);
-      for (int64_t r = 0; r < rows; ++r)
-        std::memcpy(grown.data() + r * cap * d, c.data() + r * s.capacity * d,
-                    s.step * d * sizeof(float));
+      if (s.step > 0)  // nothing cached yet: an empty cache has no data pointer to copy from
+        for (int64_t r = 0; r < rows; ++r)
+          std::memcpy(grown.data() + r * cap * d, c.data() + r * s.capacity * d,
+                      s.step * d * sizeof(float));
       c.swap(grown);
     }
   s.capacity = cap;
