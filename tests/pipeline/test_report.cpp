@@ -192,6 +192,27 @@ TEST_CASE("fields of the wrong type read as missing") {
   CHECK(page.find("No variants in results.json.") != std::string::npos);
 }
 
+TEST_CASE("any one field set to null or removed still renders a well-formed page") {
+  const json sample = sample_results();
+  const std::regex skipped(R"(/(layers|tensors|steps)/[1-9]|/counts/)");  // one record of each list is enough
+  int tried = 0;
+  const json flat = sample.flatten();
+  for (const auto& [path, value] : flat.items()) {
+    if (std::regex_search(path, skipped)) continue;
+    for (const std::string& p : {path, path.substr(0, path.rfind('/'))}) {
+      if (p.empty()) continue;
+      json r = sample;
+      r[json::json_pointer(p)] = nullptr;
+      std::string page;
+      INFO("null at " << p);
+      REQUIRE_NOTHROW(page = render_report_html(r));
+      CHECK(xml_problem(page) == "");
+      ++tried;
+    }
+  }
+  CHECK(tried > 100);
+}
+
 TEST_CASE("the clipped share is the mass above the threshold, the cut bin split uniformly") {
   json r = sample_results();
   auto& t = r["calibration"]["tensors"];
