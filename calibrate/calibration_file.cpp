@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.h"
+#include "util/json.h"
 
 namespace qtool::calibrate {
 using nlohmann::json;
@@ -42,13 +43,7 @@ std::string to_json(const Calibration& c) {
 }
 
 Calibration parse_calibration(const std::string& text, const std::string& file) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
-    fail(file, std::string("not valid JSON: ") + e.what());
-  }
-  if (!j.is_object()) fail(file, "the top level must be a JSON object");
+  const json j = parse_json_object(text, file);
   auto need = [&](const char* key) -> const json& {
     if (!j.contains(key)) fail(file, std::string("missing field '") + key + "'");
     return j.at(key);

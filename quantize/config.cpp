@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.h"
+#include "util/json.h"
 
 namespace qtool::quantize {
 using nlohmann::json;
@@ -93,13 +94,7 @@ PrecisionPlan parse_plan(const json& p, const std::string& file) {
 }  // namespace
 
 QuantizeConfig parse_quantize_config(const std::string& text, const std::string& file) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
-    fail(file, std::string("not valid JSON: ") + e.what());
-  }
-  if (!j.is_object()) fail(file, "the top level must be a JSON object");
+  const json j = parse_json_object(text, file);
   only_keys(j, "", {"version", "int8", "description", "binary_code", "precision"}, file);
   if (!j.contains("version") || !j["version"].is_number_integer() || j["version"] != 1)
     fail(file, "version: must be 1");
