@@ -11,18 +11,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 
-bash scripts/setup.sh
-pkgs=(clang libclang-rt-14-dev)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  echo "fuzz: installing ${missing[*]}" >&2
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash scripts/setup.sh --fuzz  # clang and libclang-rt-14-dev besides what the build needs
 
 mkdir -p build-fuzz
 echo "fuzz: building the harnesses (log: build-fuzz/build.log)" >&2

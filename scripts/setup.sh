@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Installs what qtool needs from Debian 12 packages, only when something is missing.
-# usage: scripts/setup.sh [--test]
+# usage: scripts/setup.sh [--test] [--fuzz]
 # --test also installs what only the test suite needs: Debian's chromium, for
 # the report's browser test (an 80 MB download, 290 MB installed, with its
 # libraries); building and running qtool never need it, so demo.sh and
 # build.sh leave it out and test.sh asks for it.
+# --fuzz also installs clang and its libFuzzer runtime (scripts/fuzz.sh).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcli11-dev nlohmann-json3-dev libhdf5-dev
       libeigen3-dev libdnnl-dev doctest-dev libsentencepiece-dev)
-test_pkgs=(chromium)
-[ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")
+for arg in "$@"; do
+  case "$arg" in
+    --test) pkgs+=(chromium) ;;
+    --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+    *) echo "setup: unknown option $arg (known: --test, --fuzz)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
