@@ -1,13 +1,17 @@
 #include "export/qtm_writer.h"
 
+#include <cmath>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "model/qtm.h"
 #include "util/crc32.h"
+#include "util/error.h"
 #include "util/file.h"
+#include "util/half.h"
 
 namespace qtool::exporter {
 using nlohmann::json;
@@ -74,13 +78,21 @@ QtmWriteStats write_qtm(const std::string& path, MarianWeights& w, const Vocabul
                                      {"data", layout.descriptor(data, s)}, {"scales", layout.descriptor(scales, s)}};
                        }});
   };
-  // Binary code: the sign planes exactly as the kernels read them, then the α.
-  auto binary_sections = [&layout](const BinaryCodeTensor& t) {
+  // Binary code: the sign planes exactly as the kernels read them, then the α
+  // as halves (the quantizer already rounds them so; a half that overflows is refused).
+  std::deque<std::vector<uint16_t>> halves;  // stable addresses for the layout
+  auto binary_sections = [&layout, &halves, &path](const BinaryCodeTensor& t) {
     const size_t planes = layout.add(t.planes_data(), t.plane_words() * 8);
-    const size_t alphas = layout.add(t.alphas_data(), t.alpha_count() * 4);
+    std::vector<uint16_t>& h = halves.emplace_back(t.alpha_count());
+    for (int64_t i = 0; i < t.alpha_count(); ++i) {
+      h[i] = float_to_half(t.alphas_data()[i]);
+      if (!std::isfinite(half_to_float(h[i])))
+        fail(path, "binary-code scale " + std::to_string(t.alphas_data()[i]) + " does not fit a half (|α| > 65504)");
+    }
+    const size_t alphas = layout.add(h.data(), h.size() * 2);
     return [&layout, planes, alphas, &t](uint64_t s) {
       return json{{"bits", t.bits}, {"group_size", t.group_size}, {"data", layout.descriptor(planes, s)},
-                  {"alphas", layout.descriptor(alphas, s)}};
+                  {"alphas", layout.descriptor(alphas, s)}, {"alpha_dtype", "f16"}};
     };
   };
   auto add_binary = [&](const std::string& name, const BinaryCodeTensor& t) {

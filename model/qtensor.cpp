@@ -59,6 +59,16 @@ BinaryCodeTensor BinaryCodeTensor::view(int64_t rows, int64_t cols, int bits, in
   return t;
 }
 
+BinaryCodeTensor BinaryCodeTensor::view(int64_t rows, int64_t cols, int bits, int64_t group_size,
+                                        const uint64_t* planes, std::vector<float> alphas) {
+  BinaryCodeTensor t = shaped(rows, cols, bits, group_size);
+  if (!planes) fail("binary code tensor", "view of a null pointer");
+  if (int64_t(alphas.size()) != t.alpha_count()) fail("binary code tensor", "wrong number of scales");
+  t.ext_planes_ = planes;
+  t.alphas = std::move(alphas);
+  return t;
+}
+
 namespace {
 
 // The word holding (row, col) of plane b, and the bit inside it.
@@ -88,7 +98,7 @@ void binary_code_set_sign(BinaryCodeTensor& t, int b, int64_t row, int64_t col, 
 }
 
 int64_t binary_code_bytes(const BinaryCodeTensor& t) {
-  return t.plane_words() * int64_t(sizeof(uint64_t)) + t.alpha_count() * int64_t(sizeof(float));
+  return t.plane_words() * int64_t(sizeof(uint64_t)) + t.alpha_count() * 2;  // α stored as halves
 }
 
 }  // namespace qtool

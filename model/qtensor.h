@@ -62,6 +62,9 @@ struct BinaryCodeTensor {
   // A non-owning tensor over plane_words() words and alpha_count() floats.
   static BinaryCodeTensor view(int64_t rows, int64_t cols, int bits, int64_t group_size,
                                const uint64_t* planes, const float* alphas);
+  // Planes in external memory, α owned (a .qtm stores α as halves, widened at load).
+  static BinaryCodeTensor view(int64_t rows, int64_t cols, int bits, int64_t group_size,
+                               const uint64_t* planes, std::vector<float> alphas);
 
  private:
   const uint64_t* ext_planes_ = nullptr;
@@ -73,7 +76,7 @@ int binary_code_sign(const BinaryCodeTensor& t, int b, int64_t row, int64_t col)
 float binary_code_value(const BinaryCodeTensor& t, int64_t row, int64_t col);
 // Sets the sign of plane b at (row, col) in an owning tensor.
 void binary_code_set_sign(BinaryCodeTensor& t, int b, int64_t row, int64_t col, bool positive);
-// Bytes of planes and alphas, padding included (what the tensor occupies on disk).
+// Bytes of planes and alphas (halves), padding included (what the tensor occupies on disk).
 int64_t binary_code_bytes(const BinaryCodeTensor& t);
 
 }  // namespace qtool

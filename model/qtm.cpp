@@ -10,6 +10,7 @@
 #include "util/crc32.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "util/half.h"
 #include "util/mapped_file.h"
 
 namespace qtool {
@@ -129,23 +130,40 @@ std::shared_ptr<const BinaryCodeTensor> read_binary(Parser& p, const std::string
   if (planes.size() != uint64_t(shape.plane_words()) * 8)
     fail(file, path + ".data: " + std::to_string(planes.size()) + " bytes, expected " +
                    std::to_string(shape.plane_words() * 8) + " for the sign planes");
-  if (alphas.size() != uint64_t(shape.alpha_count()) * 4)
+  // Version 2 writes α as halves ("alpha_dtype": "f16"); version 1 had floats.
+  std::string dtype = "f32";
+  if (t.contains("alpha_dtype")) {
+    const json& d = t.at("alpha_dtype");
+    if (!d.is_string() || (d.get<std::string>() != "f16" && d.get<std::string>() != "f32"))
+      fail(file, path + ".alpha_dtype: " + d.dump() + " is not \"f16\" or \"f32\"");
+    dtype = d.get<std::string>();
+  }
+  const uint64_t width = dtype == "f16" ? 2 : 4;
+  if (alphas.size() != uint64_t(shape.alpha_count()) * width)
     fail(file, path + ".alphas: " + std::to_string(alphas.size()) + " bytes, expected " +
-                   std::to_string(shape.alpha_count() * 4));
-  for (uint64_t i = 0; i < alphas.size(); i += 4) {
+                   std::to_string(shape.alpha_count() * width) + " (" + dtype + ")");
+  std::vector<float> widened(width == 2 ? shape.alpha_count() : 0);
+  for (size_t i = 0; i < widened.size(); ++i) {
+    uint16_t h;
+    std::memcpy(&h, alphas.data() + 2 * i, 2);
+    widened[i] = half_to_float(h);
+  }
+  const float* scales = width == 2 ? widened.data() : reinterpret_cast<const float*>(alphas.data());
+  for (int64_t i = 0; i < shape.alpha_count(); ++i) {
     float a;
-    std::memcpy(&a, alphas.data() + i, 4);
-    if (!std::isfinite(a)) fail(file, path + ".alphas: scale " + std::to_string(i / 4) + " is not finite");
+    std::memcpy(&a, reinterpret_cast<const uint8_t*>(scales) + 4 * i, 4);
+    if (!std::isfinite(a)) fail(file, path + ".alphas: scale " + std::to_string(i) + " is not finite");
   }
   const auto* words = reinterpret_cast<const uint64_t*>(planes.data());
-  const auto* scales = reinterpret_cast<const float*>(alphas.data());
-  if (storage)  // used in place: the tensor keeps the mapping alive
-    return std::shared_ptr<const BinaryCodeTensor>(
-        new BinaryCodeTensor(BinaryCodeTensor::view(rows, cols, shape.bits, shape.group_size, words, scales)),
-        [storage](const BinaryCodeTensor* t) { delete t; });
+  if (storage) {  // planes used in place: the tensor keeps the mapping alive
+    BinaryCodeTensor* t = new BinaryCodeTensor(
+        width == 2 ? BinaryCodeTensor::view(rows, cols, shape.bits, shape.group_size, words, std::move(widened))
+                   : BinaryCodeTensor::view(rows, cols, shape.bits, shape.group_size, words, scales));
+    return std::shared_ptr<const BinaryCodeTensor>(t, [storage](const BinaryCodeTensor* p) { delete p; });
+  }
   BinaryCodeTensor owned = BinaryCodeTensor::make(rows, cols, shape.bits, shape.group_size);
   std::memcpy(owned.planes.data(), planes.data(), planes.size());
-  std::memcpy(owned.alphas.data(), alphas.data(), alphas.size());
+  std::memcpy(owned.alphas.data(), scales, owned.alphas.size() * 4);
   return std::make_shared<const BinaryCodeTensor>(std::move(owned));
 }
 

@@ -1,17 +1,18 @@
-// The packed model file, .qtm (format version 1). Byte layout:
+// The packed model file, .qtm (format version 2; 1 is still read). Byte layout:
 //
 //   0   8 bytes  magic "QTOOLQTM"
-//   8   u32 LE   format version (1)
+//   8   u32 LE   format version (2)
 //   12  u32 LE   reserved, 0
 //   16  u64 LE   header length H in bytes
 //   24  H bytes  header: one JSON object (below)
 //   …   sections, each starting at a multiple of 64 bytes, zero padding between
 //
-// Header fields: "format": "qtm", "version": 1, "producer", "config_json" and
+// Header fields: "format": "qtm", "version": 2, "producer", "config_json" and
 // "generation_config_json" (the checkpoint's texts), "vocab" (sections holding
 // source_spm, target_spm, vocab_json and, when present, target_vocab_json and
 // tokenizer_config_json), "tensors" ({name: {"qtype", "shape", "data", and for
-// INT8 "scales"}}, names as in the Hugging Face checkpoint), "quantization" (the
+// INT8 "scales"; binary codes "bits", "group_size", "alphas" and "alpha_dtype"
+// ("f16" since version 2, "f32" in version 1)}}, names as in the Hugging Face checkpoint), "quantization" (the
 // config that produced the file, for the record), "activations" ({linear name:
 // {"threshold": T, "one_sided": bool}} for static INT8 inputs). A section is
 // {"offset", "bytes", "crc32"}: absolute offset, 64-byte aligned, inside the
@@ -30,7 +31,7 @@
 namespace qtool {
 
 inline constexpr char kQtmMagic[8] = {'Q', 'T', 'O', 'O', 'L', 'Q', 'T', 'M'};
-inline constexpr uint32_t kQtmVersion = 1;
+inline constexpr uint32_t kQtmVersion = 2;
 inline constexpr uint64_t kQtmAlign = 64;
 inline constexpr uint64_t kQtmMaxHeader = 64ull << 20;
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "util/error.h"
+#include "util/half.h"
 
 namespace qtool::quantize {
 namespace {
@@ -204,6 +205,9 @@ BinaryCodeResult quantize_binary_code(const float* w, int64_t rows, int64_t cols
                       code.data() + c0};
         double alpha[kMaxBits];
         greedy_err += quantize_slice(s, opt.iterations, alpha, scratch, best_code);
+        // The .qtm stores α as halves: what is measured here is what runs.
+        if (opt.half_alphas)
+          for (int b = 0; b < bits; ++b) alpha[b] = round_to_half(float(alpha[b]));
         double we = 0.0;
         err += plain_error(s, alpha, hw ? hw + c0 : nullptr, &we);
         werr += we;

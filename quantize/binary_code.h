@@ -12,7 +12,7 @@
 // least-squares step solves (BᵀHB)α = BᵀHw, and a step is taken only when it
 // lowers the weighted error. The sign step is unchanged (the nearest value per
 // weight does not depend on h_i). A row or group whose weights sum to 0 is
-// quantized unweighted.
+// quantized unweighted. The α are then rounded to halves, as the .qtm stores them.
 #pragma once
 #include <cstdint>
 
@@ -25,6 +25,7 @@ struct BinaryCodeOptions {
   int64_t group_size = 0;  // columns per α: 0 = the whole row, else a multiple of 4
   int iterations = 10;     // alternating refinement rounds; 0 = greedy only
   const float* column_weights = nullptr;  // h_i ≥ 0 per input column (cols of them); null = unweighted
+  bool half_alphas = true;  // round α to IEEE halves (what a .qtm stores); off only to test the method exactly
 };
 
 struct BinaryCodeResult {

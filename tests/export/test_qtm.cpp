@@ -19,6 +19,7 @@
 #include "util/crc32.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "util/half.h"
 
 using namespace qtool;
 namespace fs = std::filesystem;
@@ -85,7 +86,7 @@ TEST_CASE("qtm: damaged files are refused, naming the file and the field") {
   b[0] = 'X';
   cases.push_back({"bad magic", b, "bad magic"});
   b = good;
-  b[8] = 2;
+  b[8] = kQtmVersion + 1;
   cases.push_back({"newer version", b, "written by a newer qtool"});
   b = good;
   b[8] = 0;
@@ -165,7 +166,19 @@ TEST_CASE("qtm: binary-code planes and clustered embeddings round-trip and are u
   const BinaryCodeTensor& a = *w.encoder[0].fc1.binary;
   const BinaryCodeTensor& b = *q.quantized.binary.at("model.encoder.layers.0.fc1.weight");
   CHECK(std::memcmp(a.planes_data(), b.planes_data(), a.plane_words() * 8) == 0);
-  CHECK(std::memcmp(a.alphas_data(), b.alphas_data(), a.alpha_count() * 4) == 0);
+  CHECK(std::memcmp(a.alphas_data(), b.alphas_data(), a.alpha_count() * 4) == 0);  // halves, widened exactly
+  const ClusteredBinaryEmbedding& ea = *w.decoder_embed_binary;
+  const ClusteredBinaryEmbedding& eb = *q.quantized.clustered.at("model.shared.weight");
+  REQUIRE(ea.clusters.size() == eb.clusters.size());
+  for (size_t c = 0; c < ea.clusters.size(); ++c) {
+    CAPTURE(c);
+    CHECK(std::memcmp(ea.clusters[c].alphas_data(), eb.clusters[c].alphas_data(), ea.clusters[c].alpha_count() * 4) == 0);
+    CHECK(std::memcmp(ea.clusters[c].planes_data(), eb.clusters[c].planes_data(), ea.clusters[c].plane_words() * 8) == 0);
+  }
+  for (const auto& [name, t] : q.quantized.binary) {
+    CAPTURE(name);
+    for (int64_t i = 0; i < t->alpha_count(); ++i) CHECK(t->alphas_data()[i] == round_to_half(t->alphas_data()[i]));
+  }
 
   std::vector<std::string> lines = read_lines(test::source_dir() + "/data/ddtp-en-de/dev.en");
   lines.resize(30);

@@ -77,7 +77,7 @@ TEST_CASE("qtm corpus: every case is refused on one line naming the file and the
       // Magic, version, reserved, header length.
       {"bad magic", patched(g, 0, "QTOOLQTX", 8), "magic: not a .qtm file"},
       {"safetensors given as .qtm", patched(g, 0, "\x10\0\0\0\0\0\0\0", 8), "magic: not a .qtm file"},
-      {"newer version", patched(g, 8, "\x02\0\0\0", 4), "version: format version 2 was written by a newer qtool"},
+      {"newer version", patched(g, 8, "\x03\0\0\0", 4), "version: format version 3 was written by a newer qtool"},
       {"version 2^32-1", patched(g, 8, "\xff\xff\xff\xff", 4), "version: format version 4294967295 was written by a newer"},
       {"version 0", patched(g, 8, "\0\0\0\0", 4), "version: format version 0 is not valid"},
       {"reserved not 0", patched(g, 12, "\x01\0\0\0", 4), "reserved: bytes 12..15 must be 0"},
@@ -87,7 +87,7 @@ TEST_CASE("qtm corpus: every case is refused on one line naming the file and the
       // The header's own fields.
       {"header an array", edited(g, [](json& x) { x = json::array(); }), "header must be a JSON object"},
       {"format not qtm", edited(g, [](json& x) { x["format"] = "gguf"; }), "format: the header must say \"qtm\""},
-      {"header version disagrees", edited(g, [](json& x) { x["version"] = 2; }), "version: the header says 2, the file's"},
+      {"header version disagrees", edited(g, [](json& x) { x["version"] = 1; }), "version: the header says 1, the file's"},
       {"config_json missing", edited(g, [](json& x) { x.erase("config_json"); }), "missing field 'config_json'"},
       {"tensors empty", edited(g, [](json& x) { x["tensors"] = json::object(); }), "field 'tensors' must be a non-empty object"},
       // Sections: fields, alignment, bounds, overflow, overlap, checksum.
@@ -145,9 +145,14 @@ TEST_CASE("qtm corpus: every case is refused on one line naming the file and the
       {"zero INT8 scale", with_value(g, fc1_scales, 12, 0.0f), "tensors." + fc1 + ".scales: scale 0.000000 is not"},
       {"negative zero INT8 scale", with_value(g, fc1_scales, 12, -0.0f), "tensors." + fc1 + ".scales: scale -0.000000 is not"},
       // Binary code: α values (valid checksum), bits, groups, planes, clusters.
-      {"NaN alpha", with_value(low, "/tensors/" + fc1 + "/alphas", 0, nan), "tensors." + fc1 + ".alphas: scale 0 is not finite"},
-      {"+Inf alpha", with_value(low, "/tensors/" + fc1 + "/alphas", 4, inf), "tensors." + fc1 + ".alphas: scale 1 is not finite"},
-      {"-Inf alpha", with_value(low, "/tensors/" + fc1 + "/alphas", 8, -inf), "tensors." + fc1 + ".alphas: scale 2 is not finite"},
+      // (α are IEEE halves: 0x7e00 NaN, 0x7c00 +Inf, 0xfc00 −Inf.)
+      {"NaN alpha", with_value(low, "/tensors/" + fc1 + "/alphas", 0, uint16_t(0x7e00)), "tensors." + fc1 + ".alphas: scale 0 is not finite"},
+      {"+Inf alpha", with_value(low, "/tensors/" + fc1 + "/alphas", 2, uint16_t(0x7c00)), "tensors." + fc1 + ".alphas: scale 1 is not finite"},
+      {"-Inf alpha", with_value(low, "/tensors/" + fc1 + "/alphas", 4, uint16_t(0xfc00)), "tensors." + fc1 + ".alphas: scale 2 is not finite"},
+      {"unknown alpha type", edited(low, [&](json& x) { x["tensors"][fc1]["alpha_dtype"] = "f8"; }),
+       "tensors." + fc1 + ".alpha_dtype: \"f8\" is not \"f16\" or \"f32\""},
+      {"f32 alphas of f16 length", edited(low, [&](json& x) { x["tensors"][fc1]["alpha_dtype"] = "f32"; }),
+       "tensors." + fc1 + ".alphas: "},
       {"bits 0", edited(low, [&](json& x) { x["tensors"][fc1]["bits"] = 0; }), "tensors." + fc1 + ".bits: 0 is not 1..4"},
       {"group size 6", edited(low, [&](json& x) { x["tensors"][fc1]["group_size"] = 6; }), "tensors." + fc1 + ".group_size: 6 is not"},
       {"planes for other rows", edited(low, [&](json& x) { x["tensors"][fc1]["shape"] = {528, 128}; }),
@@ -192,6 +197,6 @@ TEST_CASE("qtm corpus: every case is refused on one line naming the file and the
 
 TEST_CASE("qtm corpus: a negative alpha is a valid code (least squares may give one), and loads") {
   // α·s with α < 0 is the code with the signs flipped: nothing to refuse.
-  const std::vector<uint8_t> b = with_value(packed_lowbit(), "/tensors/" + fc1 + "/alphas", 0, -0.25f);
+  const std::vector<uint8_t> b = with_value(packed_lowbit(), "/tensors/" + fc1 + "/alphas", 0, uint16_t(0xb400));  // α = −0.25
   CHECK(load_error(b) == "(accepted)");
 }

@@ -10,11 +10,18 @@
 
 #include "quantize/binary_code.h"
 #include "util/error.h"
+#include "util/half.h"
 
 using namespace qtool;
 using namespace qtool::quantize;
 
 namespace {
+
+// The method itself, α kept in full precision (the hand computations below).
+BinaryCodeResult quantize_exact(const float* w, int64_t rows, int64_t cols, BinaryCodeOptions opt) {
+  opt.half_alphas = false;
+  return quantize_binary_code(w, rows, cols, opt);
+}
 
 std::vector<float> random_matrix(int64_t rows, int64_t cols, unsigned seed) {
   std::mt19937 rng(seed);
@@ -60,7 +67,7 @@ TEST_CASE("binary code: greedy by hand") {
   SUBCASE("1 bit") {
     // α₁ = mean|w| = (1+3+2+2)/4 = 2, s₁ = sign(w) = [+,−,+,−]; Ŵ = [2,−2,2,−2];
     // error² = 1 + 1 + 0 + 0 = 2, ‖w‖² = 1+9+4+4 = 18.
-    const BinaryCodeResult r = quantize_binary_code(w.data(), 1, 4, {1, 0, 0});
+    const BinaryCodeResult r = quantize_exact(w.data(), 1, 4, {1, 0, 0});
     CHECK(r.tensor.alpha(0, 0, 0) == 2.0f);
     CHECK(signs(r.tensor, 0, 0) == std::vector<int>{1, -1, 1, -1});
     CHECK(r.relative_error == doctest::Approx(std::sqrt(2.0 / 18.0)));
@@ -69,7 +76,7 @@ TEST_CASE("binary code: greedy by hand") {
   SUBCASE("2 bits") {
     // residual w − 2·s₁ = [−1, −1, 0, 0] → α₂ = mean|r| = 0.5, s₂ = [−,−,+,+]
     // (sign(0) = +1); Ŵ = 2·s₁ + 0.5·s₂ = [1.5, −2.5, 2.5, −1.5], error² = 4·0.25 = 1.
-    const BinaryCodeResult r = quantize_binary_code(w.data(), 1, 4, {2, 0, 0});
+    const BinaryCodeResult r = quantize_exact(w.data(), 1, 4, {2, 0, 0});
     CHECK(r.tensor.alpha(0, 0, 0) == 2.0f);
     CHECK(r.tensor.alpha(0, 1, 0) == 0.5f);
     CHECK(signs(r.tensor, 0, 0) == std::vector<int>{1, -1, 1, -1});
@@ -90,9 +97,9 @@ TEST_CASE("binary code: alternating refinement by hand") {
   // (b) values {−8, −1, 1, 8}: w = 0 sits between −1 and 1, no code lowers the
   //   error, so the refinement stops at error² = 2.
   const std::vector<float> w = {0, 1, 2, 8};
-  const BinaryCodeResult greedy = quantize_binary_code(w.data(), 1, 4, {2, 0, 0});
+  const BinaryCodeResult greedy = quantize_exact(w.data(), 1, 4, {2, 0, 0});
   CHECK(greedy.relative_error == doctest::Approx(std::sqrt(11.1875 / 69.0)));
-  const BinaryCodeResult alt = quantize_binary_code(w.data(), 1, 4, {2, 0, 10});
+  const BinaryCodeResult alt = quantize_exact(w.data(), 1, 4, {2, 0, 10});
   CHECK(alt.greedy_relative_error == doctest::Approx(std::sqrt(11.1875 / 69.0)));
   CHECK(alt.relative_error == doctest::Approx(std::sqrt(2.0 / 69.0)));
   CHECK(alt.tensor.alpha(0, 0, 0) == 4.5f);
@@ -110,7 +117,7 @@ TEST_CASE("binary code: refinement never worse than greedy; error falls with bit
     double previous = 1.0;
     for (int bits = 1; bits <= 4; ++bits) {
       CAPTURE(bits);
-      const BinaryCodeResult r = quantize_binary_code(w.data(), rows, cols, {bits, group, 10});
+      const BinaryCodeResult r = quantize_exact(w.data(), rows, cols, {bits, group, 10});
       CHECK(r.relative_error <= r.greedy_relative_error + 1e-12);
       CHECK(r.relative_error < previous);
       CHECK(r.relative_error == doctest::Approx(relative_error(r.tensor, w)).epsilon(1e-6));
@@ -119,20 +126,20 @@ TEST_CASE("binary code: refinement never worse than greedy; error falls with bit
     }
   }
   // Known scale for Gaussian weights: 1 bit per row keeps √(1 − 2/π) ≈ 0.60 of the norm.
-  CHECK(quantize_binary_code(w.data(), rows, cols, {1, 0, 0}).relative_error == doctest::Approx(0.603).epsilon(0.05));
+  CHECK(quantize_exact(w.data(), rows, cols, {1, 0, 0}).relative_error == doctest::Approx(0.603).epsilon(0.05));
 }
 
 TEST_CASE("binary code: one α per plane per group") {
   // Row = [1, 1, 1, 1 | 10, 10, 10, 10] in groups of 4: each group is exact at 1 bit.
   const std::vector<float> w = {1, -1, 1, -1, 10, 10, -10, 10};
-  const BinaryCodeResult r = quantize_binary_code(w.data(), 1, 8, {1, 4, 0});
+  const BinaryCodeResult r = quantize_exact(w.data(), 1, 8, {1, 4, 0});
   CHECK(r.tensor.groups() == 2);
   CHECK(r.tensor.alpha(0, 0, 0) == 1.0f);
   CHECK(r.tensor.alpha(0, 0, 1) == 10.0f);
   CHECK(r.relative_error == 0.0);
   for (int c = 0; c < 8; ++c) CHECK(binary_code_value(r.tensor, 0, c) == w[c]);
   // Per row the same row needs one α: 5.5, and is far from exact.
-  CHECK(quantize_binary_code(w.data(), 1, 8, {1, 0, 0}).relative_error > 0.5);
+  CHECK(quantize_exact(w.data(), 1, 8, {1, 0, 0}).relative_error > 0.5);
 }
 
 TEST_CASE("binary code: the packed layout round-trips for odd shapes") {
@@ -144,9 +151,9 @@ TEST_CASE("binary code: the packed layout round-trips for odd shapes") {
         CAPTURE(bits);
         const int64_t group = cols % 8 == 0 ? 8 : 0;
         const std::vector<float> w = random_matrix(rows, cols, unsigned(rows * 1000 + cols));
-        const BinaryCodeTensor t = quantize_binary_code(w.data(), rows, cols, {bits, group, 3}).tensor;
+        const BinaryCodeTensor t = quantize_exact(w.data(), rows, cols, {bits, group, 3}).tensor;
         REQUIRE(int64_t(t.planes.size()) == t.row_blocks() * t.col_quads() * bits);
-        CHECK(binary_code_bytes(t) == int64_t(t.planes.size() * 8 + t.alphas.size() * 4));
+        CHECK(binary_code_bytes(t) == int64_t(t.planes.size() * 8 + t.alphas.size() * 2));  // α as halves
         // Unpack every sign straight from the documented word/bit formula.
         for (int64_t r = 0; r < rows; ++r)
           for (int64_t c = 0; c < cols; ++c) {
@@ -175,20 +182,20 @@ TEST_CASE("binary code: the packed layout round-trips for odd shapes") {
 
 TEST_CASE("binary code: bad arguments are refused") {
   const std::vector<float> w(16, 1.0f);
-  CHECK_THROWS_AS(quantize_binary_code(w.data(), 2, 8, {0, 0, 0}), Error);
-  CHECK_THROWS_AS(quantize_binary_code(w.data(), 2, 8, {5, 0, 0}), Error);
-  CHECK_THROWS_AS(quantize_binary_code(w.data(), 2, 8, {2, 6, 0}), Error);
-  CHECK_THROWS_AS(quantize_binary_code(w.data(), 2, 8, {2, -4, 0}), Error);
-  CHECK_THROWS_AS(quantize_binary_code(w.data(), 2, 8, {2, 0, -1}), Error);
-  CHECK_THROWS_AS(quantize_binary_code(w.data(), 0, 8, {2, 0, 0}), Error);
+  CHECK_THROWS_AS(quantize_exact(w.data(), 2, 8, {0, 0, 0}), Error);
+  CHECK_THROWS_AS(quantize_exact(w.data(), 2, 8, {5, 0, 0}), Error);
+  CHECK_THROWS_AS(quantize_exact(w.data(), 2, 8, {2, 6, 0}), Error);
+  CHECK_THROWS_AS(quantize_exact(w.data(), 2, 8, {2, -4, 0}), Error);
+  CHECK_THROWS_AS(quantize_exact(w.data(), 2, 8, {2, 0, -1}), Error);
+  CHECK_THROWS_AS(quantize_exact(w.data(), 0, 8, {2, 0, 0}), Error);
   std::vector<float> bad = w;
   bad[5] = std::nanf("");
-  CHECK_THROWS_WITH_AS(quantize_binary_code(bad.data(), 2, 8, {2, 0, 0}), doctest::Contains("[0, 5]"), Error);
+  CHECK_THROWS_WITH_AS(quantize_exact(bad.data(), 2, 8, {2, 0, 0}), doctest::Contains("[0, 5]"), Error);
   bad[5] = INFINITY;
-  CHECK_THROWS_AS(quantize_binary_code(bad.data(), 2, 8, {2, 0, 0}), Error);
+  CHECK_THROWS_AS(quantize_exact(bad.data(), 2, 8, {2, 0, 0}), Error);
   // All-zero weights: α = 0, error 0.
   const std::vector<float> z(8, 0.0f);
-  const BinaryCodeResult r = quantize_binary_code(z.data(), 1, 8, {3, 0, 10});
+  const BinaryCodeResult r = quantize_exact(z.data(), 1, 8, {3, 0, 10});
   CHECK(r.relative_error == 0.0);
   CHECK(binary_code_value(r.tensor, 0, 3) == 0.0f);
 }
@@ -205,7 +212,7 @@ TEST_CASE("binary code: column weights by hand") {
     for (int iterations : {0, 10}) {
       CAPTURE(iterations);
       opt.iterations = iterations;
-      const BinaryCodeResult r = quantize_binary_code(w.data(), 1, 4, opt);
+      const BinaryCodeResult r = quantize_exact(w.data(), 1, 4, opt);
       CHECK(r.tensor.alpha(0, 0, 0) == a);
       CHECK(signs(r.tensor, 0, 0) == std::vector<int>{1, -1, 1, -1});
       const double e2 = 100 * (1 - a) * (1 - a) + (3 - a) * (3 - a) + 2 * (2 - a) * (2 - a);
@@ -222,14 +229,14 @@ TEST_CASE("binary code: column weights by hand") {
     // Ŵ = [1, −7/3, 7/3, −7/3], weighted error² = 0 + 4/9 + 1/9 + 1/9 = 2/3.
     opt.bits = 2;
     opt.iterations = 10;
-    const BinaryCodeResult r = quantize_binary_code(w.data(), 1, 4, opt);
+    const BinaryCodeResult r = quantize_exact(w.data(), 1, 4, opt);
     CHECK(r.tensor.alpha(0, 0, 0) == doctest::Approx(5.0 / 3.0));
     CHECK(r.tensor.alpha(0, 1, 0) == doctest::Approx(2.0 / 3.0));
     CHECK(binary_code_value(r.tensor, 0, 0) == doctest::Approx(1.0).epsilon(1e-6));
     CHECK(binary_code_value(r.tensor, 0, 1) == doctest::Approx(-7.0 / 3.0));
     CHECK(r.weighted_relative_error == doctest::Approx(std::sqrt((2.0 / 3.0) / 117.0)).epsilon(1e-5));
     // Unweighted, the refinement stays at [1.5, −2.5, 2.5, −1.5]: the heavy column is off by 0.5.
-    const BinaryCodeResult u = quantize_binary_code(w.data(), 1, 4, {2, 0, 10});
+    const BinaryCodeResult u = quantize_exact(w.data(), 1, 4, {2, 0, 10});
     CHECK(binary_code_value(u.tensor, 0, 0) == 1.5f);
     CHECK(weighted_error(u.tensor, w, h) == doctest::Approx(std::sqrt(25.75 / 117.0)));
     CHECK(r.weighted_relative_error < 0.2 * weighted_error(u.tensor, w, h));
@@ -247,10 +254,10 @@ TEST_CASE("binary code: column weights lower the weighted error on random matric
     for (int bits = 1; bits <= 4; ++bits) {
       CAPTURE(group);
       CAPTURE(bits);
-      const BinaryCodeResult u = quantize_binary_code(w.data(), rows, cols, {bits, group, 10});
+      const BinaryCodeResult u = quantize_exact(w.data(), rows, cols, {bits, group, 10});
       BinaryCodeOptions opt{bits, group, 10};
       opt.column_weights = h.data();
-      const BinaryCodeResult a = quantize_binary_code(w.data(), rows, cols, opt);
+      const BinaryCodeResult a = quantize_exact(w.data(), rows, cols, opt);
       CHECK(a.weighted_relative_error == doctest::Approx(weighted_error(a.tensor, w, h)).epsilon(1e-6));
       CHECK(a.relative_error == doctest::Approx(relative_error(a.tensor, w)).epsilon(1e-6));
       CHECK(u.weighted_relative_error == u.relative_error);
@@ -266,10 +273,10 @@ TEST_CASE("binary code: unit or all-zero column weights change nothing; bad weig
     CAPTURE(fill);
     const std::vector<float> h(cols, fill);
     for (int64_t group : {0, 16}) {
-      const BinaryCodeResult u = quantize_binary_code(w.data(), rows, cols, {3, group, 10});
+      const BinaryCodeResult u = quantize_exact(w.data(), rows, cols, {3, group, 10});
       BinaryCodeOptions opt{3, group, 10};
       opt.column_weights = h.data();
-      const BinaryCodeResult a = quantize_binary_code(w.data(), rows, cols, opt);
+      const BinaryCodeResult a = quantize_exact(w.data(), rows, cols, opt);
       CHECK(a.tensor.planes == u.tensor.planes);
       CHECK(a.tensor.alphas == u.tensor.alphas);
       // (the OpenMP reduction may add the rows' errors in another order)
@@ -281,7 +288,27 @@ TEST_CASE("binary code: unit or all-zero column weights change nothing; bad weig
   BinaryCodeOptions opt{2, 0, 10};
   opt.column_weights = h.data();
   h[7] = -1.0f;
-  CHECK_THROWS_WITH_AS(quantize_binary_code(w.data(), rows, cols, opt), doctest::Contains("column weight [7]"), Error);
+  CHECK_THROWS_WITH_AS(quantize_exact(w.data(), rows, cols, opt), doctest::Contains("column weight [7]"), Error);
   h[7] = std::nanf("");
-  CHECK_THROWS_AS(quantize_binary_code(w.data(), rows, cols, opt), Error);
+  CHECK_THROWS_AS(quantize_exact(w.data(), rows, cols, opt), Error);
+}
+
+TEST_CASE("binary code: α rounded to halves (what a .qtm stores) cost almost nothing") {
+  const int64_t rows = 40, cols = 96;
+  const std::vector<float> w = random_matrix(rows, cols, 11);
+  for (int bits = 1; bits <= 4; ++bits) {
+    CAPTURE(bits);
+    BinaryCodeOptions opt{bits, 0, 10};
+    const BinaryCodeResult half = quantize_binary_code(w.data(), rows, cols, opt);
+    const BinaryCodeResult full = quantize_exact(w.data(), rows, cols, opt);
+    bool some_differ = false;
+    for (int64_t i = 0; i < half.tensor.alpha_count(); ++i) {
+      CHECK(half.tensor.alphas[i] == round_to_half(half.tensor.alphas[i]));
+      some_differ |= full.tensor.alphas[i] != round_to_half(full.tensor.alphas[i]);
+    }
+    CHECK(some_differ);  // the exact method's α are not halves already
+    // An α moves by at most 2^-11 of itself, far below a 1–4-bit code's error.
+    CHECK(half.relative_error == doctest::Approx(full.relative_error).epsilon(1e-3));
+    CHECK(half.relative_error == doctest::Approx(relative_error(half.tensor, w)).epsilon(1e-6));
+  }
 }
