@@ -3,7 +3,9 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <functional>
+#include <map>
 #include <tuple>
 #include <nlohmann/json.hpp>
 
@@ -48,7 +50,7 @@ class Layout {
 }  // namespace
 
 QtmWriteStats write_qtm(const std::string& path, MarianWeights& w, const VocabularyFiles& vocab,
-                        const std::string& quantization_json) {
+                        const std::string& quantization_json, bool tokenizer_beside) {
   Layout layout;
   // Each entry: its name and a function that writes its descriptor once the
   // data start (and so every absolute offset) is known.
@@ -145,17 +147,19 @@ QtmWriteStats write_qtm(const std::string& path, MarianWeights& w, const Vocabul
     add_fp32(name + ".weight", n->gamma);
     add_fp32(name + ".bias", n->beta);
   }
-  const size_t src_spm = layout.add(vocab.source_spm.data(), vocab.source_spm.size());
-  // A joint vocabulary's two identical SentencePiece models are stored once.
-  const size_t tgt_spm = vocab.target_spm == vocab.source_spm
-                             ? src_spm
-                             : layout.add(vocab.target_spm.data(), vocab.target_spm.size());
-  const size_t vjson = layout.add(vocab.vocab_json.data(), vocab.vocab_json.size());
-  long tvjson = -1, tokcfg = -1;
-  if (!vocab.target_vocab_json.empty())
-    tvjson = static_cast<long>(layout.add(vocab.target_vocab_json.data(), vocab.target_vocab_json.size()));
-  if (!vocab.tokenizer_config_json.empty())
-    tokcfg = static_cast<long>(layout.add(vocab.tokenizer_config_json.data(), vocab.tokenizer_config_json.size()));
+  // Embedded: one section per tokenizer file (a joint vocabulary's two identical
+  // SentencePiece models once). Beside: the files go next to the .qtm.
+  std::map<std::string, size_t> vocab_sections;
+  if (!tokenizer_beside)
+    for (const TokenizerFile& f : kTokenizerFiles) {
+      const std::string& text = vocab.*f.text;
+      if (!f.required && text.empty()) continue;
+      vocab_sections[f.role] = f.text == &VocabularyFiles::target_spm && text == vocab.source_spm
+                                   ? vocab_sections.at("source_spm")
+                                   : layout.add(text.data(), text.size());
+    }
+  else
+    write_tokenizer_beside(path, vocab);
 
   // The header's length depends on the offsets it prints: settle it by iteration.
   std::string header;
@@ -167,11 +171,16 @@ QtmWriteStats write_qtm(const std::string& path, MarianWeights& w, const Vocabul
               {"config_json", w.config.source_json},
               {"generation_config_json", w.config.generation_source_json},
               {"quantization", quantization_json.empty() ? json::object() : json::parse(quantization_json)}};
-    json v = {{"source_spm", layout.descriptor(src_spm, data_start)},
-              {"target_spm", layout.descriptor(tgt_spm, data_start)},
-              {"vocab_json", layout.descriptor(vjson, data_start)}};
-    if (tvjson >= 0) v["target_vocab_json"] = layout.descriptor(tvjson, data_start);
-    if (tokcfg >= 0) v["tokenizer_config_json"] = layout.descriptor(tokcfg, data_start);
+    json v = json::object();
+    for (const auto& [role, section] : vocab_sections) v[role] = layout.descriptor(section, data_start);
+    if (tokenizer_beside) {
+      v["location"] = "beside";
+      for (const TokenizerFile& f : kTokenizerFiles) {
+        const std::string& text = vocab.*f.text;
+        if (f.required || !text.empty())
+          v[f.role] = {{"file", f.name}, {"bytes", text.size()}, {"crc32", crc32(text.data(), text.size())}};
+      }
+    }
     h["vocab"] = v;
     json t = json::object();
     for (const Entry& e : entries) t[e.name] = e.describe(data_start);
@@ -207,5 +216,21 @@ QtmWriteStats write_qtm(const std::string& path, MarianWeights& w, const Vocabul
   out.commit();
   return {static_cast<int64_t>(at), static_cast<int64_t>(entries.size())};
 }
+
+void write_tokenizer_beside(const std::string& qtm_path, const VocabularyFiles& vocab) {
+  const std::filesystem::path dir = std::filesystem::path(qtm_path).parent_path();
+  std::vector<std::pair<std::string, const std::string*>> to_write;
+  for (const TokenizerFile& f : kTokenizerFiles) {
+    const std::string& text = vocab.*f.text;
+    if (!f.required && text.empty()) continue;
+    const std::string where = (dir / f.name).string();
+    if (!std::filesystem::exists(where)) to_write.emplace_back(where, &text);
+    else if (read_text_file(where) != text)
+      fail(where, "exists and is not this model's " + std::string(f.name) +
+                      " (a .qtm with \"tokenizer\": \"beside\" keeps its tokenizer next to it: write it to another directory)");
+  }
+  for (const auto& [where, text] : to_write) write_file_atomic(where, *text);
+}
+
 
 }  // namespace qtool::exporter

@@ -1,6 +1,8 @@
 // Writes a resolved (and possibly quantized) Marian model as a .qtm file
 // (layout in model/qtm.h and docs/format.md), with its tokenizer files, so the
-// file translates on its own. Written to a temporary file and renamed.
+// file translates on its own — or, with `tokenizer_beside`, with their names and
+// CRCs, the files themselves written next to it (as beside a checkpoint's weights;
+// an existing different file there is refused). Written to a temporary file and renamed.
 #pragma once
 #include <string>
 
@@ -15,6 +17,11 @@ struct QtmWriteStats {
 
 // `quantization_json`: the config that produced the model, recorded in the header.
 QtmWriteStats write_qtm(const std::string& path, MarianWeights& w, const VocabularyFiles& vocab,
-                        const std::string& quantization_json);
+                        const std::string& quantization_json, bool tokenizer_beside = false);
+
+// The tokenizer files next to a .qtm, named as in a checkpoint directory. A file
+// already there must be this model's (it is left alone); all are checked before
+// any is written.
+void write_tokenizer_beside(const std::string& qtm_path, const VocabularyFiles& vocab);
 
 }  // namespace qtool::exporter

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -167,6 +168,33 @@ std::shared_ptr<const BinaryCodeTensor> read_binary(Parser& p, const std::string
   return std::make_shared<const BinaryCodeTensor>(std::move(owned));
 }
 
+// "vocab": {"location": "beside", role: {"file", "bytes", "crc32"}}: the files
+// sit in the .qtm's directory and must be the ones it was written with.
+void read_tokenizer_beside(const json& vocab, const std::string& file, VocabularyFiles& out) {
+  if (vocab["location"] != "beside") fail(file, "vocab.location: " + vocab["location"].dump() + " is not \"beside\"");
+  const std::filesystem::path dir = std::filesystem::path(file).parent_path();
+  for (const TokenizerFile& f : kTokenizerFiles) {
+    if (!f.required && !vocab.contains(f.role)) continue;
+    const std::string path = std::string("vocab.") + f.role;
+    const json& d = need(vocab, f.role, "vocab.", file);
+    if (!d.is_object() || !d.contains("file") || !d["file"].is_string() || !d.contains("bytes") ||
+        !d["bytes"].is_number_unsigned() || !d.contains("crc32") || !d["crc32"].is_number_unsigned())
+      fail(file, path + ": must be {\"file\": name, \"bytes\": n, \"crc32\": c}");
+    const std::string name = d["file"];
+    if (name != f.name) fail(file, path + ".file: \"" + name + "\" is not \"" + f.name + "\"");
+    const std::string where = (dir / name).string();
+    if (!std::filesystem::exists(where))
+      fail(file, path + ": " + where + " is missing (this .qtm keeps its tokenizer beside it)");
+    std::string bytes = read_text_file(where);
+    const uint32_t crc = crc32(bytes.data(), bytes.size());
+    if (bytes.size() != d["bytes"].get<uint64_t>() || crc != d["crc32"].get<uint64_t>())
+      fail(file, path + ": " + where + " is not the file this model was written with (" + std::to_string(bytes.size()) +
+                     " bytes, crc32 " + std::to_string(crc) + "; expected " + d["bytes"].dump() + ", " +
+                     d["crc32"].dump() + ")");
+    out.*f.text = std::move(bytes);
+  }
+}
+
 void read_tensor(Parser& p, const std::string& name, const json& t, QtmModel& m) {
   const std::string path = "tensors." + name;
   const std::string& file = p.file();
@@ -263,13 +291,12 @@ QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file, std:
   const json& vocab = need(h, "vocab", "", file);
   if (!vocab.is_object()) fail(file, "field 'vocab' must be an object");
   m.vocab.origin = file;
-  m.vocab.source_spm = text(p.section(need(vocab, "source_spm", "vocab.", file), "vocab.source_spm"));
-  m.vocab.target_spm = text(p.section(need(vocab, "target_spm", "vocab.", file), "vocab.target_spm"));
-  m.vocab.vocab_json = text(p.section(need(vocab, "vocab_json", "vocab.", file), "vocab.vocab_json"));
-  if (vocab.contains("target_vocab_json"))
-    m.vocab.target_vocab_json = text(p.section(vocab["target_vocab_json"], "vocab.target_vocab_json"));
-  if (vocab.contains("tokenizer_config_json"))
-    m.vocab.tokenizer_config_json = text(p.section(vocab["tokenizer_config_json"], "vocab.tokenizer_config_json"));
+  m.tokenizer_beside = vocab.contains("location");
+  if (m.tokenizer_beside) read_tokenizer_beside(vocab, file, m.vocab);
+  else
+    for (const TokenizerFile& f : kTokenizerFiles)
+      if (f.required || vocab.contains(f.role))
+        m.vocab.*f.text = text(p.section(need(vocab, f.role, "vocab.", file), std::string("vocab.") + f.role));
   const json& tensors = need(h, "tensors", "", file);
   if (!tensors.is_object() || tensors.empty()) fail(file, "field 'tensors' must be a non-empty object");
   for (const auto& [name, t] : tensors.items()) read_tensor(p, name, t, m);

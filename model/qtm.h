@@ -14,7 +14,9 @@
 // INT8 "scales"; binary codes "bits", "group_size", "alphas" and "alpha_dtype"
 // ("f16" since version 2, "f32" in version 1)}}, names as in the Hugging Face checkpoint), "quantization" (the
 // config that produced the file, for the record), "activations" ({linear name:
-// {"threshold": T, "one_sided": bool}} for static INT8 inputs). A section is
+// {"threshold": T, "one_sided": bool}} for static INT8 inputs). With "vocab":
+// {"location": "beside", role: {"file", "bytes", "crc32"}} the tokenizer files
+// sit next to the .qtm instead (read and checked at load). A section is
 // {"offset", "bytes", "crc32"}: absolute offset, 64-byte aligned, inside the
 // file, not overlapping another, CRC-32 of its bytes. docs/format.md says the same.
 #pragma once
@@ -38,6 +40,7 @@ inline constexpr uint64_t kQtmMaxHeader = 64ull << 20;
 struct QtmModel {
   std::string config_json, generation_config_json;
   VocabularyFiles vocab;
+  bool tokenizer_beside = false;  // vocab was read from files next to the .qtm
   TensorMap fp32;
   QuantizedTensors quantized;
   // The bytes binary-code tensors point into (a mapped file), when they are views.

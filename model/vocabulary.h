@@ -27,6 +27,22 @@ struct VocabularyFiles {
   static VocabularyFiles from_directory(const std::string& dir);
 };
 
+// Each tokenizer file: its role (the .qtm header's key), its name in a checkpoint
+// directory, and where VocabularyFiles keeps it.
+struct TokenizerFile {
+  const char* role;
+  const char* name;
+  std::string VocabularyFiles::*text;
+  bool required;
+};
+inline constexpr TokenizerFile kTokenizerFiles[] = {
+    {"source_spm", "source.spm", &VocabularyFiles::source_spm, true},
+    {"target_spm", "target.spm", &VocabularyFiles::target_spm, true},
+    {"vocab_json", "vocab.json", &VocabularyFiles::vocab_json, true},
+    {"target_vocab_json", "target_vocab.json", &VocabularyFiles::target_vocab_json, false},
+    {"tokenizer_config_json", "tokenizer_config.json", &VocabularyFiles::tokenizer_config_json, false},
+};
+
 // vocab.json's table {piece: id}, ids exactly 0..n-1: the piece of each id.
 // `file` names it in messages.
 std::vector<std::string> parse_vocab_json(const std::string& text, const std::string& file);

@@ -7,6 +7,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "eval/bleu.h"
+#include "model/qtm.h"
 #include "pipeline/model_loader.h"
 #include "pipeline/subprocess.h"
 #include "quantize/token_counts.h"
@@ -112,7 +113,7 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
   }
   if (static_act) r.static_inputs = quantize::set_calibrated_inputs(ck.weights, calib->inputs());
   if (!job.report.empty()) write_file_atomic(job.report, tensor_report_json(r.tensors));
-  r.written = exporter::write_qtm(job.output, ck.weights, ck.vocab_files, qc.text);
+  r.written = exporter::write_qtm(job.output, ck.weights, ck.vocab_files, qc.text, qc.tokenizer_beside);
   return r;
 }
 
@@ -232,6 +233,8 @@ void run_export(const ExportJob& job) {
     AtomicOutput f(dst);
     f.stream().write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     f.commit();
+    const QtmModel m = read_qtm(qtm);  // a tokenizer kept beside the .qtm goes with it
+    if (m.tokenizer_beside) exporter::write_tokenizer_beside(dst, m.vocab);
     manifest["models"].push_back({{"name", name}, {"file", name + ".qtm"}, {"bytes", bytes.size()},
                                   {"hash", hash_file(dst)}});
   }

@@ -9,7 +9,8 @@
 //                  "dec_cross_attn": P, "dec_ffn": P,
 //                  "output_projection": P | "embedding",
 //                  "embedding": P | {"clusters": b, "ratio": r},
-//                  "layers": {"decoder.0.ffn": P, ...}}}
+//                  "layers": {"decoder.0.ffn": P, ...}},
+//    "tokenizer": "embedded" | "beside"}
 // where P is 1..4 (binary-code planes), "int8" or "fp32". Without "precision"
 // every linear layer is INT8 (the int8 section's flags choose the rest).
 #pragma once
@@ -66,6 +67,10 @@ struct QuantizeConfig {
   double activation_power = 1.0;  // binary_code.activation_power a: the column weights are h^a
   bool has_plan = false;      // "precision" given
   PrecisionPlan plan;
+  // "beside": the .qtm records its tokenizer files (names, sizes, CRCs) and they
+  // sit next to it, as beside a checkpoint's weights file; "embedded" (default):
+  // inside it.
+  bool tokenizer_beside = false;
   std::string text;  // normalised JSON, recorded in the packed model
 };
 

@@ -42,6 +42,15 @@ std::vector<std::string> translate(const std::string& qtm_path, const std::vecto
   return runtime::Translator(model, vocab).translate(lines, opt);
 }
 
+std::string error_in(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
 }  // namespace
 
 TEST_CASE("qtm: written and read back; translates alone, like the in-memory model") {
@@ -224,4 +233,65 @@ TEST_CASE("qtm: an OPUS-layout model (vocab.json ids, two SentencePiece models) 
   CHECK(translate(path, lines) == beside);
   QtmModel q = read_qtm(path);
   CHECK(q.vocab.source_spm != q.vocab.target_spm);  // both SentencePiece models travel in the file
+}
+
+TEST_CASE("qtm: a tokenizer kept beside the file: written next to it, checked at load") {
+  checkpoint::Checkpoint ck = checkpoint::load_checkpoint(test::bundled_model());
+  MarianWeights w = test::lowbit_tiny(ck);
+  const fs::path dir = scratch() / "beside";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string embedded = (scratch() / "embedded.qtm").string(), beside = (dir / "m.qtm").string();
+  exporter::write_qtm(embedded, w, ck.vocab_files, "{}");
+  exporter::write_qtm(beside, w, ck.vocab_files, "{}", true);
+  // The file is smaller by the tokenizer (a joint vocabulary's one SentencePiece
+  // model, vocab.json and tokenizer_config.json, with their padding); the files sit
+  // next to it as in the checkpoint.
+  const int64_t tokenizer = int64_t(ck.vocab_files.source_spm.size() + ck.vocab_files.vocab_json.size() +
+                                    ck.vocab_files.tokenizer_config_json.size());
+  const int64_t saved = int64_t(fs::file_size(embedded)) - int64_t(fs::file_size(beside));
+  CHECK(saved > tokenizer - 256);  // (the beside header names the files: a little longer)
+  CHECK(saved < tokenizer + 1024);
+  for (const char* f : {"source.spm", "target.spm", "vocab.json", "tokenizer_config.json"}) {
+    CAPTURE(f);
+    CHECK(read_text_file((dir / f).string()) == read_text_file(test::bundled_model() + "/" + f));
+  }
+  CHECK(!fs::exists(dir / "target_vocab.json"));  // a joint vocabulary has none
+  CHECK(read_qtm(beside).tokenizer_beside);
+  std::vector<std::string> lines = read_lines(test::source_dir() + "/data/ddtp-en-de/dev.en");
+  lines.resize(10);
+  CHECK(translate(beside, lines) == translate(embedded, lines));
+
+  SUBCASE("written again over its own tokenizer: the files are left as they are") {
+    const auto before = fs::last_write_time(dir / "vocab.json");
+    exporter::write_qtm(beside, w, ck.vocab_files, "{}", true);
+    CHECK(fs::last_write_time(dir / "vocab.json") == before);
+  }
+  SUBCASE("a different file already there is refused before anything is written") {
+    write_file_atomic((dir / "vocab.json").string(), "{\"a\": 0}");
+    const std::string other = (dir / "other.qtm").string();
+    const std::string e = error_in([&] { exporter::write_qtm(other, w, ck.vocab_files, "{}", true); });
+    CHECK(e.rfind((dir / "vocab.json").string() + ": exists and is not this model's vocab.json", 0) == 0);
+    CHECK(!fs::exists(other));
+    CHECK(read_text_file((dir / "vocab.json").string()) == "{\"a\": 0}");
+  }
+  SUBCASE("a missing or changed tokenizer file is refused at load, naming it") {
+    fs::remove(dir / "source.spm");
+    CHECK(error_in([&] { read_qtm(beside); }) ==
+          beside + ": vocab.source_spm: " + (dir / "source.spm").string() +
+              " is missing (this .qtm keeps its tokenizer beside it)");
+    write_file_atomic((dir / "source.spm").string(), ck.vocab_files.source_spm + "x");
+    const std::string e = error_in([&] { read_qtm(beside); });
+    CHECK(e.rfind(beside + ": vocab.source_spm: " + (dir / "source.spm").string() +
+                      " is not the file this model was written with",
+                  0) == 0);
+  }
+  SUBCASE("the header's file names are checked: nothing outside the directory is read") {
+    const std::vector<uint8_t> bytes = read_binary_file(beside);
+    const std::vector<uint8_t> edited = with_header(bytes, [](nlohmann::json& h) {
+      h["vocab"]["vocab_json"]["file"] = "../vocab.json";
+    });
+    write_file_atomic(beside, std::string(edited.begin(), edited.end()));
+    CHECK(error_in([&] { read_qtm(beside); }) == beside + ": vocab.vocab_json.file: \"../vocab.json\" is not \"vocab.json\"");
+  }
 }

@@ -24,6 +24,7 @@ TEST_CASE("quantize config: malformed configs are refused naming the file and th
       {"no int8, no precision", R"({"version": 1})", "int8: required"},
       {"unknown weight type", R"({"version": 1, "int8": {"weights": "per_row"}})", "int8.weights: \"per_row\" is not one of"},
       {"activations a number", R"({"version": 1, "int8": {"activations": 1}})", "int8.activations: 1 is not one of"},
+      {"unknown tokenizer place", R"({"version": 1, "int8": {}, "tokenizer": "aside"})", "tokenizer: \"aside\" is not one of \"embedded\", \"beside\""},
       {"embeddings not a bool", R"({"version": 1, "int8": {"embeddings": "yes"}})", "int8.embeddings: must be true or false"},
       {"iterations past int", R"({"version": 1, "int8": {}, "binary_code": {"iterations": 4294967297}})",
        "binary_code.iterations: 4294967297 is not 0..1000"},
