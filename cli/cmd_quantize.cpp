@@ -48,6 +48,7 @@ void add_quantize(CLI::App& app) {
   auto counts_file = std::make_shared<std::string>();
   auto report_file = std::make_shared<std::string>();
   auto quiet = std::make_shared<bool>(false);
+  auto tokenizer = std::make_shared<std::string>();
   cmd->add_option("--model", *model, "Checkpoint directory or .h5 file")->required();
   cmd->add_option("--config", *config, "Quantization config (JSON), e.g. configs/int8-dynamic.json")->required();
   cmd->add_option("--output", *output, "The .qtm file to write (atomically)")->required();
@@ -56,10 +57,14 @@ void add_quantize(CLI::App& app) {
   cmd->add_option("--token-counts", *counts_file,
                   "Token counts from `qtool count-tokens` (for frequency-clustered embeddings)");
   cmd->add_option("--report", *report_file, "Write every tensor's format, bits and reconstruction error (JSON)");
+  cmd->add_option("--tokenizer", *tokenizer,
+                  "Where the tokenizer files go: inside the .qtm (embedded) or next to it (beside); overrides the config's \"tokenizer\"")
+      ->check(CLI::IsMember({"embedded", "beside"}));
   cmd->add_flag("--quiet", *quiet, "No progress display");
   cmd->callback([=] {
     pipeline::QuantizeJob job{*model, read_text_file(*config), *config, *calibration, *counts_file, *output,
                               *report_file, !*quiet};
+    job.tokenizer = *tokenizer;
     const pipeline::QuantizeResult r = pipeline::run_quantize(job);
     if (r.activation_aware >= 0)
       std::fprintf(stderr, "activation-aware binary code: %d layers weighted\n", r.activation_aware);

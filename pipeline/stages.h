@@ -29,6 +29,7 @@ struct QuantizeJob {
   std::string output;                     // the .qtm
   std::string report;                     // optional: every tensor's format, bits and error (JSON)
   bool progress = true;
+  std::string tokenizer;                  // "embedded" / "beside" overrides the config's; "" = the config's
 };
 struct QuantizeResult {
   std::vector<quantize::TensorReport> tensors;
