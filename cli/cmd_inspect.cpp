@@ -57,6 +57,11 @@ void add_inspect(CLI::App& app) {
       MarianWeights w = qtm_weights(q, *path);
       Vocabulary vocab(vf, w.config.vocab_size, w.config.decoder_vocab_size);
       print_summary(*path, *path, static_cast<int64_t>(std::filesystem::file_size(*path)), w, vocab);
+      size_t tokenizer_bytes = 0;
+      for (const TokenizerFile& f : kTokenizerFiles)
+        if (!(f.text == &VocabularyFiles::target_spm && vf.target_spm == vf.source_spm))  // stored once
+          tokenizer_bytes += (vf.*f.text).size();
+      std::printf("tokenizer   %s (%zu bytes)\n", q.tokenizer_beside ? "beside the file" : "in the file", tokenizer_bytes);
     } else {
       checkpoint::Checkpoint ck = checkpoint::load_checkpoint(*path, /*keep_raw=*/true);
       rows = tensor_bits(ck.raw);
