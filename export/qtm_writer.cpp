@@ -50,7 +50,8 @@ class Layout {
 }  // namespace
 
 QtmWriteStats write_qtm(const std::string& path, MarianWeights& w, const VocabularyFiles& vocab,
-                        const std::string& quantization_json, bool tokenizer_beside) {
+                        const std::string& quantization_json, const QtmWriteOptions& opt) {
+  const bool tokenizer_beside = opt.tokenizer_beside;
   Layout layout;
   // Each entry: its name and a function that writes its descriptor once the
   // data start (and so every absolute offset) is known.
@@ -64,11 +65,25 @@ QtmWriteStats write_qtm(const std::string& path, MarianWeights& w, const Vocabul
       if (e.name == name) return true;  // a tied tensor is stored once
     return false;
   };
+  std::deque<std::vector<uint16_t>> halves;  // α and vectors as halves, at stable addresses for the layout
   auto add_fp32 = [&](const std::string& name, const TensorPtr& t) {
     if (stored(name)) return;
-    const size_t data = layout.add(t->data.data(), t->data.size() * 4);
-    entries.push_back({name, [&layout, data, shape = t->shape](uint64_t s) {
-                         return json{{"qtype", "fp32"}, {"shape", shape}, {"data", layout.descriptor(data, s)}};
+    const char* qtype = "fp32";
+    size_t data;
+    if (opt.vectors_f16 && t->shape.back() == int64_t(t->data.size())) {  // a bias or LayerNorm parameter ([n], [1, n])
+      qtype = "fp16";
+      std::vector<uint16_t>& h = halves.emplace_back(t->data.size());
+      for (size_t i = 0; i < h.size(); ++i) {
+        h[i] = float_to_half(t->data[i]);
+        if (std::isfinite(t->data[i]) && !std::isfinite(half_to_float(h[i])))
+          fail(path, name + ": " + std::to_string(t->data[i]) + " does not fit a half (|x| > 65504)");
+      }
+      data = layout.add(h.data(), h.size() * 2);
+    } else {
+      data = layout.add(t->data.data(), t->data.size() * 4);
+    }
+    entries.push_back({name, [&layout, data, qtype, shape = t->shape](uint64_t s) {
+                         return json{{"qtype", qtype}, {"shape", shape}, {"data", layout.descriptor(data, s)}};
                        }});
   };
   auto add_int8 = [&](const std::string& name, const Int8Tensor& q) {
@@ -82,7 +97,6 @@ QtmWriteStats write_qtm(const std::string& path, MarianWeights& w, const Vocabul
   };
   // Binary code: the sign planes exactly as the kernels read them, then the α
   // as halves (the quantizer already rounds them so; a half that overflows is refused).
-  std::deque<std::vector<uint16_t>> halves;  // stable addresses for the layout
   auto binary_sections = [&layout, &halves, &path](const BinaryCodeTensor& t) {
     const size_t planes = layout.add(t.planes_data(), t.plane_words() * 8);
     std::vector<uint16_t>& h = halves.emplace_back(t.alpha_count());

@@ -252,10 +252,24 @@ void read_tensor(Parser& p, const std::string& name, const json& t, QtmModel& m)
     m.fp32.emplace(name, std::move(out));
     return;
   }
+  if (q == "fp16") {  // biases and LayerNorm parameters of a "vectors": "fp16" model, widened here
+    if (uint64_t(dims.back()) != count) fail(file, path + ".shape: an fp16 tensor is a vector ([n] or [1, n])");
+    if (data.size() != count * 2) fail(file, path + ".data: " + std::to_string(data.size()) + " bytes for " + std::to_string(count) + " fp16 values");
+    Tensor out;
+    out.shape = dims;
+    out.data.resize(count);
+    for (uint64_t i = 0; i < count; ++i) {
+      uint16_t h;
+      std::memcpy(&h, data.data() + 2 * i, 2);
+      out.data[i] = half_to_float(h);
+    }
+    m.fp32.emplace(name, std::move(out));
+    return;
+  }
   QType type;
   if (q == qtype_name(QType::int8_per_channel)) type = QType::int8_per_channel;
   else if (q == qtype_name(QType::int8_per_tensor)) type = QType::int8_per_tensor;
-  else fail(file, path + ".qtype: '" + q + "' is not a known type (fp32, int8/channel, int8/tensor, binary_code, binary_code/clustered)");
+  else fail(file, path + ".qtype: '" + q + "' is not a known type (fp32, fp16, int8/channel, int8/tensor, binary_code, binary_code/clustered)");
   if (dims.size() != 2) fail(file, path + ".shape: an int8 tensor is a matrix [out, in]");
   if (data.size() != count) fail(file, path + ".data: " + std::to_string(data.size()) + " bytes for " + std::to_string(count) + " int8 values");
   Int8Tensor out;

@@ -113,8 +113,10 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
   }
   if (static_act) r.static_inputs = quantize::set_calibrated_inputs(ck.weights, calib->inputs());
   if (!job.report.empty()) write_file_atomic(job.report, tensor_report_json(r.tensors));
-  const bool beside = job.tokenizer.empty() ? qc.tokenizer_beside : job.tokenizer == "beside";
-  r.written = exporter::write_qtm(job.output, ck.weights, ck.vocab_files, qc.text, beside);
+  exporter::QtmWriteOptions wo;
+  wo.tokenizer_beside = job.tokenizer.empty() ? qc.tokenizer_beside : job.tokenizer == "beside";
+  wo.vectors_f16 = qc.vectors_f16;
+  r.written = exporter::write_qtm(job.output, ck.weights, ck.vocab_files, qc.text, wo);
   return r;
 }
 

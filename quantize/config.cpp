@@ -95,12 +95,13 @@ PrecisionPlan parse_plan(const json& p, const std::string& file) {
 
 QuantizeConfig parse_quantize_config(const std::string& text, const std::string& file) {
   const json j = parse_json_object(text, file);
-  only_keys(j, "", {"version", "int8", "description", "binary_code", "precision", "tokenizer"}, file);
+  only_keys(j, "", {"version", "int8", "description", "binary_code", "precision", "tokenizer", "vectors"}, file);
   if (!j.contains("version") || !j["version"].is_number_integer() || j["version"] != 1)
     fail(file, "version: must be 1");
   if (j.contains("description") && !j["description"].is_string()) fail(file, "description: must be a string");
   QuantizeConfig c;
   c.tokenizer_beside = choice(j, "tokenizer", "", {"embedded", "beside"}, "embedded", file) == "beside";
+  c.vectors_f16 = choice(j, "vectors", "", {"fp32", "fp16"}, "fp32", file) == "fp16";
   c.has_plan = j.contains("precision");
   if (!c.has_plan && (!j.contains("int8") || !j["int8"].is_object()))
     fail(file, "int8: required (an object) when there is no \"precision\"");

@@ -10,7 +10,7 @@
 //                  "output_projection": P | "embedding",
 //                  "embedding": P | {"clusters": b, "ratio": r},
 //                  "layers": {"decoder.0.ffn": P, ...}},
-//    "tokenizer": "embedded" | "beside"}
+//    "tokenizer": "embedded" | "beside", "vectors": "fp32" | "fp16"}
 // where P is 1..4 (binary-code planes), "int8" or "fp32". Without "precision"
 // every linear layer is INT8 (the int8 section's flags choose the rest).
 #pragma once
@@ -71,6 +71,9 @@ struct QuantizeConfig {
   // sit next to it, as beside a checkpoint's weights file; "embedded" (default):
   // inside it.
   bool tokenizer_beside = false;
+  // "fp16": biases, LayerNorm parameters and final_logits_bias rounded to and
+  // stored as halves (a low-bit model's remaining FP32 bytes); default "fp32".
+  bool vectors_f16 = false;
   std::string text;  // normalised JSON, recorded in the packed model
 };
 

@@ -1,12 +1,14 @@
 #include "quantize/model_quantizer.h"
 
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "quantize/frequency_clusters.h"
 #include "quantize/int8.h"
 #include "quantize/token_counts.h"
 #include "util/error.h"
+#include "util/half.h"
 
 namespace qtool::quantize {
 namespace {
@@ -133,9 +135,31 @@ ClusteredBinaryEmbedding cluster_embedding(const Tensor& table, const std::vecto
   return e;
 }
 
+// "vectors": "fp16": every bias and LayerNorm parameter becomes the half the
+// .qtm will store, so the model evaluated here is the one that runs.
+void round_vectors_to_half(MarianWeights& w) {
+  std::map<const Tensor*, TensorPtr> done;  // a tensor shared by two roles is rounded once
+  auto round = [&](TensorPtr& t) {
+    if (!t) return;
+    auto [it, fresh] = done.try_emplace(t.get());
+    if (fresh) {
+      auto r = std::make_shared<Tensor>(*t);
+      for (float& v : r->data) v = round_to_half(v);
+      it->second = std::move(r);
+    }
+    t = it->second;
+  };
+  for (NamedLinear& l : linear_layers(w)) round(l.weights->bias);
+  for (auto& [name, n] : layer_norms(w)) {
+    round(n->gamma);
+    round(n->beta);
+  }
+}
+
 std::vector<TensorReport> quantize_model(MarianWeights& w, const QuantizeConfig& config, const EmbeddingCounts& counts,
                                          const std::string& file, const std::function<void(int, int)>& progress,
                                          QuantizeCache* cache) {
+  if (config.vectors_f16) round_vectors_to_half(w);
   if (!config.has_plan) {
     quantize_linears_int8(w, config.int8);
     std::vector<TensorReport> out;

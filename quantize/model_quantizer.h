@@ -81,4 +81,8 @@ ClusteredBinaryEmbedding cluster_embedding(const Tensor& table, const std::vecto
                                            double ratio, const BinaryCodeOptions& opt, double* relative_error,
                                            double* weighted_relative_error = nullptr);
 
+// Rounds every bias and LayerNorm parameter to the nearest half (what a .qtm
+// with "vectors": "fp16" stores); quantize_model does it when the config says so.
+void round_vectors_to_half(MarianWeights& w);
+
 }  // namespace qtool::quantize

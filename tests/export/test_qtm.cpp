@@ -243,7 +243,7 @@ TEST_CASE("qtm: a tokenizer kept beside the file: written next to it, checked at
   fs::create_directories(dir);
   const std::string embedded = (scratch() / "embedded.qtm").string(), beside = (dir / "m.qtm").string();
   exporter::write_qtm(embedded, w, ck.vocab_files, "{}");
-  exporter::write_qtm(beside, w, ck.vocab_files, "{}", true);
+  exporter::write_qtm(beside, w, ck.vocab_files, "{}", {.tokenizer_beside = true});
   // The file is smaller by the tokenizer (a joint vocabulary's one SentencePiece
   // model, vocab.json and tokenizer_config.json, with their padding); the files sit
   // next to it as in the checkpoint.
@@ -264,13 +264,13 @@ TEST_CASE("qtm: a tokenizer kept beside the file: written next to it, checked at
 
   SUBCASE("written again over its own tokenizer: the files are left as they are") {
     const auto before = fs::last_write_time(dir / "vocab.json");
-    exporter::write_qtm(beside, w, ck.vocab_files, "{}", true);
+    exporter::write_qtm(beside, w, ck.vocab_files, "{}", {.tokenizer_beside = true});
     CHECK(fs::last_write_time(dir / "vocab.json") == before);
   }
   SUBCASE("a different file already there is refused before anything is written") {
     write_file_atomic((dir / "vocab.json").string(), "{\"a\": 0}");
     const std::string other = (dir / "other.qtm").string();
-    const std::string e = error_in([&] { exporter::write_qtm(other, w, ck.vocab_files, "{}", true); });
+    const std::string e = error_in([&] { exporter::write_qtm(other, w, ck.vocab_files, "{}", {.tokenizer_beside = true}); });
     CHECK(e.rfind((dir / "vocab.json").string() + ": exists and is not this model's vocab.json", 0) == 0);
     CHECK(!fs::exists(other));
     CHECK(read_text_file((dir / "vocab.json").string()) == "{\"a\": 0}");
@@ -294,4 +294,37 @@ TEST_CASE("qtm: a tokenizer kept beside the file: written next to it, checked at
     write_file_atomic(beside, std::string(edited.begin(), edited.end()));
     CHECK(error_in([&] { read_qtm(beside); }) == beside + ": vocab.vocab_json.file: \"../vocab.json\" is not \"vocab.json\"");
   }
+}
+
+TEST_CASE("qtm: biases and LayerNorm parameters as halves (\"vectors\": \"fp16\")") {
+  checkpoint::Checkpoint ck = checkpoint::load_checkpoint(test::bundled_model());
+  MarianWeights w = test::lowbit_tiny(ck);
+  const std::string full = (scratch() / "vectors32.qtm").string(), half = (scratch() / "vectors16.qtm").string();
+  exporter::write_qtm(full, w, ck.vocab_files, "{}");
+  int64_t vector_values = 0;
+  for (NamedLinear& l : linear_layers(w)) vector_values += int64_t(l.weights->bias->data.size());
+  for (auto& [name, n] : layer_norms(w)) vector_values += int64_t(n->gamma->data.size() + n->beta->data.size());
+  quantize::round_vectors_to_half(w);
+  exporter::write_qtm(half, w, ck.vocab_files, "{}", {.vectors_f16 = true});
+  // Two bytes saved per value, give or take each section's 64-byte padding.
+  const int64_t saved = int64_t(fs::file_size(full)) - int64_t(fs::file_size(half));
+  CHECK(saved > 2 * vector_values - 64 * 130);
+  CHECK(saved < 2 * vector_values + 64 * 130);
+  QtmModel q = read_qtm(half);
+  const std::string bias = "model.decoder.layers.1.fc2.bias";
+  REQUIRE(q.fp32.count(bias) == 1);
+  CHECK(q.fp32.at(bias).data == w.decoder[1].fc2.bias->data);  // the halves, widened exactly
+  CHECK(q.fp32.at("model.encoder.layers.0.final_layer_norm.weight").data == w.encoder[0].ffn_norm.gamma->data);
+  CHECK(w.decoder[1].fc2.bias->data != ck.weights.decoder[1].fc2.bias->data);  // they were rounded
+  std::vector<std::string> lines = read_lines(test::source_dir() + "/data/ddtp-en-de/dev.en");
+  lines.resize(10);
+  auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, 8000, 8000);
+  runtime::TranslateOptions opt;
+  opt.progress = false;
+  CHECK(translate(half, lines) ==
+        runtime::Translator(std::make_shared<const runtime::MarianModel>(w), vocab).translate(lines, opt));
+  // A matrix cannot be fp16.
+  const std::vector<uint8_t> bytes = read_binary_file(half);
+  const std::vector<uint8_t> bad = with_header(bytes, [&](nlohmann::json& h) { h["tensors"][bias]["shape"] = {128, 2}; });
+  CHECK(error_of(bad) == "m.qtm: tensors." + bias + ".shape: an fp16 tensor is a vector ([n] or [1, n])");
 }

@@ -120,8 +120,10 @@ TEST_CASE("qtm corpus: every case is refused on one line naming the file and the
       // Tensor types and shapes.
       {"qtype not a string", edited(g, [](json& x) { x["tensors"]["final_logits_bias"]["qtype"] = 32; }),
        "tensors.final_logits_bias: 'qtype' must be a string"},
-      {"wrong dtype: fp16", edited(g, [](json& x) { x["tensors"]["final_logits_bias"]["qtype"] = "fp16"; }),
-       "tensors.final_logits_bias.qtype: 'fp16' is not a known type"},
+      {"wrong dtype: fp32 bytes as fp16", edited(g, [](json& x) { x["tensors"]["final_logits_bias"]["qtype"] = "fp16"; }),
+       "tensors.final_logits_bias.data: 32000 bytes for 8000 fp16 values"},
+      {"wrong dtype: fp16", edited(g, [](json& x) { x["tensors"]["final_logits_bias"]["qtype"] = "bf16"; }),
+       "tensors.final_logits_bias.qtype: 'bf16' is not a known type"},
       {"wrong dtype: int8 bytes as fp32", edited(g, [&](json& x) { x["tensors"][fc1]["qtype"] = "fp32"; }),
        "tensors." + fc1 + ".data: 65536 bytes for 65536 fp32 values"},
       {"zero-sized dim", edited(g, [&](json& x) { x["tensors"][fc1]["shape"] = {0, 128}; }),
