@@ -13,16 +13,19 @@ BinaryActivations& prepare_binary_activations(const uint8_t* A, int64_t M, int64
   out.q.resize(M * out.ld);
   out.group_sums.resize(M * out.groups);
   if (M <= 2) out.scratch.resize(2 * M * ((W.col_quads() + 1) / 2) * 64 + 64);
-  // Plain loops the compiler vectorizes: this runs before every product.
+  // Plain loops the compiler vectorizes (this runs before every product); the
+  // bounds are locals because an int8_t store may alias W.cols.
+  const int64_t cols = W.cols, ld = out.ld, groups = out.groups, gs = W.group_size;
   for (int64_t m = 0; m < M; ++m) {
     const uint8_t* a = A + m * lda;
-    int8_t* q = out.q.data() + m * out.ld;
-    for (int64_t i = 0; i < W.cols; ++i) q[i] = int8_t(a[i] ^ 0x80);  // a − 128
-    std::fill(q + W.cols, q + out.ld, int8_t(0));
-    for (int64_t g = 0; g < out.groups; ++g) {
+    int8_t* q = out.q.data() + m * ld;
+    for (int64_t i = 0; i < cols; ++i) q[i] = int8_t(a[i] ^ 0x80);  // a − 128
+    std::fill(q + cols, q + ld, int8_t(0));
+    int32_t* sums = out.group_sums.data() + m * groups;
+    for (int64_t g = 0; g < groups; ++g) {
       int32_t sum = 0;
-      for (int64_t i = g * W.group_size, end = std::min(W.cols, (g + 1) * W.group_size); i < end; ++i) sum += q[i];
-      out.group_sums[m * out.groups + g] = sum;
+      for (int64_t i = g * gs, end = std::min(cols, (g + 1) * gs); i < end; ++i) sum += q[i];
+      sums[g] = sum;
     }
   }
   return out;
