@@ -59,7 +59,10 @@ class Pool {
     const uint32_t id = job_.load(std::memory_order_relaxed) + 1;
     ticket_.store(uint64_t(id) << 32 | uint64_t(chunks) << 16, std::memory_order_release);
     job_.store(id, std::memory_order_seq_cst);
-    if (sleepers_.load(std::memory_order_seq_cst) > 0) job_.notify_all();
+    // One futex wake per sleep, not per job: a woken worker may wait a while for
+    // a CPU on a busy machine, and jobs keep coming every few µs.
+    if (sleepers_.load(std::memory_order_seq_cst) > 0 && sleepers_.exchange(0, std::memory_order_seq_cst) > 0)
+      job_.notify_all();
     claim();
     while (done_.load(std::memory_order_acquire) < chunks) cpu_relax();
   }
@@ -96,11 +99,10 @@ class Pool {
       if (id != seen) return id;
       cpu_relax();
       if (spin % 256 || std::chrono::steady_clock::now() - start < kSpin) continue;
-      // seq_cst with run()'s store of job_ and load of sleepers_: either the
-      // poster sees this sleeper, or wait() sees the new id.
+      // seq_cst with run()'s store of job_ and exchange of sleepers_: either the
+      // poster sees this sleeper (and clears it), or wait() sees the new id.
       sleepers_.fetch_add(1, std::memory_order_seq_cst);
       job_.wait(seen, std::memory_order_seq_cst);
-      sleepers_.fetch_sub(1, std::memory_order_relaxed);
       start = std::chrono::steady_clock::now();
     }
   }
