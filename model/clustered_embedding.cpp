@@ -19,7 +19,19 @@ void ClusteredBinaryEmbedding::decode_row(int64_t id, float* out) const {
       k -= t.rows;
       continue;
     }
-    for (int64_t j = 0; j < cols; ++j) out[j] = binary_code_value(t, k, j);
+    // binary_code_value(t, k, j) per element, with the row's words and α found
+    // once (the decoder embeds a token per step): the same sum in the same order.
+    const uint64_t* words = t.planes_data() + (k / 16) * t.col_quads() * t.bits;
+    const float* alpha = t.alphas_data() + k * t.bits * t.groups();
+    const int64_t G = t.groups();
+    for (int64_t j = 0; j < cols; ++j) {
+      const uint64_t* w = words + (j / 4) * t.bits;
+      const int shift = int(k % 16) * 4 + int(j % 4);
+      const int64_t g = j / t.group_size;
+      float v = 0.0f;
+      for (int b = 0; b < t.bits; ++b) v += (w[b] >> shift) & 1 ? alpha[b * G + g] : -alpha[b * G + g];
+      out[j] = v;
+    }
     return;
   }
 }

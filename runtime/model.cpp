@@ -1,7 +1,5 @@
 #include "runtime/model.h"
 
-#include <omp.h>
-
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -11,6 +9,7 @@
 #include "runtime/ops/elementwise.h"
 #include "runtime/ops/linear_binary.h"
 #include "runtime/ops/linear_int8.h"
+#include "runtime/parallel.h"
 
 namespace qtool::runtime {
 namespace {
@@ -74,6 +73,19 @@ void observe_probs(ActivationObserver* obs, const std::string& name, const std::
       buf.insert(buf.end(), row, row + visible(u, i));
     }
   obs->observe(name, buf.data(), static_cast<int64_t>(buf.size()));
+}
+
+// Attention units (one head of one row or sentence) of ~unit_cost multiply-adds
+// each: split across the threads in chunks of ≥ 2^15, so decoding one sentence
+// (a few thousand per head) stays on the calling thread. fn(first, last, scratch).
+template <typename F>
+void for_heads(int64_t units, int64_t unit_cost, int64_t scratch_floats, F&& fn) {
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(unit_cost, 1));
+  parallel_for(units, grain, [&](int64_t first, int64_t last) {
+    thread_local std::vector<float> scratch;
+    scratch.resize(scratch_floats);
+    fn(first, last, scratch.data());
+  });
 }
 
 std::vector<int64_t> iota_rows(int64_t n) {
@@ -220,19 +232,16 @@ EncoderOutput MarianModel::encode(const std::vector<std::vector<int>>& sources) 
       observe_rows(observer_, L.attn_name + ".matmul_pv.v", qkv.data(), 3 * d, 2 * d, d, valid);
       probs.assign(B * heads * T * T, 0.0f);
     }
-#pragma omp parallel
-    {
-      std::vector<float> scratch(T);
-#pragma omp for schedule(dynamic) collapse(2)
-      for (int64_t b = 0; b < B; ++b)
-        for (int64_t h = 0; h < heads; ++h) {
-          const float* base = qkv.data() + b * T * 3 * d + h * hd;
-          const int64_t len = enc.lengths[b];
-          attend_head({base, 3 * d}, {base + d, 3 * d}, {base + 2 * d, 3 * d}, len, len, hd, false,
-                      ctx.data() + b * T * d + h * hd, d, scratch.data(),
-                      observer_ ? probs.data() + (b * heads + h) * T * T : nullptr);
-        }
-    }
+    for_heads(B * heads, 2 * T * T * hd, T, [&](int64_t first, int64_t last, float* scratch) {
+      for (int64_t u = first; u < last; ++u) {
+        const int64_t b = u / heads, h = u % heads;
+        const float* base = qkv.data() + b * T * 3 * d + h * hd;
+        const int64_t len = enc.lengths[b];
+        attend_head({base, 3 * d}, {base + d, 3 * d}, {base + 2 * d, 3 * d}, len, len, hd, false,
+                    ctx.data() + b * T * d + h * hd, d, scratch,
+                    observer_ ? probs.data() + (b * heads + h) * T * T : nullptr);
+      }
+    });
     if (observer_)
       observe_probs(observer_, L.attn_name + ".matmul_pv.p", probs, B * heads, T, T,
                     [&](int64_t u, int64_t i) { return i < enc.lengths[u / heads] ? enc.lengths[u / heads] : 0; });
@@ -345,17 +354,14 @@ void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
       observe_rows(observer_, L.self_name + ".matmul_pv.v", qkv.data(), 3 * d, 2 * d, d, all);
       probs.assign(N * heads * (t + 1), 0.0f);
     }
-#pragma omp parallel
-    {
-      std::vector<float> scratch(std::max(t + 1, T));
-#pragma omp for schedule(static) collapse(2)
-      for (int64_t r = 0; r < N; ++r)
-        for (int64_t h = 0; h < heads; ++h)
-          attend_head({qkv.data() + r * 3 * d + h * hd, 3 * d}, {K + r * cap * d + h * hd, d},
-                      {V + r * cap * d + h * hd, d}, 1, t + 1, hd, false,
-                      ctx.data() + r * d + h * hd, d, scratch.data(),
-                      observer_ ? probs.data() + (r * heads + h) * (t + 1) : nullptr);
-    }
+    for_heads(N * heads, 2 * (t + 1) * hd, t + 1, [&](int64_t first, int64_t last, float* scratch) {
+      for (int64_t u = first; u < last; ++u) {
+        const int64_t r = u / heads, h = u % heads;
+        attend_head({qkv.data() + r * 3 * d + h * hd, 3 * d}, {K + r * cap * d + h * hd, d},
+                    {V + r * cap * d + h * hd, d}, 1, t + 1, hd, false, ctx.data() + r * d + h * hd, d, scratch,
+                    observer_ ? probs.data() + (r * heads + h) * (t + 1) : nullptr);
+      }
+    });
     if (observer_)
       observe_probs(observer_, L.self_name + ".matmul_pv.p", probs, N * heads, 1, t + 1,
                     [&](int64_t, int64_t) { return t + 1; });
@@ -370,19 +376,15 @@ void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
     if (observer_) observer_->observe(L.cross_name + ".matmul_qk.q", q.data(), N * d);
     std::vector<float> cross_probs;  // calibration only: [N, heads, T]
     if (observer_) cross_probs.assign(N * heads * T, 0.0f);
-#pragma omp parallel
-    {
-      std::vector<float> scratch(T);
-#pragma omp for schedule(static) collapse(2)
-      for (int64_t r = 0; r < N; ++r)
-        for (int64_t h = 0; h < heads; ++h) {
-          const int64_t b = s.sentence[r];
-          const float* base = KV + b * T * 2 * d + h * hd;
-          attend_head({q.data() + r * d + h * hd, d}, {base, 2 * d}, {base + d, 2 * d}, 1,
-                      s.encoder->lengths[b], hd, false, ctx.data() + r * d + h * hd, d,
-                      scratch.data(), observer_ ? cross_probs.data() + (r * heads + h) * T : nullptr);
-        }
-    }
+    for_heads(N * heads, 2 * T * hd, T, [&](int64_t first, int64_t last, float* scratch) {
+      for (int64_t u = first; u < last; ++u) {
+        const int64_t r = u / heads, h = u % heads, b = s.sentence[r];
+        const float* base = KV + b * T * 2 * d + h * hd;
+        attend_head({q.data() + r * d + h * hd, d}, {base, 2 * d}, {base + d, 2 * d}, 1, s.encoder->lengths[b], hd,
+                    false, ctx.data() + r * d + h * hd, d, scratch,
+                    observer_ ? cross_probs.data() + (r * heads + h) * T : nullptr);
+      }
+    });
     if (observer_)
       observe_probs(observer_, L.cross_name + ".matmul_pv.p", cross_probs, N * heads, 1, T,
                     [&](int64_t u, int64_t) { return s.encoder->lengths[s.sentence[u / heads]]; });

@@ -10,20 +10,33 @@ BinaryActivations& prepare_binary_activations(const uint8_t* A, int64_t M, int64
   thread_local BinaryActivations out;
   out.ld = (W.col_quads() + 3) / 4 * 16;  // whole steps of 4 quads for the lookup kernel
   out.groups = W.groups();
-  out.q.assign(M * out.ld, 0);
-  out.group_sums.assign(M * out.groups, 0);
+  out.q.resize(M * out.ld);
+  out.group_sums.resize(M * out.groups);
   if (M <= 2) out.scratch.resize(2 * M * ((W.col_quads() + 1) / 2) * 64 + 64);
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t g = 0; g < out.groups; ++g) {
+  // Plain loops the compiler vectorizes (this runs before every product); the
+  // bounds are locals because an int8_t store may alias W.cols.
+  const int64_t cols = W.cols, ld = out.ld, groups = out.groups, gs = W.group_size;
+  for (int64_t m = 0; m < M; ++m) {
+    const uint8_t* a = A + m * lda;
+    int8_t* q = out.q.data() + m * ld;
+    for (int64_t i = 0; i < cols; ++i) q[i] = int8_t(a[i] ^ 0x80);  // a − 128
+    std::fill(q + cols, q + ld, int8_t(0));
+    int32_t* sums = out.group_sums.data() + m * groups;
+    for (int64_t g = 0; g < groups; ++g) {
       int32_t sum = 0;
-      for (int64_t i = g * W.group_size; i < std::min(W.cols, (g + 1) * W.group_size); ++i) {
-        const int32_t q = int32_t(A[m * lda + i]) - 128;
-        out.q[m * out.ld + i] = int8_t(q);
-        sum += q;
-      }
-      out.group_sums[m * out.groups + g] = sum;
+      for (int64_t i = g * gs, end = std::min(cols, (g + 1) * gs); i < end; ++i) sum += q[i];
+      sums[g] = sum;
     }
+  }
   return out;
+}
+
+int64_t binary_block_grain(int64_t M, const BinaryCodeTensor& W) {
+  const int64_t blocks = W.row_blocks(), per_block = M * 16 * W.col_quads() * 4 * W.bits;
+  const int threads = parallel_threads();
+  if (threads <= 1 || per_block * blocks < (int64_t(1) << 15)) return blocks;
+  const int64_t min_grain = ((int64_t(1) << 13) + per_block - 1) / per_block;
+  return std::max(min_grain, (blocks + 4 * threads - 1) / (4 * threads));
 }
 
 // Which kernels exist is a per-architecture choice made here and in CMake.

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "model/qtensor.h"
+#include "runtime/parallel.h"
 
 namespace qtool::runtime {
 
@@ -47,5 +48,18 @@ struct BinaryActivations {
   int32_t group_sum(int64_t m, int64_t g) const { return group_sums[m * groups + g]; }
 };
 BinaryActivations& prepare_binary_activations(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W);
+
+// Blocks per chunk for for_row_blocks: all of them (serial) below ~2^15 bit
+// products (a few µs), else about four chunks per thread, so that a late or
+// busy thread costs little.
+int64_t binary_block_grain(int64_t M, const BinaryCodeTensor& W);
+
+// Runs fn(first, last) over W's 16-row blocks, split across the threads
+// (runtime/parallel.h) when the product pays for the hand-off. Every block is
+// computed the same way on whichever thread takes it.
+template <typename F>
+void for_row_blocks(int64_t M, const BinaryCodeTensor& W, F&& fn) {
+  parallel_for(W.row_blocks(), binary_block_grain(M, W), fn);
+}
 
 }  // namespace qtool::runtime

@@ -102,14 +102,9 @@ void gemm_bits(const BinaryActivations& X, int64_t M, const BinaryCodeTensor& W,
     for (; m + 2 <= M; m += 2) tile<BITS, 2>(X, m, W, blk, C, ldc);
     for (; m < M; ++m) tile<BITS, 1>(X, m, W, blk, C, ldc);
   };
-  // Row blocks are independent: the threads split them (a serial branch rather
-  // than an `if` clause, which still sets up a team).
-  if (M * W.rows * W.col_quads() * BITS > (1 << 17)) {
-#pragma omp parallel for schedule(static)
-    for (int64_t blk = 0; blk < W.row_blocks(); ++blk) run(blk);
-  } else {
-    for (int64_t blk = 0; blk < W.row_blocks(); ++blk) run(blk);
-  }
+  for_row_blocks(M, W, [&](int64_t first, int64_t last) {
+    for (int64_t blk = first; blk < last; ++blk) run(blk);
+  });
 }
 
 void gemm_avx2(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W, float* C, int64_t ldc) {

@@ -379,7 +379,6 @@ void lookup_tile(const LutTables& T, const BinaryActivations& X, int64_t m0, con
 template <int BITS>
 void gemm_bits(BinaryActivations& X, int64_t M, const BinaryCodeTensor& W, float* C, int64_t ldc) {
   using S = Step<BITS>;
-  const int64_t blocks = W.row_blocks();
   // Lookups win at M = 1, and at M = 2 when they fill both word slots (2 or 4
   // bits); measured on Zen 4.
   const bool lookup = (M == 1 || (M == 2 && BITS % 2 == 0)) &&
@@ -401,14 +400,9 @@ void gemm_bits(BinaryActivations& X, int64_t M, const BinaryCodeTensor& W, float
       }
     }
   };
-  // Row blocks are independent: the threads split them. (A serial branch, not an
-  // `if` clause: libgomp sets up a team even for if(0).)
-  if (M * W.rows * W.col_quads() * BITS > (1 << 17)) {
-#pragma omp parallel for schedule(static)
-    for (int64_t blk = 0; blk < blocks; ++blk) run(blk);
-  } else {
-    for (int64_t blk = 0; blk < blocks; ++blk) run(blk);
-  }
+  for_row_blocks(M, W, [&](int64_t first, int64_t last) {
+    for (int64_t blk = first; blk < last; ++blk) run(blk);
+  });
 }
 
 void gemm_avx512(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W, float* C, int64_t ldc) {

@@ -117,12 +117,9 @@ void gemm_bits(const BinaryActivations& X, const std::vector<uint8_t>& tables, i
     block_alphas(W, blk, BITS, alpha);
     for (int64_t m = 0; m < M; ++m) tile<BITS>(X, tables.data() + m * stride, m, W, blk, alpha.data(), C, ldc);
   };
-  if (M * W.rows * W.col_quads() * BITS > (1 << 17)) {
-#pragma omp parallel for schedule(static)
-    for (int64_t blk = 0; blk < W.row_blocks(); ++blk) run(blk);
-  } else {
-    for (int64_t blk = 0; blk < W.row_blocks(); ++blk) run(blk);
-  }
+  for_row_blocks(M, W, [&](int64_t first, int64_t last) {
+    for (int64_t blk = first; blk < last; ++blk) run(blk);
+  });
 }
 
 void gemm_neon(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W, float* C, int64_t ldc) {

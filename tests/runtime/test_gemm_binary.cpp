@@ -2,11 +2,14 @@
 // part exact, so only float rounding may differ), and the reference against an
 // FP64 product of the decoded weights and the dequantized activations.
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "runtime/kernels/cpu_features.h"
@@ -181,5 +184,32 @@ TEST_CASE("binary gemm: extreme activations and signs are exact") {
               CHECK(got == want);
             }
           }
+      }
+}
+
+TEST_CASE("binary gemm: threads split row blocks, results bit-identical to one thread") {
+  // Big enough products that for_row_blocks splits them (runtime/parallel.h),
+  // odd row counts so the last block is partial.
+  std::mt19937 rng(21);
+  std::uniform_int_distribution<int> u8(0, 255);
+  for (const BinaryKernels* k : binary_kernels_runnable())
+    for (int64_t M : {1, 2, 3, 9})
+      for (auto [N, K, bits] : {std::tuple<int64_t, int64_t, int>{1001, 256, 1}, {803, 260, 2}, {517, 1024, 3},
+                                {768, 256, 4}}) {
+        CAPTURE(std::string(k->name));
+        CAPTURE(M);
+        CAPTURE(N);
+        CAPTURE(bits);
+        const BinaryCodeTensor W = random_tensor(N, K, bits, 0, rng);
+        std::vector<uint8_t> A(M * K);
+        for (auto& v : A) v = uint8_t(u8(rng));
+        std::vector<float> one(M * N), two(M * N);
+        omp_set_num_threads(1);
+        k->gemm(A.data(), M, K, W, one.data(), N);
+        omp_set_num_threads(2);
+        CHECK(binary_block_grain(M, W) < W.row_blocks());  // really split
+        k->gemm(A.data(), M, K, W, two.data(), N);
+        omp_set_num_threads(1);
+        REQUIRE(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
       }
 }
