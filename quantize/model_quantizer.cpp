@@ -36,6 +36,18 @@ std::vector<float> column_weights_for(const std::string& calib_name, int64_t col
   return h;
 }
 
+// The hessian of a linear layer's input (GPTQ), refused when missing or not cols × cols.
+const float* hessian_for(const std::string& name, int64_t cols, const QuantizeConfig& c) {
+  const std::string input = column_weights_name(name);
+  auto it = c.hessians.find(input);
+  if (it == c.hessians.end())
+    fail(c.hessian_file, "tensors." + input + ": missing (binary_code.gptq needs the input hessian of " + name + ")");
+  if (int64_t(it->second->size()) != cols * cols)
+    fail(c.hessian_file, "tensors." + input + ": not " + std::to_string(cols) + " x " + std::to_string(cols) + " (" +
+                             name + "'s input width; a hessian file of another model?)");
+  return it->second->data();
+}
+
 // One linear layer to its format (from the cache when it was done before);
 // returns the report line.
 TensorReport quantize_linear(const std::string& name, LinearWeights& l, const Precision& p, const QuantizeConfig& c,
@@ -53,13 +65,25 @@ TensorReport quantize_linear(const std::string& name, LinearWeights& l, const Pr
     } else {
       BinaryCodeOptions opt = c.binary;
       opt.bits = p.bits;
-      const std::vector<float> h = column_weights_for(column_weights_name(name), w.dim(1), c, file);
-      opt.column_weights = h.empty() ? nullptr : h.data();
-      BinaryCodeResult b = quantize_binary_code(w.data.data(), w.dim(0), w.dim(1), opt);
-      q.report.relative_error = b.relative_error;
-      q.report.activation_aware = !h.empty();
-      q.report.weighted_relative_error = b.weighted_relative_error;
-      q.binary = std::make_shared<const BinaryCodeTensor>(std::move(b.tensor));
+      if (c.gptq) {
+        const float* hessian = hessian_for(name, w.dim(1), c);
+        GptqResult g = quantize_binary_code_gptq(w.data.data(), w.dim(0), w.dim(1), opt, hessian, c.gptq_options);
+        q.report.relative_error = g.code.relative_error;
+        q.report.activation_aware = true;  // the start is weighted by diag H
+        q.report.weighted_relative_error = g.code.weighted_relative_error;
+        q.report.gptq = true;
+        q.report.output_error = g.output_error;
+        q.report.start_output_error = g.start_output_error;
+        q.binary = std::make_shared<const BinaryCodeTensor>(std::move(g.code.tensor));
+      } else {
+        const std::vector<float> h = column_weights_for(column_weights_name(name), w.dim(1), c, file);
+        opt.column_weights = h.empty() ? nullptr : h.data();
+        BinaryCodeResult b = quantize_binary_code(w.data.data(), w.dim(0), w.dim(1), opt);
+        q.report.relative_error = b.relative_error;
+        q.report.activation_aware = !h.empty();
+        q.report.weighted_relative_error = b.weighted_relative_error;
+        q.binary = std::make_shared<const BinaryCodeTensor>(std::move(b.tensor));
+      }
     }
   }
   l.int8 = q.int8;

@@ -33,6 +33,8 @@ struct TensorReport {
   double relative_error = 0;   // ‖W − Ŵ‖ / ‖W‖ (0 for FP32)
   bool activation_aware = false;       // binary code weighted by its input's column mean squares
   double weighted_relative_error = 0;  // √(Σh(w − ŵ)² / Σh w²) when activation_aware
+  bool gptq = false;                   // binary code by GPTQ on the input's hessian
+  double output_error = 0, start_output_error = 0;  // GptqResult's, when gptq
 };
 
 // The calibration tensor that holds a linear layer's input: the first nn.Linear
