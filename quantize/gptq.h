@@ -26,6 +26,7 @@ struct GptqOptions {
   double damp = 0.01;      // λ: H + λ·mean(diag H)·I is factored (keeps the inverse stable)
   int rounds = 2;          // sweep + α refit rounds, 1..10
   bool act_order = false;  // sweep by decreasing diag H
+  bool embedding = false;   // also a tied clustered embedding, as the output projection (lm_head's H)
 };
 
 struct GptqResult {

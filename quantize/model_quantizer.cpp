@@ -116,7 +116,8 @@ EmbeddingCounts embedding_counts(const TokenCounts& tc, const Vocabulary& vocab,
 
 ClusteredBinaryEmbedding cluster_embedding(const Tensor& table, const std::vector<int64_t>& counts, int clusters,
                                            double ratio, const BinaryCodeOptions& opt, double* relative_error,
-                                           double* weighted_relative_error) {
+                                           double* weighted_relative_error, const float* hessian,
+                                           const GptqOptions* gptq) {
   const int64_t V = table.dim(0), d = table.dim(1);
   ClusteredBinaryEmbedding e;
   e.rows = V;
@@ -140,7 +141,9 @@ ClusteredBinaryEmbedding cluster_embedding(const Tensor& table, const std::vecto
     }
     BinaryCodeOptions o = opt;
     o.bits = clusters == 1 && counts.empty() ? opt.bits : clusters - int(c);
-    BinaryCodeResult b = quantize_binary_code(rows.data(), int64_t(groups[c].size()), d, o);
+    BinaryCodeResult b = hessian && gptq
+                             ? quantize_binary_code_gptq(rows.data(), int64_t(groups[c].size()), d, o, hessian, *gptq).code
+                             : quantize_binary_code(rows.data(), int64_t(groups[c].size()), d, o);
     double n2 = 0, wn2 = 0;
     for (size_t i = 0; i < rows.size(); ++i) {
       const double v2 = double(rows[i]) * rows[i];
@@ -210,10 +213,13 @@ std::vector<TensorReport> quantize_model(MarianWeights& w, const QuantizeConfig&
         const std::vector<float> h =
             serves_output ? column_weights_for("lm_head", table->dim(1), config, file) : std::vector<float>{};
         opt.column_weights = h.empty() ? nullptr : h.data();
+        const bool gptq = serves_output && config.gptq && config.gptq_options.embedding;
+        const float* hessian = gptq ? hessian_for("lm_head", table->dim(1), config) : nullptr;
         q.binary = std::make_shared<ClusteredBinaryEmbedding>(
             cluster_embedding(*table, clustered ? freq : std::vector<int64_t>{}, clustered ? plan.embedding_clusters : 1,
-                              plan.embedding_ratio, opt, &q.report.relative_error, &q.report.weighted_relative_error));
-        q.report.activation_aware = !h.empty();
+                              plan.embedding_ratio, opt, &q.report.relative_error, &q.report.weighted_relative_error,
+                              hessian, &config.gptq_options));
+        q.report.activation_aware = !h.empty() || gptq;  // (no per-cluster output error in the report)
         q.report.bits = q.binary->average_bits();
       }
     }

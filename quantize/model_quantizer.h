@@ -78,9 +78,11 @@ std::vector<TensorReport> quantize_model(MarianWeights& w, const QuantizeConfig&
 // Binary-codes an embedding table in frequency clusters: rows sorted by `counts`
 // (descending), `clusters` clusters growing by `ratio`, cluster i with
 // (clusters − i) planes. clusters = 1 with empty counts: one cluster, rows in id order.
-// opt.column_weights (d of them), when set, weigh every cluster's columns.
+// opt.column_weights (d of them), when set, weigh every cluster's columns; with
+// `hessian` (d × d) and `gptq`, every cluster is GPTQ'd on it instead.
 ClusteredBinaryEmbedding cluster_embedding(const Tensor& table, const std::vector<int64_t>& counts, int clusters,
                                            double ratio, const BinaryCodeOptions& opt, double* relative_error,
-                                           double* weighted_relative_error = nullptr);
+                                           double* weighted_relative_error = nullptr, const float* hessian = nullptr,
+                                           const GptqOptions* gptq = nullptr);
 
 }  // namespace qtool::quantize
