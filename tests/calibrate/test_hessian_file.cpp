@@ -2,6 +2,7 @@
 // naming the file and the field.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstring>
 #include <functional>
 
@@ -73,7 +74,7 @@ TEST_CASE("hessian file: malformed files are refused naming the field") {
       {"dim 0", [](std::string& s) { poke<int64_t>(s, kValues - 16, 0); }, "h.bin: tensors.a.fc1.dim: 0 is not 1..65536"},
       {"dim huge", [](std::string& s) { poke<int64_t>(s, kValues - 16, int64_t(1) << 40); },
        "h.bin: tensors.a.fc1.dim: 1099511627776 is not 1..65536"},
-      {"dim too big for the file", [](std::string& s) { poke<int64_t>(s, kValues - 16, 3); },
+      {"dim too big for the file", [](std::string& s) { poke<int64_t>(s, kValues - 16, 4); },
        "h.bin: tensors.a.fc1.values: the file ends early"},
       {"rows 0", [](std::string& s) { poke<int64_t>(s, kValues - 8, 0); }, "h.bin: tensors.a.fc1.rows: 0 is not"},
       {"not finite", [](std::string& s) { poke<float>(s, kValues + 4, NAN); },
@@ -88,7 +89,8 @@ TEST_CASE("hessian file: malformed files are refused naming the field") {
        "h.bin: tensors.a.fc1: appears twice"},
   };
   for (const Case& c : cases) {
-    CAPTURE(c.name);
+    const std::string name = c.name;
+    CAPTURE(name);
     std::string bytes = good;
     c.edit(bytes);
     const std::string m = refusal(bytes);

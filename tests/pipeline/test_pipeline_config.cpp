@@ -127,7 +127,7 @@ TEST_CASE("every invalid config names its JSON path") {
        [](json& j) {
          j["variants"][2]["config"]["binary_code"] = {{"gptq", json::object()}};
          j.erase("calibrate");
-         j["search"]["activation_aware"] = false;
+         j["variants"][1]["config"] = {{"version", 1}, {"int8", json::object()}};  // no static activations
        },
        "variants[2].config: binary_code.gptq needs the \"calibrate\" stage"},
       {"search with both targets", [](json& j) { j["search"]["max_bleu_drop"] = 1.0; },
