@@ -5,7 +5,8 @@
 //             "activations": "dynamic" | "static" (static needs a calibration file),
 //             "output_projection": true, "embeddings": true},      (INT8-only configs)
 //    "binary_code": {"iterations": 10, "group_size": 0, "activation_power": 1,
-//                    "gptq": {"damp": 0.01, "rounds": 2, "act_order": false}},
+//                    "gptq": {"damp": 0.01, "rounds": 2, "act_order": false,
+//                             "embedding": false}},
 //    "precision": {"enc_self_attn": P, "enc_ffn": P, "dec_self_attn": P,
 //                  "dec_cross_attn": P, "dec_ffn": P,
 //                  "output_projection": P | "embedding",
