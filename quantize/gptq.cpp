@@ -158,7 +158,8 @@ void refit(const Matrix& w, const Matrix& h, Code& c) {
   }
 }
 
-void check_inputs(const float* w, int64_t rows, int64_t cols, const float* hessian, const GptqOptions& g) {
+// The weights are checked by quantize_binary_code.
+void check_inputs(int64_t cols, const float* hessian, const GptqOptions& g) {
   if (!(g.damp >= 0.0) || g.damp > 10.0) fail("gptq", "damp " + std::to_string(g.damp) + " is not in [0, 10]");
   if (g.rounds < 1 || g.rounds > 10) fail("gptq", "rounds " + std::to_string(g.rounds) + " is not 1..10");
   for (int64_t i = 0; i < cols * cols; ++i)
@@ -166,7 +167,6 @@ void check_inputs(const float* w, int64_t rows, int64_t cols, const float* hessi
       fail("gptq", "hessian [" + std::to_string(i / cols) + ", " + std::to_string(i % cols) + "] is not finite");
   for (int64_t c = 0; c < cols; ++c)
     if (hessian[c * cols + c] < 0.0f) fail("gptq", "hessian diagonal [" + std::to_string(c) + "] is negative");
-  (void)w, (void)rows;  // the weights are checked by quantize_binary_code
 }
 
 }  // namespace
@@ -177,7 +177,7 @@ double hessian_error(const float* w, const BinaryCodeTensor& t, const float* hes
 
 std::vector<uint8_t> gptq_sweep(const float* w, const BinaryCodeTensor& t, const float* hessian,
                                 const GptqOptions& gptq) {
-  check_inputs(w, t.rows, t.cols, hessian, gptq);
+  check_inputs(t.cols, hessian, gptq);
   const Matrix h = to_matrix(hessian, t.cols, t.cols);
   Code c = from_tensor(t);
   const std::vector<int64_t> order = sweep_order(h, gptq.act_order);
@@ -189,7 +189,7 @@ std::vector<uint8_t> gptq_sweep(const float* w, const BinaryCodeTensor& t, const
 
 GptqResult quantize_binary_code_gptq(const float* w, int64_t rows, int64_t cols, const BinaryCodeOptions& opt,
                                      const float* hessian, const GptqOptions& gptq) {
-  check_inputs(w, rows, cols, hessian, gptq);
+  check_inputs(cols, hessian, gptq);
   std::vector<float> diag(cols);
   for (int64_t c = 0; c < cols; ++c) diag[c] = hessian[c * cols + c];
   BinaryCodeOptions start_opt = opt;
