@@ -122,7 +122,7 @@ TEST_CASE("gptq: correlated inputs, lower output error than the alternating code
         const double gptq_err = hessian_error(w.data(), g.code.tensor, h.data());
         // Recomputed independently of the reported figure, and well below the plain code.
         CHECK(std::sqrt(gptq_err / norm) == doctest::Approx(g.output_error).epsilon(1e-4));
-        CHECK(g.output_error <= g.start_output_error);
+        CHECK(g.output_error < 0.9 * g.start_output_error);  // the sweep, not the diag-H start, does the work
         CHECK(gptq_err < 0.8 * plain_err);
         CHECK(g.code.tensor.bits == bits);
         CHECK(g.code.tensor.groups() == (group_size ? n / group_size : 1));
