@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <limits>
 #include <mutex>
+#include <Eigen/Dense>
 #include <nlohmann/json.hpp>
 
 #include "util/crc32.h"
@@ -19,7 +20,7 @@ namespace {
 
 class Recorder final : public runtime::ActivationObserver {
  public:
-  explicit Recorder(int bins) : bins_(bins) {}
+  Recorder(int bins, bool hessians) : hessians_(hessians), bins_(bins) {}
   void observe(const std::string& name, const float* x, int64_t count) override {
     if (count <= 0) return;
     std::lock_guard<std::mutex> lock(mu_);
@@ -42,6 +43,16 @@ class Recorder final : public runtime::ActivationObserver {
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c) cs.sum[c] += double(x[r * cols + c]) * x[r * cols + c];
     cs.rows += rows;
+    if (hessians_) {
+      // Σ x xᵀ: the product in float (fast), accumulated in double across calls.
+      using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+      const Eigen::Map<const RowMajor> xm(x, rows, cols);
+      Eigen::MatrixXd& g = gram_[name];
+      if (g.size() == 0) g = Eigen::MatrixXd::Zero(cols, cols);
+      Eigen::MatrixXf p(cols, cols);
+      p.noalias() = xm.transpose() * xm;
+      g += p.cast<double>();
+    }
   }
   struct ColumnSquares {
     std::vector<double> sum;  // Σ x² per column
@@ -49,6 +60,8 @@ class Recorder final : public runtime::ActivationObserver {
   };
   std::map<std::string, Histogram> hist_;
   std::map<std::string, ColumnSquares> columns_;
+  std::map<std::string, Eigen::MatrixXd> gram_;  // Σ x xᵀ, with hessians_
+  bool hessians_;
   std::map<std::string, double> abs_sum_;
   std::map<std::string, float> min_;
 
@@ -62,7 +75,7 @@ class Recorder final : public runtime::ActivationObserver {
 Calibration calibrate(runtime::MarianModel& model, std::shared_ptr<const Vocabulary> vocab,
                       const std::vector<std::string>& sentences, const CalibrateOptions& opt,
                       const std::string& checksum) {
-  Recorder rec(opt.bins);
+  Recorder rec(opt.bins, opt.hessians);
   model.set_observer(&rec);
   // The translator takes shared ownership; the model outlives this call, so alias it.
   std::shared_ptr<const runtime::MarianModel> view(std::shared_ptr<const runtime::MarianModel>(), &model);
@@ -99,6 +112,15 @@ Calibration calibrate(runtime::MarianModel& model, std::shared_ptr<const Vocabul
     s.histogram_counts.assign(coarse, 0);
     for (int b = 0; b < h.bins(); ++b) s.histogram_counts[std::min(b / group, coarse - 1)] += h.counts()[b];
     c.tensors[name] = s;
+  }
+  for (auto& [name, g] : rec.gram_) {
+    calibrate::InputHessian& h = c.hessians[name];
+    h.dim = g.rows();
+    h.rows = rec.columns_[name].rows;
+    h.values.resize(h.dim * h.dim);
+    for (int64_t a = 0; a < h.dim; ++a)
+      for (int64_t b = 0; b < h.dim; ++b)  // symmetric exactly, as the file requires
+        h.values[a * h.dim + b] = float((a <= b ? g(a, b) : g(b, a)) / double(h.rows));
   }
   c.histograms = std::move(rec.hist_);
   return c;

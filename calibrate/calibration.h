@@ -29,6 +29,7 @@ struct CalibrateOptions {
   double percentile = 99.99;
   int batch_size = 32;
   bool progress = true;
+  bool hessians = false;  // also record E[x xᵀ] per linear-layer input (GPTQ; Calibration::hessians)
 };
 
 // `model` must be the FP32 model (its products are observed while it translates).

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "calibrate/hessian_file.h"
 #include "calibrate/histogram.h"
 #include "calibrate/thresholds.h"
 #include "model/weights.h"
@@ -36,6 +37,9 @@ struct Calibration {
   int64_t sentences = 0;
   std::map<std::string, TensorStats> tensors;
   std::map<std::string, Histogram> histograms;  // not written to the file
+  // With CalibrateOptions::hessians: E[x xᵀ] of every linear-layer input, for the
+  // hessian file (hessian_file.h), not calib.json.
+  std::map<std::string, InputHessian> hessians;
   // The thresholds as static INT8 inputs, by tensor name.
   std::map<std::string, CalibratedInput> inputs() const;
 };

@@ -26,10 +26,13 @@ void add_calibrate(CLI::App& app) {
   cmd->add_option("--percentile", opt->percentile, "With --method percentile")->check(CLI::Range(50.0, 100.0))->capture_default_str();
   cmd->add_option("--threads", *threads, "Worker threads (0 = all cores)");
   cmd->add_option("--output", *output, "Calibration file to write (JSON, atomically)")->required();
+  auto hessians = std::make_shared<std::string>();
+  cmd->add_option("--hessian-output", *hessians,
+                  "Also write every linear-layer input's E[x xᵀ] to this binary file (for binary_code.gptq)");
   cmd->add_flag("--quiet", *quiet, "No progress display");
   cmd->callback([=] {
     runtime::set_num_threads(*threads);
-    pipeline::CalibrateJob job{*model, *data, *output, *sentences, *opt};
+    pipeline::CalibrateJob job{*model, *data, *output, *sentences, *opt, *hessians};
     job.options.method = calibrate::parse_method(*method);
     job.options.progress = !*quiet;
     const calibrate::Calibration cal = pipeline::run_calibrate(job);

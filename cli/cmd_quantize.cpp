@@ -56,6 +56,8 @@ void add_quantize(CLI::App& app) {
                   "activation-aware binary code)");
   cmd->add_option("--token-counts", *counts_file,
                   "Token counts from `qtool count-tokens` (for frequency-clustered embeddings)");
+  auto hessians = std::make_shared<std::string>();
+  cmd->add_option("--hessians", *hessians, "Hessian file from `qtool calibrate --hessian-output` (binary_code.gptq)");
   cmd->add_option("--report", *report_file, "Write every tensor's format, bits and reconstruction error (JSON)");
   cmd->add_option("--tokenizer", *tokenizer,
                   "Where the tokenizer files go: inside the .qtm (embedded) or next to it (beside); overrides the config's \"tokenizer\"")
@@ -63,9 +65,12 @@ void add_quantize(CLI::App& app) {
   cmd->add_flag("--quiet", *quiet, "No progress display");
   cmd->callback([=] {
     pipeline::QuantizeJob job{*model, read_text_file(*config), *config, *calibration, *counts_file, *output,
-                              *report_file, !*quiet};
+                              *report_file, !*quiet, *hessians};
     job.tokenizer = *tokenizer;
     const pipeline::QuantizeResult r = pipeline::run_quantize(job);
+    int gptq = 0;
+    for (const auto& t : r.tensors) gptq += t.gptq;
+    if (gptq) std::fprintf(stderr, "gptq binary code: %d layers\n", gptq);
     if (r.activation_aware >= 0)
       std::fprintf(stderr, "activation-aware binary code: %d layers weighted\n", r.activation_aware);
     print_quantize_summary(r.tensors);

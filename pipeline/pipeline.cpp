@@ -77,15 +77,20 @@ PipelineRun run_pipeline(const PipelineConfig& c, const PipelineOptions& o) {
 
   std::vector<Stage> stages;
   const std::string calib_json = at("calib.json"), plan_json = at("search/plan.json"),
-                    table_json = at("search/table.json");
+                    table_json = at("search/table.json"), hessians_bin = at("hessians.bin");
   if (c.calibrate)
     stages.push_back({"calibrate",
-                      [&] { return json{{"model", model_hash}, {"data", h(c.data.calibration)},
-                                        {"config", section("calibrate")}}; },
-                      {calib_json},
+                      [&] {
+                        json key{{"model", model_hash}, {"data", h(c.data.calibration)},
+                                 {"config", section("calibrate")}};
+                        if (c.calibrate->hessians) key["hessians"] = true;  // absent: earlier runs stay valid
+                        return key;
+                      },
+                      c.calibrate->hessians ? std::vector<std::string>{calib_json, hessians_bin}
+                                            : std::vector<std::string>{calib_json},
                       [&] {
                         CalibrateJob job{c.model, c.data.calibration, calib_json, c.calibrate->sentences,
-                                         c.calibrate->options};
+                                         c.calibrate->options, c.calibrate->hessians ? hessians_bin : ""};
                         job.options.progress = o.progress;
                         run_calibrate(job);
                       }});
@@ -116,9 +121,11 @@ PipelineRun run_pipeline(const PipelineConfig& c, const PipelineOptions& o) {
                         [&, plan_json] {
                           const json config = v.source == VariantSpec::Source::search ? h(plan_json)
                                                                                       : json(hash_text(v.config_text));
-                          return json{{"model", model_hash}, {"config", config},
-                                      {"calibration", v.use_calibration ? h(calib_json) : json(nullptr)},
-                                      {"token_counts", v.use_token_counts ? h(c.data.token_counts) : json(nullptr)}};
+                          json key{{"model", model_hash}, {"config", config},
+                                   {"calibration", v.use_calibration ? h(calib_json) : json(nullptr)},
+                                   {"token_counts", v.use_token_counts ? h(c.data.token_counts) : json(nullptr)}};
+                          if (v.use_hessians) key["hessians"] = h(hessians_bin);  // absent: earlier runs stay valid
+                          return key;
                         },
                         {qtm, dir + "/tensors.json"},
                         [&, dir, qtm, plan_json] {
@@ -131,7 +138,8 @@ PipelineRun run_pipeline(const PipelineConfig& c, const PipelineOptions& o) {
                                           v.use_token_counts ? c.data.token_counts : "",
                                           qtm,
                                           dir + "/tensors.json",
-                                          o.progress};
+                                          o.progress,
+                                          v.use_hessians ? hessians_bin : ""};
                           run_quantize(job);
                         }});
     const std::string model_key_path = model_path;

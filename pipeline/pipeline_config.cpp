@@ -235,6 +235,7 @@ PipelineConfig parse_pipeline_config(const std::string& text, const std::string&
       static_act = qc.activations == "static";
       clustered = qc.has_plan && qc.plan.embedding_clusters > 0;
       has_plan = qc.has_plan;
+      v.use_hessians = qc.gptq;
     }
     if (v.source == VariantSpec::Source::search) clustered = !c.data.token_counts.empty();
     const bool searched_aware = v.source == VariantSpec::Source::search && c.search->activation_aware;
@@ -248,6 +249,9 @@ PipelineConfig parse_pipeline_config(const std::string& text, const std::string&
                       "is no \"calibrate\" section");
     if (v.use_calibration && !static_act && !has_plan)
       fail(file, vp + ".calibration: a dynamic INT8 config without a precision plan does not use a calibration");
+    if (v.use_hessians && !c.calibrate)
+      fail(file, cp + ": binary_code.gptq needs the \"calibrate\" stage (it writes the input hessians)");
+    if (v.use_hessians) c.calibrate->hessians = true;
     v.use_token_counts = clustered;
     if (clustered && c.data.token_counts.empty())
       fail(file, cp + ": a frequency-clustered embedding needs data.token_counts (from qtool count-tokens)");

@@ -22,6 +22,7 @@ struct DataFiles {
 struct CalibrateSpec {
   int sentences = 500;
   calibrate::CalibrateOptions options;
+  bool hessians = false;  // also write hessians.bin: some variant's config uses binary_code.gptq
 };
 
 struct SearchSpec {
@@ -37,6 +38,7 @@ struct VariantSpec {
   std::string config_text;   // file or inline: the quantization config
   bool use_calibration = false;  // static INT8 activations or activation-aware binary code
   bool use_token_counts = false; // frequency-clustered embedding
+  bool use_hessians = false;     // binary_code.gptq: the calibrate stage's hessian file
 };
 
 struct EvaluateSpec {

@@ -34,6 +34,18 @@ calibrate::Calibration read_calibration_for(const std::string& file, const check
   return c;
 }
 
+// The hessian file into the config (by calibration name), checked against the model.
+void read_hessians_for(const std::string& file, const checkpoint::Checkpoint& ck, quantize::QuantizeConfig& qc) {
+  calibrate::HessianSet h = calibrate::parse_hessians(read_text_file(file), file);
+  const std::string sum = calibrate::model_checksum(ck.weights_file);
+  if (sum != h.model_checksum)
+    throw Error(file + ": model_checksum " + h.model_checksum + " is for another model (" + ck.weights_file +
+                " has " + sum + "); calibrate this model first");
+  qc.hessian_file = file;
+  for (auto& [name, t] : h.tensors)
+    qc.hessians[name] = std::make_shared<const std::vector<float>>(std::move(t.values));
+}
+
 quantize::EmbeddingCounts read_counts_for(const std::string& file, const checkpoint::Checkpoint& ck,
                                           const Vocabulary& vocab) {
   return quantize::embedding_counts(quantize::parse_token_counts(read_text_file(file), file), vocab, ck.weights,
@@ -45,6 +57,10 @@ quantize::EmbeddingCounts read_counts_for(const std::string& file, const checkpo
 calibrate::Calibration run_calibrate(const CalibrateJob& job) {
   check_distinct(job.data, job.output);
   check_distinct(model_input_files(job.model), job.output);
+  if (!job.hessian_output.empty()) {
+    check_distinct(std::vector<std::string>{job.data, job.output}, job.hessian_output);
+    check_distinct(model_input_files(job.model), job.hessian_output);
+  }
   std::vector<std::string> lines = non_empty_lines(job.data);
   if (static_cast<int>(lines.size()) > job.sentences) lines.resize(job.sentences);
   checkpoint::Checkpoint ck = checkpoint::load_checkpoint(job.model);
@@ -52,8 +68,13 @@ calibrate::Calibration run_calibrate(const CalibrateJob& job) {
   const ModelConfig& c = ck.weights.config;
   auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);
   runtime::MarianModel m(ck.weights);
-  calibrate::Calibration cal =
-      calibrate::calibrate(m, vocab, lines, job.options, calibrate::model_checksum(ck.weights_file));
+  calibrate::CalibrateOptions opt = job.options;
+  opt.hessians = !job.hessian_output.empty();
+  calibrate::Calibration cal = calibrate::calibrate(m, vocab, lines, opt, calibrate::model_checksum(ck.weights_file));
+  if (opt.hessians) {
+    calibrate::HessianSet h{cal.model_checksum, cal.sentences, std::move(cal.hessians)};
+    write_file_atomic(job.hessian_output, calibrate::hessians_to_bytes(h));
+  }
   write_file_atomic(job.output, calibrate::to_json(cal));
   return cal;
 }
@@ -64,6 +85,10 @@ std::string tensor_report_json(const std::vector<quantize::TensorReport>& tensor
     t.push_back({{"name", r.name}, {"format", r.format}, {"params", r.params}, {"bits", r.bits},
                  {"relative_error", r.relative_error}});
     if (r.activation_aware) t.back()["weighted_relative_error"] = r.weighted_relative_error;
+    if (r.gptq) {
+      t.back()["output_error"] = r.output_error;
+      t.back()["start_output_error"] = r.start_output_error;
+    }
   }
   return nlohmann::json{{"tensors", t}}.dump(1) + "\n";
 }
@@ -73,7 +98,7 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
   quantize::QuantizeConfig qc = quantize::parse_quantize_config(job.config_text, job.config_name);
   // The outputs (the .qtm, the report) never name an input, nor each other.
   std::vector<std::string> inputs = model_input_files(job.model);
-  for (const std::string* f : {&job.config_name, &job.calibration, &job.token_counts})
+  for (const std::string* f : {&job.config_name, &job.calibration, &job.token_counts, &job.hessians})
     if (!f->empty()) inputs.push_back(*f);
   check_distinct(inputs, job.output);
   if (!job.report.empty()) {
@@ -83,10 +108,15 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
   const bool static_act = qc.activations == "static";
   if (static_act && job.calibration.empty())
     throw Error(job.config_name + ": int8.activations: \"static\" needs --calibration FILE (from qtool calibrate)");
+  if (qc.gptq && job.hessians.empty())
+    throw Error(job.config_name + ": binary_code.gptq needs --hessians FILE (from qtool calibrate --hessian-output)");
+  if (!qc.gptq && !job.hessians.empty())
+    throw Error(job.hessians + ": a hessian file is only used with binary_code.gptq (" + job.config_name + " has none)");
   checkpoint::Checkpoint ck = checkpoint::load_checkpoint(job.model);
   check_distinct(ck.weights_file, job.output);
   std::optional<calibrate::Calibration> calib;
   if (!job.calibration.empty()) calib = read_calibration_for(job.calibration, ck);
+  if (qc.gptq) read_hessians_for(job.hessians, ck, qc);
   quantize::EmbeddingCounts counts;
   if (!job.token_counts.empty()) {
     const ModelConfig& mc = ck.weights.config;

@@ -19,6 +19,7 @@ struct CalibrateJob {
   std::string model, data, output;  // checkpoint, source sentences (training side), calib.json
   int sentences = 500;              // from the top of `data`
   calibrate::CalibrateOptions options;
+  std::string hessian_output;       // optional: the hessian file (GPTQ); "" = none
 };
 calibrate::Calibration run_calibrate(const CalibrateJob& job);
 
@@ -29,6 +30,7 @@ struct QuantizeJob {
   std::string output;                     // the .qtm
   std::string report;                     // optional: every tensor's format, bits and error (JSON)
   bool progress = true;
+  std::string hessians;                   // the hessian file, for binary_code.gptq ("" = none)
   std::string tokenizer;                  // "embedded" / "beside" overrides the config's; "" = the config's
 };
 struct QuantizeResult {

@@ -127,7 +127,7 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
   if (j.contains("binary_code")) {
     const json& b = j["binary_code"];
     if (!b.is_object()) fail(file, "binary_code: must be an object");
-    only_keys(b, "binary_code.", {"iterations", "group_size", "activation_power"}, file);
+    only_keys(b, "binary_code.", {"iterations", "group_size", "activation_power", "gptq"}, file);
     if (b.contains("iterations")) {
       if (!b["iterations"].is_number_integer() || b["iterations"].get<int64_t>() < 0 || b["iterations"].get<int64_t>() > 1000)
         fail(file, "binary_code.iterations: " + b["iterations"].dump() + " is not 0..1000");
@@ -143,6 +143,30 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
           b["activation_power"].get<double>() > 4)
         fail(file, "binary_code.activation_power: " + b["activation_power"].dump() + " is not a number in [0, 4]");
       c.activation_power = b["activation_power"];
+    }
+    if (b.contains("gptq")) {
+      const json& g = b["gptq"];
+      if (!g.is_object()) fail(file, "binary_code.gptq: must be an object ({} for the defaults)");
+      only_keys(g, "binary_code.gptq.", {"damp", "rounds", "act_order", "embedding"}, file);
+      c.gptq = true;
+      if (g.contains("damp")) {
+        if (!g["damp"].is_number() || !(g["damp"].get<double>() >= 0) || g["damp"].get<double>() > 10)
+          fail(file, "binary_code.gptq.damp: " + g["damp"].dump() + " is not a number in [0, 10]");
+        c.gptq_options.damp = g["damp"];
+      }
+      if (g.contains("rounds")) {
+        if (!g["rounds"].is_number_integer() || g["rounds"].get<int64_t>() < 1 || g["rounds"].get<int64_t>() > 10)
+          fail(file, "binary_code.gptq.rounds: " + g["rounds"].dump() + " is not 1..10");
+        c.gptq_options.rounds = g["rounds"];
+      }
+      if (g.contains("act_order")) {
+        if (!g["act_order"].is_boolean()) fail(file, "binary_code.gptq.act_order: must be true or false");
+        c.gptq_options.act_order = g["act_order"];
+      }
+      if (g.contains("embedding")) {
+        if (!g["embedding"].is_boolean()) fail(file, "binary_code.gptq.embedding: must be true or false");
+        c.gptq_options.embedding = g["embedding"];
+      }
     }
   }
   if (c.has_plan) c.plan = parse_plan(j["precision"], file);

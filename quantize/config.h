@@ -4,7 +4,9 @@
 //    "int8": {"weights": "per_channel" | "per_tensor",
 //             "activations": "dynamic" | "static" (static needs a calibration file),
 //             "output_projection": true, "embeddings": true},      (INT8-only configs)
-//    "binary_code": {"iterations": 10, "group_size": 0, "activation_power": 1},
+//    "binary_code": {"iterations": 10, "group_size": 0, "activation_power": 1,
+//                    "gptq": {"damp": 0.01, "rounds": 2, "act_order": false,
+//                             "embedding": false}},
 //    "precision": {"enc_self_attn": P, "enc_ffn": P, "dec_self_attn": P,
 //                  "dec_cross_attn": P, "dec_ffn": P,
 //                  "output_projection": P | "embedding",
@@ -15,10 +17,12 @@
 // every linear layer is INT8 (the int8 section's flags choose the rest).
 #pragma once
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "quantize/binary_code.h"
+#include "quantize/gptq.h"
 #include "quantize/int8_model.h"
 
 namespace qtool::quantize {
@@ -65,6 +69,13 @@ struct QuantizeConfig {
   // column_weights_name()); empty = every layer unweighted.
   std::map<std::string, std::vector<float>> column_weights;
   double activation_power = 1.0;  // binary_code.activation_power a: the column weights are h^a
+  // binary_code.gptq: binary-coded linear layers by GPTQ (gptq.h) on their input's
+  // H = E[x xᵀ] from `hessians` (not part of the file: by calibration name, each
+  // [cols][cols], read from `hessian_file`); a layer without one is refused.
+  bool gptq = false;
+  GptqOptions gptq_options;
+  std::map<std::string, std::shared_ptr<const std::vector<float>>> hessians;
+  std::string hessian_file;
   bool has_plan = false;      // "precision" given
   PrecisionPlan plan;
   // "beside": the .qtm records its tokenizer files (names, sizes, CRCs) and they

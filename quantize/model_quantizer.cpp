@@ -38,6 +38,18 @@ std::vector<float> column_weights_for(const std::string& calib_name, int64_t col
   return h;
 }
 
+// The hessian of a linear layer's input (GPTQ), refused when missing or not cols × cols.
+const float* hessian_for(const std::string& name, int64_t cols, const QuantizeConfig& c) {
+  const std::string input = column_weights_name(name);
+  auto it = c.hessians.find(input);
+  if (it == c.hessians.end())
+    fail(c.hessian_file, "tensors." + input + ": missing (binary_code.gptq needs the input hessian of " + name + ")");
+  if (int64_t(it->second->size()) != cols * cols)
+    fail(c.hessian_file, "tensors." + input + ": not " + std::to_string(cols) + " x " + std::to_string(cols) + " (" +
+                             name + "'s input width; a hessian file of another model?)");
+  return it->second->data();
+}
+
 // One linear layer to its format (from the cache when it was done before);
 // returns the report line.
 TensorReport quantize_linear(const std::string& name, LinearWeights& l, const Precision& p, const QuantizeConfig& c,
@@ -55,13 +67,25 @@ TensorReport quantize_linear(const std::string& name, LinearWeights& l, const Pr
     } else {
       BinaryCodeOptions opt = c.binary;
       opt.bits = p.bits;
-      const std::vector<float> h = column_weights_for(column_weights_name(name), w.dim(1), c, file);
-      opt.column_weights = h.empty() ? nullptr : h.data();
-      BinaryCodeResult b = quantize_binary_code(w.data.data(), w.dim(0), w.dim(1), opt);
-      q.report.relative_error = b.relative_error;
-      q.report.activation_aware = !h.empty();
-      q.report.weighted_relative_error = b.weighted_relative_error;
-      q.binary = std::make_shared<const BinaryCodeTensor>(std::move(b.tensor));
+      if (c.gptq) {
+        const float* hessian = hessian_for(name, w.dim(1), c);
+        GptqResult g = quantize_binary_code_gptq(w.data.data(), w.dim(0), w.dim(1), opt, hessian, c.gptq_options);
+        q.report.relative_error = g.code.relative_error;
+        q.report.activation_aware = true;  // the start is weighted by diag H
+        q.report.weighted_relative_error = g.code.weighted_relative_error;
+        q.report.gptq = true;
+        q.report.output_error = g.output_error;
+        q.report.start_output_error = g.start_output_error;
+        q.binary = std::make_shared<const BinaryCodeTensor>(std::move(g.code.tensor));
+      } else {
+        const std::vector<float> h = column_weights_for(column_weights_name(name), w.dim(1), c, file);
+        opt.column_weights = h.empty() ? nullptr : h.data();
+        BinaryCodeResult b = quantize_binary_code(w.data.data(), w.dim(0), w.dim(1), opt);
+        q.report.relative_error = b.relative_error;
+        q.report.activation_aware = !h.empty();
+        q.report.weighted_relative_error = b.weighted_relative_error;
+        q.binary = std::make_shared<const BinaryCodeTensor>(std::move(b.tensor));
+      }
     }
   }
   l.int8 = q.int8;
@@ -94,7 +118,8 @@ EmbeddingCounts embedding_counts(const TokenCounts& tc, const Vocabulary& vocab,
 
 ClusteredBinaryEmbedding cluster_embedding(const Tensor& table, const std::vector<int64_t>& counts, int clusters,
                                            double ratio, const BinaryCodeOptions& opt, double* relative_error,
-                                           double* weighted_relative_error) {
+                                           double* weighted_relative_error, const float* hessian,
+                                           const GptqOptions* gptq) {
   const int64_t V = table.dim(0), d = table.dim(1);
   ClusteredBinaryEmbedding e;
   e.rows = V;
@@ -118,7 +143,9 @@ ClusteredBinaryEmbedding cluster_embedding(const Tensor& table, const std::vecto
     }
     BinaryCodeOptions o = opt;
     o.bits = clusters == 1 && counts.empty() ? opt.bits : clusters - int(c);
-    BinaryCodeResult b = quantize_binary_code(rows.data(), int64_t(groups[c].size()), d, o);
+    BinaryCodeResult b = hessian && gptq
+                             ? quantize_binary_code_gptq(rows.data(), int64_t(groups[c].size()), d, o, hessian, *gptq).code
+                             : quantize_binary_code(rows.data(), int64_t(groups[c].size()), d, o);
     double n2 = 0, wn2 = 0;
     for (size_t i = 0; i < rows.size(); ++i) {
       const double v2 = double(rows[i]) * rows[i];
@@ -210,10 +237,13 @@ std::vector<TensorReport> quantize_model(MarianWeights& w, const QuantizeConfig&
         const std::vector<float> h =
             serves_output ? column_weights_for("lm_head", table->dim(1), config, file) : std::vector<float>{};
         opt.column_weights = h.empty() ? nullptr : h.data();
+        const bool gptq = serves_output && config.gptq && config.gptq_options.embedding;
+        const float* hessian = gptq ? hessian_for("lm_head", table->dim(1), config) : nullptr;
         q.binary = std::make_shared<ClusteredBinaryEmbedding>(
             cluster_embedding(*table, clustered ? freq : std::vector<int64_t>{}, clustered ? plan.embedding_clusters : 1,
-                              plan.embedding_ratio, opt, &q.report.relative_error, &q.report.weighted_relative_error));
-        q.report.activation_aware = !h.empty();
+                              plan.embedding_ratio, opt, &q.report.relative_error, &q.report.weighted_relative_error,
+                              hessian, &config.gptq_options));
+        q.report.activation_aware = !h.empty() || gptq;  // (no per-cluster output error in the report)
         q.report.bits = q.binary->average_bits();
       }
     }

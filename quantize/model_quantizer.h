@@ -33,6 +33,8 @@ struct TensorReport {
   double relative_error = 0;   // ‖W − Ŵ‖ / ‖W‖ (0 for FP32)
   bool activation_aware = false;       // binary code weighted by its input's column mean squares
   double weighted_relative_error = 0;  // √(Σh(w − ŵ)² / Σh w²) when activation_aware
+  bool gptq = false;                   // binary code by GPTQ on the input's hessian
+  double output_error = 0, start_output_error = 0;  // GptqResult's, when gptq
 };
 
 // The calibration tensor that holds a linear layer's input: the first nn.Linear
@@ -76,10 +78,12 @@ std::vector<TensorReport> quantize_model(MarianWeights& w, const QuantizeConfig&
 // Binary-codes an embedding table in frequency clusters: rows sorted by `counts`
 // (descending), `clusters` clusters growing by `ratio`, cluster i with
 // (clusters − i) planes. clusters = 1 with empty counts: one cluster, rows in id order.
-// opt.column_weights (d of them), when set, weigh every cluster's columns.
+// opt.column_weights (d of them), when set, weigh every cluster's columns; with
+// `hessian` (d × d) and `gptq`, every cluster is GPTQ'd on it instead.
 ClusteredBinaryEmbedding cluster_embedding(const Tensor& table, const std::vector<int64_t>& counts, int clusters,
                                            double ratio, const BinaryCodeOptions& opt, double* relative_error,
-                                           double* weighted_relative_error = nullptr);
+                                           double* weighted_relative_error = nullptr, const float* hessian = nullptr,
+                                           const GptqOptions* gptq = nullptr);
 
 // Rounds every bias and LayerNorm parameter to the nearest half (what a .qtm
 // with "vectors": "fp16" stores); quantize_model does it when the config says so.

@@ -366,3 +366,40 @@ TEST_CASE("data safety: a failing quantize (bad config, bad model) leaves the ex
   CHECK(read_text_file(out.string()) == good);
   CHECK(names_in(dir) == before);
 }
+
+TEST_CASE("gptq: calibrate --hessian-output → quantize --hessians; bad hessian files refused on one line") {
+  const std::string calib = (scratch() / "g.calib.json").string(), hess = (scratch() / "g.hessians.bin").string();
+  const std::string qtm = (scratch() / "tiny.gptq.qtm").string(), report = (scratch() / "gptq.report.json").string();
+  const std::string config = (scratch() / "gptq.json").string();
+  write(config, R"({"version": 1, "binary_code": {"gptq": {"act_order": true}},
+                    "precision": {"enc_self_attn": 2, "enc_ffn": 2, "dec_self_attn": 3, "dec_cross_attn": 3,
+                                  "dec_ffn": 2, "embedding": "int8", "output_projection": "int8"}})");
+  Run c = run_qtool("calibrate --quiet --model " + tiny() + " --data " + data("calib.en") + " --sentences 40 --output " +
+                    calib + " --hessian-output " + hess);
+  REQUIRE(c.code == 0);
+  Run q = run_qtool("quantize --quiet --model " + tiny() + " --config " + config + " --hessians " + hess +
+                    " --report " + report + " --output " + qtm);
+  CAPTURE(q.err);
+  REQUIRE(q.code == 0);
+  CHECK(q.err.find("gptq binary code:") != std::string::npos);
+  // Every binary-coded layer reports a GPTQ output error no worse than its start's.
+  const nlohmann::json r = nlohmann::json::parse(read_text_file(report));
+  int gptq = 0;
+  for (const auto& t : r.at("tensors"))
+    if (t.contains("output_error")) {
+      ++gptq;
+      CHECK(t.at("output_error").get<double>() <= t.at("start_output_error").get<double>());
+    }
+  CHECK(gptq > 0);
+  Run t = run_qtool("translate --quiet --model " + qtm + " --input " + data("dev.en") + " --output " +
+                    (scratch() / "dev.gptq.de").string());
+  CHECK(t.code == 0);
+  const std::string args = " --model " + tiny() + " --config " + config + " --output " + qtm;
+  check_refused(run_qtool("quantize" + args), "binary_code.gptq needs --hessians");
+  const std::string bytes = read_text_file(hess);
+  const fs::path bad = scratch() / "bad.hessians.bin";
+  write(bad, bytes.substr(0, bytes.size() / 2));
+  check_refused(run_qtool("quantize" + args + " --hessians " + bad.string()), "bad.hessians.bin: tensors.");
+  write(bad, "not a hessian file");
+  check_refused(run_qtool("quantize" + args + " --hessians " + bad.string()), "bad.hessians.bin: magic");
+}

@@ -123,6 +123,13 @@ TEST_CASE("every invalid config names its JSON path") {
       {"unknown calibration method", [](json& j) { j["calibrate"]["method"] = "entropy"; }, "calibrate.method:"},
       {"calibrate without calibration data", [](json& j) { j["data"].erase("calibration"); },
        "calibrate: needs data.calibration"},
+      {"gptq without the calibrate stage",
+       [](json& j) {
+         j["variants"][2]["config"]["binary_code"] = {{"gptq", json::object()}};
+         j.erase("calibrate");
+         j["variants"][1]["config"] = {{"version", 1}, {"int8", json::object()}};  // no static activations
+       },
+       "variants[2].config: binary_code.gptq needs the \"calibrate\" stage"},
       {"search with both targets", [](json& j) { j["search"]["max_bleu_drop"] = 1.0; },
        "search: give exactly one of target_bits and max_bleu_drop"},
       {"search without dev data", [](json& j) { j["data"].erase("dev_ref"); }, "search: needs data.dev_src and data.dev_ref"},
@@ -187,4 +194,16 @@ TEST_CASE("the shipped pipeline configs are valid") {
     CAPTURE(f);
     CHECK_NOTHROW(pipeline::read_pipeline_config(test::source_dir() + "/configs/" + f));
   }
+}
+
+TEST_CASE("a gptq variant makes the calibrate stage write the hessians") {
+  json j = valid();
+  pipeline::PipelineConfig c = pipeline::parse_pipeline_config(j.dump(), (scratch() / "pipeline.json").string());
+  CHECK_FALSE(c.calibrate->hessians);
+  CHECK_FALSE(c.variants[2].use_hessians);
+  j["variants"][2]["config"]["binary_code"] = {{"gptq", {{"act_order", true}}}};
+  c = pipeline::parse_pipeline_config(j.dump(), (scratch() / "pipeline.json").string());
+  CHECK(c.calibrate->hessians);
+  CHECK(c.variants[2].use_hessians);
+  CHECK_FALSE(c.variants[1].use_hessians);
 }

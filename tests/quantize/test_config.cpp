@@ -34,6 +34,18 @@ TEST_CASE("quantize config: malformed configs are refused naming the file and th
        "not valid JSON: [json.exception.out_of_range.406] number overflow parsing '1e999'"},
       {"activation power 5", R"({"version": 1, "int8": {}, "binary_code": {"activation_power": 5}})",
        "binary_code.activation_power: 5 is not a number in [0, 4]"},
+      {"gptq not an object", R"({"version": 1, "int8": {}, "binary_code": {"gptq": true}})",
+       "binary_code.gptq: must be an object"},
+      {"gptq unknown key", R"({"version": 1, "int8": {}, "binary_code": {"gptq": {"dampening": 0.1}}})",
+       "binary_code.gptq.dampening: unknown key"},
+      {"gptq damp -1", R"({"version": 1, "int8": {}, "binary_code": {"gptq": {"damp": -1}}})",
+       "binary_code.gptq.damp: -1 is not a number in [0, 10]"},
+      {"gptq rounds 0", R"({"version": 1, "int8": {}, "binary_code": {"gptq": {"rounds": 0}}})",
+       "binary_code.gptq.rounds: 0 is not 1..10"},
+      {"gptq embedding \"yes\"", R"({"version": 1, "int8": {}, "binary_code": {"gptq": {"embedding": "yes"}}})",
+       "binary_code.gptq.embedding: must be true or false"},
+      {"gptq act_order 1", R"({"version": 1, "int8": {}, "binary_code": {"gptq": {"act_order": 1}}})",
+       "binary_code.gptq.act_order: must be true or false"},
       {"bits 0", R"({"version": 1, "precision": {"enc_self_attn": 0}})", "precision.enc_self_attn: 0 is not 1, 2, 3, 4"},
       {"bits past int", R"({"version": 1, "precision": {"enc_self_attn": 4294967297}})", "precision.enc_self_attn: 4294967297 is not"},
       {"sub-layer missing", R"({"version": 1, "precision": {"enc_self_attn": 2}})", "precision.enc_ffn: missing"},
@@ -58,4 +70,22 @@ TEST_CASE("quantize config: malformed configs are refused naming the file and th
     CHECK(e.rfind(std::string("q.json: ") + c.expect, 0) == 0);
     CHECK(e.find('\n') == std::string::npos);
   }
+}
+
+TEST_CASE("quantize config: binary_code.gptq") {
+  const auto plain = quantize::parse_quantize_config(R"({"version": 1, "int8": {}})", "q.json");
+  CHECK_FALSE(plain.gptq);
+  const auto defaults = quantize::parse_quantize_config(R"({"version": 1, "int8": {}, "binary_code": {"gptq": {}}})", "q.json");
+  CHECK(defaults.gptq);
+  CHECK(defaults.gptq_options.damp == 0.01);
+  CHECK(defaults.gptq_options.rounds == 2);
+  CHECK_FALSE(defaults.gptq_options.act_order);
+  const auto set = quantize::parse_quantize_config(
+      R"({"version": 1, "int8": {}, "binary_code": {"gptq": {"damp": 0.1, "rounds": 3, "act_order": true, "embedding": true}}})",
+      "q.json");
+  CHECK(set.gptq_options.damp == 0.1);
+  CHECK(set.gptq_options.rounds == 3);
+  CHECK(set.gptq_options.act_order);
+  CHECK(set.gptq_options.embedding);
+  CHECK_FALSE(defaults.gptq_options.embedding);
 }
