@@ -6,6 +6,8 @@ namespace qtool {
 
 std::vector<TensorBits> tensor_bits(const QtmModel& q) {
   std::vector<TensorBits> rows = tensor_bits(q.fp32);
+  for (TensorBits& r : rows)
+    if (q.fp16_vectors.count(r.name)) r.type = "fp16", r.bytes = r.params * 2, r.code_bits = 16.0;  // halves
   for (const auto& [name, t] : q.quantized.int8)
     rows.push_back({name, qtype_name(t.type), shape_str({t.rows, t.cols}), t.rows * t.cols,
                     t.rows * t.cols + static_cast<int64_t>(t.scales.size()) * 4, 8.0, true});

@@ -264,6 +264,7 @@ void read_tensor(Parser& p, const std::string& name, const json& t, QtmModel& m)
       out.data[i] = half_to_float(h);
     }
     m.fp32.emplace(name, std::move(out));
+    m.fp16_vectors.insert(name);
     return;
   }
   QType type;

@@ -22,6 +22,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 
@@ -41,7 +42,8 @@ struct QtmModel {
   std::string config_json, generation_config_json;
   VocabularyFiles vocab;
   bool tokenizer_beside = false;  // vocab was read from files next to the .qtm
-  TensorMap fp32;
+  TensorMap fp32;                        // fp16 vectors are widened into it too
+  std::set<std::string> fp16_vectors;    // which of them the file stores as halves
   QuantizedTensors quantized;
   // The bytes binary-code tensors point into (a mapped file), when they are views.
   std::shared_ptr<const void> storage;
