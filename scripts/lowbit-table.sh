@@ -4,8 +4,9 @@
 # bytes with the tokenizer beside the file (as the checkpoint's weights file has
 # it), greedy and beam-4 BLEU — plus docs/bleu-vs-size.json for the plot.
 # usage: scripts/lowbit-table.sh MODEL_DIR DATA_DIR [OUT_DIR] [EXTRA_CONFIG.json ...]
-# env: CALIB=calib.json (passed to every quantize: activation-aware / GPTQ plans need it),
-#      COUNTS=token-counts.json (default data/ddtp-en-de/token-counts.json)
+# env: HESSIANS=hessians.bin (qtool calibrate --hessian-output; for the GPTQ configs,
+#      which are skipped without it), COUNTS=token-counts.json (default
+#      data/ddtp-en-de/token-counts.json)
 set -euo pipefail
 model=$1 data=$2 out=${3:-out/lowbit-table}
 shift $(($# < 3 ? $# : 3))
@@ -24,8 +25,6 @@ row() {  # label kind file
     "$(python3 -c "print($fp32_bytes / $s)")" "$g" "$b"
   printf ' {"label": "%s", "bytes": %s, "bleu": %s, "kind": "%s"},\n' "$1" "$s" "$g" "$2" >>"$plot.tmp"
 }
-calib=()
-[ -n "${CALIB:-}" ] && calib=(--calibration "$CALIB")
 : >"$plot.tmp"
 printf "| plan | embedding / encoder / decoder bits | all weights | .qtm bytes | smaller than FP32 | greedy BLEU | beam 4 BLEU |\n"
 printf "| --- | --- | --- | --- | --- | --- | --- |\n"
@@ -35,9 +34,15 @@ printf ' {"label": "FP32", "bytes": %s, "bleu": %s, "kind": "fp32"},\n' "$fp32_b
 $q quantize --quiet --model "$model" --config configs/int8-dynamic.json --tokenizer beside --output "$out/int8-dynamic.qtm" 2>/dev/null
 row "INT8 dynamic" int8 "$out/int8-dynamic.qtm"
 for c in configs/lowbit-4bit.json configs/lowbit-int8-cross-4.json configs/lowbit-int8-cross.json \
-         configs/lowbit-3bit.json configs/lowbit-search-2.6.json configs/lowbit-paper.json "$@"; do
+         configs/lowbit-3bit.json configs/lowbit-search-2.6.json configs/lowbit-paper.json \
+         configs/lowbit-search-2.6-gptq.json configs/lowbit-search-2.4-gptq.json "$@"; do
   name=$(basename "$c" .json)
-  $q quantize --quiet --model "$model" --config "$c" --token-counts "$counts" "${calib[@]}" --tokenizer beside \
+  extra=()
+  if grep -q '"gptq"' "$c"; then
+    [ -n "${HESSIANS:-}" ] || { echo "skipping $c: GPTQ needs HESSIANS=hessians.bin" >&2; continue; }
+    extra=(--hessians "$HESSIANS")
+  fi
+  $q quantize --quiet --model "$model" --config "$c" --token-counts "$counts" "${extra[@]}" --tokenizer beside \
     --output "$out/$name.qtm" 2>/dev/null
   kind=binary
   grep -q '"int8"' "$c" && kind=mixed
