@@ -39,7 +39,7 @@ if [[ " $which " == *" asan "* ]]; then
   (cd build-asan && ctest --output-on-failure --timeout 1800)
 fi
 if [[ " $which " == *" tsan "* ]]; then
-  build build-tsan thread test_export_concurrency test_e2e_reference test_runtime_parallel
+  build build-tsan thread test_export_concurrency test_e2e_reference
   # One OpenMP thread per thread: libgomp is not instrumented, so a team's
   # hand-overs would look like races; the parallelism checked here is qtool's
   # own std::threads (the translator's streams and the test's threads).
@@ -48,8 +48,5 @@ if [[ " $which " == *" tsan "* ]]; then
   echo "sanitizers: ThreadSanitizer tests" >&2
   build-tsan/tests/export/test_export_concurrency
   build-tsan/tests/e2e/test_e2e_reference --test-case="parallel batch streams*"
-  # The runtime's own thread pool (std::threads and atomics; it asks OpenMP only
-  # for the thread count, which the test sets per thread).
-  build-tsan/tests/runtime/test_runtime_parallel
 fi
 echo "sanitizers: all passed" >&2

@@ -34,9 +34,9 @@ BinaryActivations& prepare_binary_activations(const uint8_t* A, int64_t M, int64
 int64_t binary_block_grain(int64_t M, const BinaryCodeTensor& W) {
   const int64_t blocks = W.row_blocks(), per_block = M * 16 * W.col_quads() * 4 * W.bits;
   const int threads = parallel_threads();
-  if (threads <= 1 || per_block * blocks < (int64_t(1) << 15)) return blocks;
-  const int64_t min_grain = ((int64_t(1) << 13) + per_block - 1) / per_block;
-  return std::max(min_grain, (blocks + 4 * threads - 1) / (4 * threads));
+  // An OpenMP team costs a few µs: products under ~2^19 bit products stay serial.
+  if (threads <= 1 || per_block * blocks < (int64_t(1) << 19)) return blocks;
+  return (blocks + threads - 1) / threads;
 }
 
 // Which kernels exist is a per-architecture choice made here and in CMake.

@@ -49,9 +49,8 @@ struct BinaryActivations {
 };
 BinaryActivations& prepare_binary_activations(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W);
 
-// Blocks per chunk for for_row_blocks: all of them (serial) below ~2^15 bit
-// products (a few µs), else about four chunks per thread, so that a late or
-// busy thread costs little.
+// Blocks per chunk for for_row_blocks: all of them (serial) below ~2^19 bit
+// products (what an OpenMP team costs), else one chunk per thread.
 int64_t binary_block_grain(int64_t M, const BinaryCodeTensor& W);
 
 // Runs fn(first, last) over W's 16-row blocks, split across the threads

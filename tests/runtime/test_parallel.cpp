@@ -1,4 +1,4 @@
-// The thread pool behind parallel_for: every index exactly once, whatever the
+// parallel_for: every index exactly once, whatever the
 // thread count, the grain, and whether other threads call it at the same time.
 #include <doctest/doctest.h>
 #include <omp.h>
@@ -48,14 +48,16 @@ TEST_CASE("parallel_for: every index once, any thread count and grain") {
 TEST_CASE("parallel_for: many jobs in a row, and a worker's own call runs serially") {
   omp_set_num_threads(2);
   std::atomic<int64_t> total{0};
+  std::atomic<int> bad{0};
   for (int job = 0; job < 2000; ++job)
     parallel_for(16, 1, [&](int64_t first, int64_t last) {
       int inner = 0;  // nested: on the calling thread, whichever it is
       parallel_for(4, 1, [&](int64_t a, int64_t b) { inner += int(b - a); });
-      CHECK(inner == 4);
+      if (inner != 4) bad.fetch_add(1);  // (doctest's CHECK is not for worker threads)
       total.fetch_add(last - first, std::memory_order_relaxed);
     });
   CHECK(total.load() == 2000 * 16);
+  CHECK(bad.load() == 0);
   omp_set_num_threads(1);
 }
 
