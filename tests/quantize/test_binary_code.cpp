@@ -9,11 +9,14 @@
 #include <vector>
 
 #include "quantize/binary_code.h"
+#include "tests/quantize/random_matrix.h"
 #include "util/error.h"
 #include "util/half.h"
 
 using namespace qtool;
 using namespace qtool::quantize;
+
+using test::random_matrix;
 
 namespace {
 
@@ -21,14 +24,6 @@ namespace {
 BinaryCodeResult quantize_exact(const float* w, int64_t rows, int64_t cols, BinaryCodeOptions opt) {
   opt.half_alphas = false;
   return quantize_binary_code(w, rows, cols, opt);
-}
-
-std::vector<float> random_matrix(int64_t rows, int64_t cols, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> g(0.0f, 1.0f);
-  std::vector<float> w(rows * cols);
-  for (float& v : w) v = g(rng);
-  return w;
 }
 
 double relative_error(const BinaryCodeTensor& t, const std::vector<float>& w) {

@@ -9,20 +9,15 @@
 
 #include "quantize/binary_code.h"
 #include "quantize/gptq.h"
+#include "tests/quantize/random_matrix.h"
 #include "util/error.h"
 
 using namespace qtool;
 using namespace qtool::quantize;
 
-namespace {
+using test::random_matrix;
 
-std::vector<float> random_matrix(int64_t rows, int64_t cols, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> g(0.0f, 1.0f);
-  std::vector<float> w(rows * cols);
-  for (float& v : w) v = g(rng);
-  return w;
-}
+namespace {
 
 // H = XᵀX / m for inputs x = z·M (z Gaussian, M random): strongly correlated columns.
 std::vector<float> correlated_hessian(int64_t n, unsigned seed) {

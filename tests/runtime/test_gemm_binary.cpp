@@ -32,6 +32,14 @@ BinaryCodeTensor random_tensor(int64_t rows, int64_t cols, int bits, int64_t gro
   return t;
 }
 
+// n random u8 activations.
+std::vector<uint8_t> random_activations(int64_t n, std::mt19937& rng) {
+  std::uniform_int_distribution<int> u8(0, 255);
+  std::vector<uint8_t> a(n);
+  for (auto& v : a) v = uint8_t(u8(rng));
+  return a;
+}
+
 // Σ_i |q_i| · Σ_b α_b: what the float rounding of one output is relative to.
 double magnitude(const uint8_t* a, const BinaryCodeTensor& W, int64_t o) {
   double mag = 0.0;
@@ -47,7 +55,6 @@ TEST_CASE("binary gemm: every kernel equals the reference, the reference equals 
   kernels.erase(kernels.begin());  // the reference itself
   MESSAGE("chosen binary kernel: " << std::string(binary_kernels().name));
   std::mt19937 rng(11);
-  std::uniform_int_distribution<int> u8(0, 255);
   const std::vector<int64_t> Ms = {1, 2, 3, 5, 7, 33}, Rs = {1, 15, 16, 17, 100},
                              Ks = {4, 8, 12, 68, 100, 260, 1024}, groups = {0, 4, 8, 64, 128};
   int cases = 0;
@@ -64,8 +71,7 @@ TEST_CASE("binary gemm: every kernel equals the reference, the reference equals 
         CAPTURE(group);
         const BinaryCodeTensor W = random_tensor(N, K, bits, group, rng);
         const int64_t lda = K + 3;  // odd stride; bytes past K are garbage on purpose
-        std::vector<uint8_t> A(M * lda);
-        for (auto& v : A) v = uint8_t(u8(rng));
+        const std::vector<uint8_t> A = random_activations(M * lda, rng);
         std::vector<float> want(M * N, -1.0f);
         binary_kernels_ref().gemm(A.data(), M, lda, W, want.data(), N);
 
@@ -93,7 +99,6 @@ TEST_CASE("binary gemm: every kernel equals the reference, the reference equals 
 
 TEST_CASE("binary gemm: every M and row count, every kernel") {
   std::mt19937 rng(4);
-  std::uniform_int_distribution<int> u8(0, 255);
   std::vector<const BinaryKernels*> kernels = binary_kernels_runnable();
   // K = 2048 makes the larger products take the OpenMP path.
   for (int64_t M : {1, 2, 3, 4, 5, 7, 8, 33, 64})
@@ -104,8 +109,7 @@ TEST_CASE("binary gemm: every M and row count, every kernel") {
         CAPTURE(K);
         CAPTURE(bits);
         const BinaryCodeTensor W = random_tensor(N, K, bits, 64, rng);
-        std::vector<uint8_t> A(M * K);
-        for (auto& v : A) v = uint8_t(u8(rng));
+        const std::vector<uint8_t> A = random_activations(M * K, rng);
         std::vector<float> want(M * N), got(M * N);
         binary_kernels_ref().gemm(A.data(), M, K, W, want.data(), N);
         for (const BinaryKernels* k : kernels) {
@@ -122,7 +126,6 @@ TEST_CASE("binary gemm: one and two activation rows, all group sizes") {
   // M ≤ 2 takes the AVX-512 lookup path when groups are whole steps of 4 (or 2)
   // quads, the expand path otherwise; partial steps at the end of a row included.
   std::mt19937 rng(8);
-  std::uniform_int_distribution<int> u8(0, 255);
   std::vector<const BinaryKernels*> kernels = binary_kernels_runnable();
   for (int64_t K : {4, 6, 10, 12, 60, 100, 260, 1028, 2052})
     for (int64_t group : {0, 8, 16, 32, 64, 128})
@@ -136,8 +139,7 @@ TEST_CASE("binary gemm: one and two activation rows, all group sizes") {
           CAPTURE(bits);
           CAPTURE(group);
           const BinaryCodeTensor W = random_tensor(N, K, bits, group, rng);
-          std::vector<uint8_t> A(M * K);
-          for (auto& v : A) v = uint8_t(u8(rng));
+          const std::vector<uint8_t> A = random_activations(M * K, rng);
           std::vector<float> want(M * N), got(M * N);
           binary_kernels_ref().gemm(A.data(), M, K, W, want.data(), N);
           for (const BinaryKernels* k : kernels) {
@@ -191,7 +193,6 @@ TEST_CASE("binary gemm: threads split row blocks, results bit-identical to one t
   // Big enough products that for_row_blocks splits them (runtime/parallel.h),
   // odd row counts so the last block is partial.
   std::mt19937 rng(21);
-  std::uniform_int_distribution<int> u8(0, 255);
   for (const BinaryKernels* k : binary_kernels_runnable())
     for (int64_t M : {1, 2, 3, 9})
       for (auto [N, K, bits] : {std::tuple<int64_t, int64_t, int>{4001, 256, 1}, {2003, 260, 2}, {517, 1024, 3},
@@ -201,8 +202,7 @@ TEST_CASE("binary gemm: threads split row blocks, results bit-identical to one t
         CAPTURE(N);
         CAPTURE(bits);
         const BinaryCodeTensor W = random_tensor(N, K, bits, 0, rng);
-        std::vector<uint8_t> A(M * K);
-        for (auto& v : A) v = uint8_t(u8(rng));
+        const std::vector<uint8_t> A = random_activations(M * K, rng);
         std::vector<float> one(M * N), two(M * N);
         omp_set_num_threads(1);
         k->gemm(A.data(), M, K, W, one.data(), N);
