@@ -113,6 +113,17 @@ const json& need(const json& j, const char* key, const std::string& path, const 
   return j.at(key);
 }
 
+// Little-endian halves (α of version 2, fp16 vectors) as floats.
+std::vector<float> widen_halves(std::span<const uint8_t> bytes) {
+  std::vector<float> out(bytes.size() / 2);
+  for (size_t i = 0; i < out.size(); ++i) {
+    uint16_t h;
+    std::memcpy(&h, bytes.data() + 2 * i, 2);
+    out[i] = half_to_float(h);
+  }
+  return out;
+}
+
 // One binary-code matrix: "bits", "group_size", "data" (sign planes) and "alphas".
 std::shared_ptr<const BinaryCodeTensor> read_binary(Parser& p, const std::string& path, const json& t, int64_t rows,
                                                     int64_t cols, const std::shared_ptr<const void>& storage) {
@@ -143,12 +154,7 @@ std::shared_ptr<const BinaryCodeTensor> read_binary(Parser& p, const std::string
   if (alphas.size() != uint64_t(shape.alpha_count()) * width)
     fail(file, path + ".alphas: " + std::to_string(alphas.size()) + " bytes, expected " +
                    std::to_string(shape.alpha_count() * width) + " (" + dtype + ")");
-  std::vector<float> widened(width == 2 ? shape.alpha_count() : 0);
-  for (size_t i = 0; i < widened.size(); ++i) {
-    uint16_t h;
-    std::memcpy(&h, alphas.data() + 2 * i, 2);
-    widened[i] = half_to_float(h);
-  }
+  std::vector<float> widened = width == 2 ? widen_halves(alphas) : std::vector<float>();
   const float* scales = width == 2 ? widened.data() : reinterpret_cast<const float*>(alphas.data());
   for (int64_t i = 0; i < shape.alpha_count(); ++i) {
     float a;
@@ -257,12 +263,7 @@ void read_tensor(Parser& p, const std::string& name, const json& t, QtmModel& m)
     if (data.size() != count * 2) fail(file, path + ".data: " + std::to_string(data.size()) + " bytes for " + std::to_string(count) + " fp16 values");
     Tensor out;
     out.shape = dims;
-    out.data.resize(count);
-    for (uint64_t i = 0; i < count; ++i) {
-      uint16_t h;
-      std::memcpy(&h, data.data() + 2 * i, 2);
-      out.data[i] = half_to_float(h);
-    }
+    out.data = widen_halves(data);
     m.fp32.emplace(name, std::move(out));
     m.fp16_vectors.insert(name);
     return;

@@ -266,7 +266,7 @@ void run_export(const ExportJob& job) {
     AtomicOutput f(dst);
     f.stream().write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     f.commit();
-    const QtmModel m = read_qtm(qtm);  // a tokenizer kept beside the .qtm goes with it
+    const QtmModel m = parse_qtm(bytes, qtm);  // a tokenizer kept beside the .qtm goes with it
     if (m.tokenizer_beside) exporter::write_tokenizer_beside(dst, m.vocab);
     manifest["models"].push_back({{"name", name}, {"file", name + ".qtm"}, {"bytes", bytes.size()},
                                   {"hash", hash_file(dst)}});
