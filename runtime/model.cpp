@@ -141,6 +141,11 @@ MarianModel::MarianModel(const MarianWeights& w) : config_(w.config) {
   encoder_final_norm_ = norm_params(w.encoder_final_norm);
   decoder_final_norm_ = norm_params(w.decoder_final_norm);
   output_projection_ = linear("lm_head", {w.output});
+  decoder_splits_ = output_projection_->splits();
+  for (const DecoderLayer& e : decoder_)
+    for (const Linear* l : {e.self_qkv.get(), e.self_out.get(), e.cross_q.get(), e.cross_out.get(), e.fc1.get(),
+                            e.fc2.get()})
+      decoder_splits_ = decoder_splits_ && l->splits();
 }
 
 void MarianModel::set_observer(ActivationObserver* observer) {
@@ -321,87 +326,122 @@ void MarianModel::select_rows(DecoderState& s, const std::vector<int64_t>& from)
 void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
                               std::vector<float>& logits) const {
   const ModelConfig& c = config_;
-  const int64_t d = c.d_model, heads = c.decoder_heads, hd = d / heads;
-  const int64_t N = s.rows(), t = s.step, T = s.encoder->max_len;
-  const bool pre = c.normalize_before;
-  grow_cache(s, t + 1);
-  const int64_t cap = s.capacity;
-
-  std::vector<float> x(N * d), normed, qkv(N * 3 * d), q(N * d), ctx(N * d), proj(N * d);
+  const int64_t N = s.rows();
+  grow_cache(s, s.step + 1);
+  // Shared by the team: each product's output (members write their columns) and
+  // the attention context (members write their heads).
+  std::vector<float> qkv(N * 3 * c.d_model), q(N * c.d_model), ctx(N * c.d_model), proj(N * c.d_model);
   std::vector<float> ffn(N * c.decoder_ffn_dim);
+  logits.resize(N * c.decoder_vocab_size);
+  // A few rows of binary-code products: one team for the whole step (its ~50
+  // products are too small to fork for each); otherwise each product splits itself.
+  const bool team = !observer_ && decoder_splits_ && N <= kTeamRows;
+  run_team(team ? parallel_threads() : 1, [&](const Team& t) {
+    decode_layers(s, tokens, {qkv.data(), q.data(), ctx.data(), proj.data(), ffn.data()}, logits.data(), t);
+  });
+  s.step += 1;
+}
+
+void MarianModel::decode_layers(DecoderState& s, const std::vector<int>& tokens, const StepBuffers& buf,
+                                float* logits, const Team& team) const {
+  const ModelConfig& c = config_;
+  const int64_t d = c.d_model, heads = c.decoder_heads, hd = d / heads;
+  const int64_t N = s.rows(), t = s.step, T = s.encoder->max_len, cap = s.capacity;
+  const bool pre = c.normalize_before;
+  float *qkv = buf.qkv, *q = buf.q, *ctx = buf.ctx, *proj = buf.proj, *ffn = buf.ffn;
+  // The residual stream is each member's own: all compute the same values from
+  // the same inputs, so the norms need no hand-off.
+  thread_local std::vector<float> x, normed;
+  x.resize(N * d);
   std::vector<int64_t> pos(N, t);
   embed(true, tokens.data(), N, pos.data(), x.data());
   const float scaling = 1.0f / std::sqrt(static_cast<float>(hd));
+  // Attention units (row, head): a member scales, caches and attends its own.
+  const int64_t units = N * heads, u0 = team.begin(units), u1 = team.end(units);
+  auto attend = [&](int64_t cost, int64_t scratch_floats, auto&& fn) {
+    if (team.solo()) return for_heads(units, cost, scratch_floats, fn);
+    thread_local std::vector<float> scratch;
+    scratch.resize(scratch_floats);
+    fn(u0, u1, scratch.data());
+  };
 
   for (size_t l = 0; l < decoder_.size(); ++l) {
     const DecoderLayer& L = decoder_[l];
     // Self-attention over this row's cached positions 0..t.
     const float* in = block_input(x.data(), N, d, L.self_norm, pre, normed);
-    L.self_qkv->forward(in, N, qkv.data());
+    L.self_qkv->forward_shared(in, N, qkv, team);
+    team.barrier();
     float* K = s.self_k[l].data();
     float* V = s.self_v[l].data();
-    for (int64_t r = 0; r < N; ++r) {
-      float* row = qkv.data() + r * 3 * d;
-      for (int64_t j = 0; j < d; ++j) row[j] *= scaling;
-      std::memcpy(K + (r * cap + t) * d, row + d, d * sizeof(float));
-      std::memcpy(V + (r * cap + t) * d, row + 2 * d, d * sizeof(float));
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t r = u / heads, h = u % heads;
+      float* row = qkv + r * 3 * d + h * hd;
+      for (int64_t j = 0; j < hd; ++j) row[j] *= scaling;
+      std::memcpy(K + (r * cap + t) * d + h * hd, row + d, hd * sizeof(float));
+      std::memcpy(V + (r * cap + t) * d + h * hd, row + 2 * d, hd * sizeof(float));
     }
-    std::vector<float> probs;  // calibration only: [N, heads, t + 1]
+    std::vector<float> probs;  // calibration only (a solo team): [N, heads, t + 1]
     if (observer_) {
       const std::vector<int64_t> all = iota_rows(N);
-      observe_rows(observer_, L.self_name + ".matmul_qk.q", qkv.data(), 3 * d, 0, d, all);
-      observe_rows(observer_, L.self_name + ".matmul_qk.k", qkv.data(), 3 * d, d, d, all);
-      observe_rows(observer_, L.self_name + ".matmul_pv.v", qkv.data(), 3 * d, 2 * d, d, all);
+      observe_rows(observer_, L.self_name + ".matmul_qk.q", qkv, 3 * d, 0, d, all);
+      observe_rows(observer_, L.self_name + ".matmul_qk.k", qkv, 3 * d, d, d, all);
+      observe_rows(observer_, L.self_name + ".matmul_pv.v", qkv, 3 * d, 2 * d, d, all);
       probs.assign(N * heads * (t + 1), 0.0f);
     }
-    for_heads(N * heads, 2 * (t + 1) * hd, t + 1, [&](int64_t first, int64_t last, float* scratch) {
+    attend(2 * (t + 1) * hd, t + 1, [&](int64_t first, int64_t last, float* scratch) {
       for (int64_t u = first; u < last; ++u) {
         const int64_t r = u / heads, h = u % heads;
-        attend_head({qkv.data() + r * 3 * d + h * hd, 3 * d}, {K + r * cap * d + h * hd, d},
-                    {V + r * cap * d + h * hd, d}, 1, t + 1, hd, false, ctx.data() + r * d + h * hd, d, scratch,
+        attend_head({qkv + r * 3 * d + h * hd, 3 * d}, {K + r * cap * d + h * hd, d},
+                    {V + r * cap * d + h * hd, d}, 1, t + 1, hd, false, ctx + r * d + h * hd, d, scratch,
                     observer_ ? probs.data() + (r * heads + h) * (t + 1) : nullptr);
       }
     });
+    team.barrier();
     if (observer_)
       observe_probs(observer_, L.self_name + ".matmul_pv.p", probs, N * heads, 1, t + 1,
                     [&](int64_t, int64_t) { return t + 1; });
-    L.self_out->forward(ctx.data(), N, proj.data());
-    residual(x.data(), proj.data(), N, d, L.self_norm, pre);
+    L.self_out->forward_shared(ctx, N, proj, team);
+    team.barrier();
+    residual(x.data(), proj, N, d, L.self_norm, pre);
 
     // Cross-attention over the row's sentence.
     in = block_input(x.data(), N, d, L.cross_norm, pre, normed);
-    L.cross_q->forward(in, N, q.data());
-    for (float& v : q) v *= scaling;
+    L.cross_q->forward_shared(in, N, q, team);
+    team.barrier();
+    for (int64_t u = u0; u < u1; ++u)
+      for (int64_t j = 0; j < hd; ++j) q[(u / heads) * d + (u % heads) * hd + j] *= scaling;
     const float* KV = s.cross_kv[l].data();
-    if (observer_) observer_->observe(L.cross_name + ".matmul_qk.q", q.data(), N * d);
+    if (observer_) observer_->observe(L.cross_name + ".matmul_qk.q", q, N * d);
     std::vector<float> cross_probs;  // calibration only: [N, heads, T]
     if (observer_) cross_probs.assign(N * heads * T, 0.0f);
-    for_heads(N * heads, 2 * T * hd, T, [&](int64_t first, int64_t last, float* scratch) {
+    attend(2 * T * hd, T, [&](int64_t first, int64_t last, float* scratch) {
       for (int64_t u = first; u < last; ++u) {
         const int64_t r = u / heads, h = u % heads, b = s.sentence[r];
         const float* base = KV + b * T * 2 * d + h * hd;
-        attend_head({q.data() + r * d + h * hd, d}, {base, 2 * d}, {base + d, 2 * d}, 1, s.encoder->lengths[b], hd,
-                    false, ctx.data() + r * d + h * hd, d, scratch,
+        attend_head({q + r * d + h * hd, d}, {base, 2 * d}, {base + d, 2 * d}, 1, s.encoder->lengths[b], hd,
+                    false, ctx + r * d + h * hd, d, scratch,
                     observer_ ? cross_probs.data() + (r * heads + h) * T : nullptr);
       }
     });
+    team.barrier();
     if (observer_)
       observe_probs(observer_, L.cross_name + ".matmul_pv.p", cross_probs, N * heads, 1, T,
                     [&](int64_t u, int64_t) { return s.encoder->lengths[s.sentence[u / heads]]; });
-    L.cross_out->forward(ctx.data(), N, proj.data());
-    residual(x.data(), proj.data(), N, d, L.cross_norm, pre);
+    L.cross_out->forward_shared(ctx, N, proj, team);
+    team.barrier();
+    residual(x.data(), proj, N, d, L.cross_norm, pre);
 
     in = block_input(x.data(), N, d, L.ffn_norm, pre, normed);
-    L.fc1->forward(in, N, ffn.data());
-    L.fc2->forward(ffn.data(), N, proj.data());
-    residual(x.data(), proj.data(), N, d, L.ffn_norm, pre);
+    L.fc1->forward_shared(in, N, ffn, team);
+    team.barrier();
+    L.fc2->forward_shared(ffn, N, proj, team);
+    team.barrier();
+    residual(x.data(), proj, N, d, L.ffn_norm, pre);
   }
   if (decoder_final_norm_.present())
     add_layer_norm(x.data(), nullptr, N, d, decoder_final_norm_.gamma.data(),
                    decoder_final_norm_.beta.data());
-  logits.resize(N * c.decoder_vocab_size);
-  output_projection_->forward(x.data(), N, logits.data());
-  s.step = t + 1;
+  output_projection_->forward_shared(x.data(), N, logits, team);
 }
 
 }  // namespace qtool::runtime

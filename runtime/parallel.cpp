@@ -21,4 +21,19 @@ void parallel_for(int64_t n, int64_t grain, ChunkFn fn) {
   for (int64_t c = 0; c < chunks; ++c) fn(c * grain, std::min(n, (c + 1) * grain));
 }
 
+void Team::barrier() const {
+  if (size > 1) {
+#pragma omp barrier
+  }
+}
+
+void run_team(int size, TeamFn fn) {
+  if (size <= 1 || omp_in_parallel()) {
+    fn(Team{});
+    return;
+  }
+#pragma omp parallel num_threads(size)
+  fn(Team{omp_get_thread_num(), omp_get_num_threads()});
+}
+
 }  // namespace qtool::runtime

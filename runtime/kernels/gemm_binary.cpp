@@ -34,9 +34,15 @@ BinaryActivations& prepare_binary_activations(const uint8_t* A, int64_t M, int64
 int64_t binary_block_grain(int64_t M, const BinaryCodeTensor& W) {
   const int64_t blocks = W.row_blocks(), per_block = M * 16 * W.col_quads() * 4 * W.bits;
   const int threads = parallel_threads();
-  // An OpenMP team costs a few µs: products under ~2^19 bit products stay serial.
-  if (threads <= 1 || per_block * blocks < (int64_t(1) << 19)) return blocks;
+  // An OpenMP team costs ~1 µs: products under ~2^17 bit products stay serial.
+  if (threads <= 1 || per_block * blocks < (int64_t(1) << 17)) return blocks;
   return (blocks + threads - 1) / threads;
+}
+
+void binary_gemm(const BinaryKernels& k, const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W,
+                 float* C, int64_t ldc) {
+  parallel_for(W.row_blocks(), binary_block_grain(M, W),
+               [&](int64_t first, int64_t last) { k.gemm_blocks(A, M, lda, W, first, last, C, ldc); });
 }
 
 // Which kernels exist is a per-architecture choice made here and in CMake.

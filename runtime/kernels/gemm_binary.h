@@ -23,9 +23,12 @@ namespace qtool::runtime {
 
 struct BinaryKernels {
   const char* name;
+  // The output columns of W's 16-row blocks [first, last), on the calling thread
+  // (it prepares its own activations: nothing crosses cores but A and C).
   // A: M rows of lda ≥ W.cols u8; bytes past W.cols are never read. C: M rows of
-  // ldc floats, W.rows written per row.
-  void (*gemm)(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W, float* C, int64_t ldc);
+  // ldc floats; only columns 16·first .. min(16·last, W.rows) are written.
+  void (*gemm_blocks)(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W, int64_t first,
+                      int64_t last, float* C, int64_t ldc);
 };
 
 const BinaryKernels& binary_kernels();  // chosen once by CPUID (QTOOL_ISA to force lower)
@@ -49,16 +52,14 @@ struct BinaryActivations {
 };
 BinaryActivations& prepare_binary_activations(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W);
 
-// Blocks per chunk for for_row_blocks: all of them (serial) below ~2^19 bit
+// Blocks per chunk for binary_gemm: all of them (serial) below ~2^17 bit
 // products (what an OpenMP team costs), else one chunk per thread.
 int64_t binary_block_grain(int64_t M, const BinaryCodeTensor& W);
 
-// Runs fn(first, last) over W's 16-row blocks, split across the threads
-// (runtime/parallel.h) when the product pays for the hand-off. Every block is
-// computed the same way on whichever thread takes it.
-template <typename F>
-void for_row_blocks(int64_t M, const BinaryCodeTensor& W, F&& fn) {
-  parallel_for(W.row_blocks(), binary_block_grain(M, W), fn);
-}
+// The whole product C = A·Wᵀ (as above, all W.rows columns), its row blocks split
+// across the threads (runtime/parallel.h) when the product pays for the hand-off.
+// Every block is computed the same way on whichever thread takes it.
+void binary_gemm(const BinaryKernels& k, const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W,
+                 float* C, int64_t ldc);
 
 }  // namespace qtool::runtime

@@ -95,25 +95,25 @@ void tile(const BinaryActivations& X, int64_t m0, const BinaryCodeTensor& W, int
 }
 
 template <int BITS>
-void gemm_bits(const BinaryActivations& X, int64_t M, const BinaryCodeTensor& W, float* C, int64_t ldc) {
+void gemm_bits(const BinaryActivations& X, int64_t M, const BinaryCodeTensor& W, int64_t first, int64_t last,
+               float* C, int64_t ldc) {
   auto run = [&](int64_t blk) {
     int64_t m = 0;
     for (; m + 4 <= M; m += 4) tile<BITS, 4>(X, m, W, blk, C, ldc);
     for (; m + 2 <= M; m += 2) tile<BITS, 2>(X, m, W, blk, C, ldc);
     for (; m < M; ++m) tile<BITS, 1>(X, m, W, blk, C, ldc);
   };
-  for_row_blocks(M, W, [&](int64_t first, int64_t last) {
-    for (int64_t blk = first; blk < last; ++blk) run(blk);
-  });
+  for (int64_t blk = first; blk < last; ++blk) run(blk);
 }
 
-void gemm_avx2(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W, float* C, int64_t ldc) {
-  const BinaryActivations& X = prepare_binary_activations(A, M, lda, W);  // the caller's; workers share it
+void gemm_avx2(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W, int64_t first, int64_t last,
+               float* C, int64_t ldc) {
+  const BinaryActivations& X = prepare_binary_activations(A, M, lda, W);
   switch (W.bits) {
-    case 1: gemm_bits<1>(X, M, W, C, ldc); break;
-    case 2: gemm_bits<2>(X, M, W, C, ldc); break;
-    case 3: gemm_bits<3>(X, M, W, C, ldc); break;
-    case 4: gemm_bits<4>(X, M, W, C, ldc); break;
+    case 1: gemm_bits<1>(X, M, W, first, last, C, ldc); break;
+    case 2: gemm_bits<2>(X, M, W, first, last, C, ldc); break;
+    case 3: gemm_bits<3>(X, M, W, first, last, C, ldc); break;
+    case 4: gemm_bits<4>(X, M, W, first, last, C, ldc); break;
   }
 }
 

@@ -109,7 +109,7 @@ void tile(const BinaryActivations& X, const uint8_t* tab, int64_t m, const Binar
 
 template <int BITS>
 void gemm_bits(const BinaryActivations& X, const std::vector<uint8_t>& tables, int64_t M, const BinaryCodeTensor& W,
-               float* C, int64_t ldc) {
+               int64_t first, int64_t last, float* C, int64_t ldc) {
   const int64_t stride = W.col_quads() * 32;
   auto run = [&](int64_t blk) {
     // α of the block's rows in lane order, gathered once for all activation rows.
@@ -117,20 +117,19 @@ void gemm_bits(const BinaryActivations& X, const std::vector<uint8_t>& tables, i
     block_alphas(W, blk, BITS, alpha);
     for (int64_t m = 0; m < M; ++m) tile<BITS>(X, tables.data() + m * stride, m, W, blk, alpha.data(), C, ldc);
   };
-  for_row_blocks(M, W, [&](int64_t first, int64_t last) {
-    for (int64_t blk = first; blk < last; ++blk) run(blk);
-  });
+  for (int64_t blk = first; blk < last; ++blk) run(blk);
 }
 
-void gemm_neon(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W, float* C, int64_t ldc) {
-  const BinaryActivations& X = prepare_binary_activations(A, M, lda, W);  // the caller's; workers share it
+void gemm_neon(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W, int64_t first, int64_t last,
+               float* C, int64_t ldc) {
+  const BinaryActivations& X = prepare_binary_activations(A, M, lda, W);
   thread_local std::vector<uint8_t> tables;
   build_tables(X, M, W.col_quads(), tables);
   switch (W.bits) {
-    case 1: gemm_bits<1>(X, tables, M, W, C, ldc); break;
-    case 2: gemm_bits<2>(X, tables, M, W, C, ldc); break;
-    case 3: gemm_bits<3>(X, tables, M, W, C, ldc); break;
-    case 4: gemm_bits<4>(X, tables, M, W, C, ldc); break;
+    case 1: gemm_bits<1>(X, tables, M, W, first, last, C, ldc); break;
+    case 2: gemm_bits<2>(X, tables, M, W, first, last, C, ldc); break;
+    case 3: gemm_bits<3>(X, tables, M, W, first, last, C, ldc); break;
+    case 4: gemm_bits<4>(X, tables, M, W, first, last, C, ldc); break;
   }
 }
 

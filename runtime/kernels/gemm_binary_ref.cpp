@@ -1,14 +1,17 @@
 // Scalar binary-code product straight from the definition: the oracle for the
 // SIMD kernels (and the fallback on CPUs without AVX2).
+#include <algorithm>
+
 #include "runtime/kernels/gemm_binary.h"
 
 namespace qtool::runtime {
 namespace {
 
-void gemm_ref(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W, float* C, int64_t ldc) {
+void gemm_ref(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W, int64_t first, int64_t last,
+              float* C, int64_t ldc) {
   const uint64_t* planes = W.planes_data();
   for (int64_t m = 0; m < M; ++m)
-    for (int64_t o = 0; o < W.rows; ++o) {
+    for (int64_t o = first * 16; o < std::min(last * 16, W.rows); ++o) {
       float c = 0.0f;
       for (int64_t g = 0; g < W.groups(); ++g)
         for (int b = 0; b < W.bits; ++b) {

@@ -16,10 +16,16 @@ class LinearBinary final : public Linear {
   // Several nn.Linear stacked along the output dimension (q, k, v → one product).
   explicit LinearBinary(const std::vector<LinearWeights>& parts);
   void forward(const float* x, int64_t rows, float* y) const override;
+  // Members take contiguous row blocks (hence columns) of the stacked parts.
+  void forward_shared(const float* x, int64_t rows, float* y, const Team& team) const override;
+  bool splits() const override { return true; }
   int64_t in_features() const override { return in_; }
   int64_t out_features() const override { return out_; }
 
  private:
+  // Columns [c0, c1) of every row: × the row's activation scale, + bias, activation.
+  void finish(float* y, int64_t rows, const float* scale, int64_t c0, int64_t c1) const;
+
   int64_t in_ = 0, out_ = 0;
   std::vector<std::shared_ptr<const BinaryCodeTensor>> parts_;
   std::vector<float> bias_;
@@ -32,10 +38,17 @@ class LinearClustered final : public Linear {
  public:
   LinearClustered(std::shared_ptr<const ClusteredBinaryEmbedding> e, const std::vector<float>& bias);
   void forward(const float* x, int64_t rows, float* y) const override;
+  // Members take contiguous row blocks of the clusters, balanced by bit planes.
+  void forward_shared(const float* x, int64_t rows, float* y, const Team& team) const override;
+  bool splits() const override { return true; }
   int64_t in_features() const override { return e_->cols; }
   int64_t out_features() const override { return e_->rows; }
 
  private:
+  // Logits [j0, j1) of the frequency order: sorted (rows × vocab, this member's
+  // columns filled) × scale + bias, scattered to vocabulary order.
+  void scatter(const float* sorted, int64_t rows, const float* scale, int64_t j0, int64_t j1, float* y) const;
+
   std::shared_ptr<const ClusteredBinaryEmbedding> e_;
   std::vector<float> bias_;
 };

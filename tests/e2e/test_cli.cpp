@@ -251,6 +251,21 @@ TEST_CASE("low bit: search on dev → quantize with token counts → inspect →
                     (scratch() / "dev.lowbit.de").string());
   CHECK(t.code == 0);
   CHECK(read_lines((scratch() / "dev.lowbit.de").string()).size() == read_lines(data("dev.en")).size());
+  // At batch 1 two threads decode each step as one team (runtime/parallel.h): the
+  // same translations as one thread, greedy and beam.
+  for (const char* beam : {"1", "3"}) {
+    CAPTURE(beam);
+    std::vector<std::string> out;
+    for (const char* threads : {"1", "2"}) {
+      const std::string file = (scratch() / (std::string("dev.t") + threads + ".de")).string();
+      REQUIRE(run_qtool("translate --quiet --batch 1 --beam " + std::string(beam) + " --threads " +
+                        threads + " --model " + qtm + " --input " + data("dev.en") + " --output " + file)
+                  .code == 0);
+      out.push_back(read_text_file(file));
+    }
+    CHECK(!out[0].empty());
+    CHECK(out[0] == out[1]);
+  }
   // Clusters need counts, and counts of another vocabulary are refused.
   check_refused(run_qtool("quantize --model " + tiny() + " --config " + plan + " --output " + qtm), "token counts");
   check_refused(run_qtool("quantize --model " + tiny() + " --config " + plan + " --token-counts " + test::source_dir() +

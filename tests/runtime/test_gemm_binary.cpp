@@ -73,7 +73,7 @@ TEST_CASE("binary gemm: every kernel equals the reference, the reference equals 
         const int64_t lda = K + 3;  // odd stride; bytes past K are garbage on purpose
         const std::vector<uint8_t> A = random_activations(M * lda, rng);
         std::vector<float> want(M * N, -1.0f);
-        binary_kernels_ref().gemm(A.data(), M, lda, W, want.data(), N);
+        binary_gemm(binary_kernels_ref(), A.data(), M, lda, W, want.data(), N);
 
         // The reference against FP64 from the decoded weights.
         std::vector<double> mag(M * N);
@@ -88,7 +88,7 @@ TEST_CASE("binary gemm: every kernel equals the reference, the reference equals 
         for (const BinaryKernels* k : kernels) {
           CAPTURE(std::string(k->name));
           std::vector<float> got(M * N + 1, -7.0f);
-          k->gemm(A.data(), M, lda, W, got.data(), N);
+          binary_gemm(*k, A.data(), M, lda, W, got.data(), N);
           for (int64_t j = 0; j < M * N; ++j) REQUIRE(std::abs(got[j] - want[j]) <= 1e-6 * mag[j]);
           CHECK(got[M * N] == -7.0f);  // nothing written past C
         }
@@ -111,10 +111,10 @@ TEST_CASE("binary gemm: every M and row count, every kernel") {
         const BinaryCodeTensor W = random_tensor(N, K, bits, 64, rng);
         const std::vector<uint8_t> A = random_activations(M * K, rng);
         std::vector<float> want(M * N), got(M * N);
-        binary_kernels_ref().gemm(A.data(), M, K, W, want.data(), N);
+        binary_gemm(binary_kernels_ref(), A.data(), M, K, W, want.data(), N);
         for (const BinaryKernels* k : kernels) {
           CAPTURE(std::string(k->name));
-          k->gemm(A.data(), M, K, W, got.data(), N);
+          binary_gemm(*k, A.data(), M, K, W, got.data(), N);
           for (int64_t m = 0; m < M; ++m)
             for (int64_t o = 0; o < N; ++o)
               REQUIRE(std::abs(got[m * N + o] - want[m * N + o]) <= 1e-6 * magnitude(A.data() + m * K, W, o));
@@ -141,10 +141,10 @@ TEST_CASE("binary gemm: one and two activation rows, all group sizes") {
           const BinaryCodeTensor W = random_tensor(N, K, bits, group, rng);
           const std::vector<uint8_t> A = random_activations(M * K, rng);
           std::vector<float> want(M * N), got(M * N);
-          binary_kernels_ref().gemm(A.data(), M, K, W, want.data(), N);
+          binary_gemm(binary_kernels_ref(), A.data(), M, K, W, want.data(), N);
           for (const BinaryKernels* k : kernels) {
             CAPTURE(std::string(k->name));
-            k->gemm(A.data(), M, K, W, got.data(), N);
+            binary_gemm(*k, A.data(), M, K, W, got.data(), N);
             for (int64_t m = 0; m < M; ++m)
               for (int64_t o = 0; o < N; ++o)
                 REQUIRE(std::abs(got[m * N + o] - want[m * N + o]) <= 1e-6 * magnitude(A.data() + m * K, W, o));
@@ -178,11 +178,11 @@ TEST_CASE("binary gemm: extreme activations and signs are exact") {
             for (int64_t i = 0; i < M * K; ++i)
               A[i] = pattern == 0 ? 0 : pattern == 1 ? 255 : pattern == 2 ? 128 : (i % 2 ? 255 : 0);
             std::vector<float> want(M * N), got(M * N);
-            binary_kernels_ref().gemm(A.data(), M, K, W, want.data(), N);
+            binary_gemm(binary_kernels_ref(), A.data(), M, K, W, want.data(), N);
             if (signs == 0 && pattern == 0) CHECK(want[0] == float(-128 * K * bits));
             for (const BinaryKernels* k : kernels) {
               CAPTURE(std::string(k->name));
-              k->gemm(A.data(), M, K, W, got.data(), N);
+              binary_gemm(*k, A.data(), M, K, W, got.data(), N);
               CHECK(got == want);
             }
           }
@@ -205,11 +205,38 @@ TEST_CASE("binary gemm: threads split row blocks, results bit-identical to one t
         const std::vector<uint8_t> A = random_activations(M * K, rng);
         std::vector<float> one(M * N), two(M * N);
         omp_set_num_threads(1);
-        k->gemm(A.data(), M, K, W, one.data(), N);
+        binary_gemm(*k, A.data(), M, K, W, one.data(), N);
         omp_set_num_threads(2);
         CHECK(binary_block_grain(M, W) < W.row_blocks());  // really split
-        k->gemm(A.data(), M, K, W, two.data(), N);
+        binary_gemm(*k, A.data(), M, K, W, two.data(), N);
         omp_set_num_threads(1);
         REQUIRE(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+      }
+}
+
+TEST_CASE("binary gemm: any split of the row blocks computes the same columns as the whole product") {
+  // What a team member computes (gemm_blocks on its range) is exactly its part of
+  // the whole product, and nothing outside its columns is written.
+  std::mt19937 rng(23);
+  for (const BinaryKernels* k : binary_kernels_runnable())
+    for (int64_t M : {1, 2, 5})
+      for (auto [N, K, bits] : {std::tuple<int64_t, int64_t, int>{100, 68, 1}, {33, 256, 2}, {50, 100, 3},
+                                {17, 260, 4}}) {
+        CAPTURE(std::string(k->name));
+        CAPTURE(M);
+        CAPTURE(N);
+        CAPTURE(bits);
+        const BinaryCodeTensor W = random_tensor(N, K, bits, 0, rng);
+        const std::vector<uint8_t> A = random_activations(M * K, rng);
+        std::vector<float> whole(M * N);
+        k->gemm_blocks(A.data(), M, K, W, 0, W.row_blocks(), whole.data(), N);
+        for (int64_t cut = 0; cut <= W.row_blocks(); ++cut) {
+          std::vector<float> parts(M * N, -7.0f);
+          k->gemm_blocks(A.data(), M, K, W, 0, cut, parts.data(), N);
+          for (int64_t m = 0; m < M; ++m)  // columns past the first range untouched
+            for (int64_t o = std::min(16 * cut, N); o < N; ++o) REQUIRE(parts[m * N + o] == -7.0f);
+          k->gemm_blocks(A.data(), M, K, W, cut, W.row_blocks(), parts.data(), N);
+          REQUIRE(std::memcmp(parts.data(), whole.data(), whole.size() * sizeof(float)) == 0);
+        }
       }
 }

@@ -76,3 +76,38 @@ TEST_CASE("parallel_for: concurrent callers each get all their indices") {
   for (std::thread& t : callers) t.join();
   CHECK(failures.load() == 0);
 }
+
+TEST_CASE("run_team: every member once, shares partition [0, n), barriers order the phases") {
+  for (int size : {1, 2, 3}) {
+    CAPTURE(size);
+    std::vector<std::atomic<int>> ran(size);
+    std::vector<int64_t> slot(size, -1), seen(size, -1);
+    std::atomic<int> bad{0};
+    run_team(size, [&](const Team& t) {
+      ran[t.rank].fetch_add(1);
+      if (t.size != size || (size > 1 && parallel_threads() != 1)) bad.fetch_add(1);  // inside, parallel_for is serial
+      slot[t.rank] = t.end(1000) - t.begin(1000);
+      t.barrier();  // every slot written before anyone sums them
+      int64_t sum = 0;
+      for (int64_t v : slot) sum += v;
+      seen[t.rank] = sum;
+    });
+    for (int r = 0; r < size; ++r) {
+      CHECK(ran[r].load() == 1);
+      CHECK(seen[r] == 1000);
+    }
+    CHECK(bad.load() == 0);
+    for (int64_t n : {0, 1, 5, 7, 1001}) {  // contiguous, in rank order, covering [0, n)
+      int64_t next = 0;
+      for (int r = 0; r < size; ++r) {
+        const Team t{r, size};
+        CHECK(t.begin(n) == next);
+        next = t.end(n);
+      }
+      CHECK(next == n);
+    }
+  }
+  Team solo;
+  CHECK(solo.solo());
+  solo.barrier();  // a no-op, not a deadlock
+}
