@@ -1,5 +1,7 @@
 #include "model/clustered_embedding.h"
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "util/error.h"
@@ -23,15 +25,26 @@ void ClusteredBinaryEmbedding::decode_row(int64_t id, float* out) const {
     // once (the decoder embeds a token per step): the same sum in the same order.
     const uint64_t* words = t.planes_data() + (k / 16) * t.col_quads() * t.bits;
     const float* alpha = t.alphas_data() + k * t.bits * t.groups();
+    // By group, so no division per element (the decoder embeds a token per step).
     const int64_t G = t.groups();
-    for (int64_t j = 0; j < cols; ++j) {
-      const uint64_t* w = words + (j / 4) * t.bits;
-      const int shift = int(k % 16) * 4 + int(j % 4);
-      const int64_t g = j / t.group_size;
-      float v = 0.0f;
-      for (int b = 0; b < t.bits; ++b) v += (w[b] >> shift) & 1 ? alpha[b * G + g] : -alpha[b * G + g];
-      out[j] = v;
-    }
+    const int bits = t.bits, row_shift = int(k % 16) * 4;
+    for (int64_t g = 0; g < G; ++g)
+      for (int64_t j = g * t.group_size; j < std::min(cols, (g + 1) * t.group_size); ++j) {
+        const uint64_t* w = words + (j / 4) * bits;
+        const int shift = row_shift + int(j % 4);
+        float v = 0.0f;
+        for (int b = 0; b < bits; ++b) {
+          // ±α by the sign bit, without a branch on random bits (exactly ±α, as
+          // binary_code_value's α·(±1)).
+          uint32_t a;
+          std::memcpy(&a, alpha + b * G + g, 4);
+          a ^= uint32_t(~(w[b] >> shift) & 1) << 31;
+          float signed_alpha;
+          std::memcpy(&signed_alpha, &a, 4);
+          v += signed_alpha;
+        }
+        out[j] = v;
+      }
     return;
   }
 }

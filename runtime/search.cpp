@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 
+#include "runtime/kernels/vec_ops.h"
 #include "runtime/ops/elementwise.h"
 
 namespace qtool::runtime {
@@ -42,7 +43,7 @@ std::vector<std::vector<int>> greedy_search(const MarianModel& model, const Enco
     for (int64_t r = 0; r < state.rows(); ++r) {
       float* row = logits.data() + r * V;
       apply_generation_rules(c, generated, opt, row);
-      const int best = static_cast<int>(std::max_element(row, row + V) - row);  // first max, as torch.argmax
+      const int best = static_cast<int>(vec_ops().argmax(row, V));  // first max, as torch.argmax
       if (best != c.eos_id) out[state.sentence[r]].push_back(best);
       if (best == c.eos_id || generated + 1 >= opt.max_new_tokens) continue;  // finished
       keep.push_back(r);

@@ -165,6 +165,16 @@ struct VecKernels {
     return s;
   }
 
+  // The first index of the largest value, as std::max_element (greedy decoding):
+  // the maximum by vectors, then the first element equal to it.
+  static int64_t argmax(const float* x, int64_t n) {
+    if (n <= 0) return 0;
+    const float m = max_of(x, n);
+    for (int64_t i = 0; i < n; ++i)
+      if (x[i] == m) return i;
+    return 0;  // NaNs only
+  }
+
   static void softmax(float* x, int64_t n) {
     const float s = sum_exp(x, n, max_of(x, n), x);
     scale(x, 1.0f / s, n);
@@ -220,6 +230,6 @@ struct VecKernels {
   }
 
   static qtool::runtime::VecOps table(const char* isa) {
-    return {isa, dot, axpy, dot_rows, weighted_sum_rows, scale, add_bias_act, add_layer_norm, softmax, log_softmax, quantize_u8, quantize_u8_unsigned, dequantize_s32};
+    return {isa, dot, axpy, dot_rows, weighted_sum_rows, scale, add_bias_act, add_layer_norm, softmax, log_softmax, argmax, quantize_u8, quantize_u8_unsigned, dequantize_s32};
   }
 };

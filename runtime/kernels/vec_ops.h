@@ -28,6 +28,8 @@ struct VecOps {
                          const float* beta, float* out);
   void (*softmax)(float* x, int64_t n);
   void (*log_softmax)(float* x, int64_t n);
+  // The first index of the largest of x[0, n), as std::max_element (no NaNs).
+  int64_t (*argmax)(const float* x, int64_t n);
   // Symmetric quantization of one row: s = fixed_scale when > 0 (static),
   // else max|x| / 127 (dynamic; 1 for a zero row); out = clamp(round(x / s),
   // −127, 127) + 128 as u8; returns s.

@@ -2,6 +2,7 @@
 // lengths that are not multiples of any vector width.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -97,6 +98,28 @@ TEST_CASE("vector kernels equal the scalar reference on odd lengths") {
       t->quantize_u8_unsigned(a.data(), n, 0.01f, q2.data());
       ref.quantize_u8_unsigned(a.data(), n, 0.01f, q1.data());
       CHECK(q2 == q1);
+    }
+  }
+}
+
+TEST_CASE("argmax: the first largest, as std::max_element, ties and signed zeros included") {
+  std::vector<const VecOps*> tables = available();
+  tables.insert(tables.begin(), &vec_ops_ref());
+  std::mt19937 rng(8);
+  for (const VecOps* t : tables) {
+    CAPTURE(t->isa);
+    for (int64_t n : {1, 2, 15, 16, 17, 33, 100, 8000}) {
+      CAPTURE(n);
+      std::uniform_int_distribution<int64_t> at(0, n - 1);
+      for (int round = 0; round < 20; ++round) {
+        // Few distinct values, so the largest often repeats.
+        std::vector<float> x = random_vec(rng, n, -3, 3);
+        for (float& v : x) v = std::round(v);
+        if (round % 4 == 1) x[at(rng)] = 3.5f, x[at(rng)] = 3.5f;
+        if (round % 4 == 2) std::fill(x.begin(), x.end(), -0.0f), x[at(rng)] = 0.0f;
+        if (round % 4 == 3) x.back() = 9.0f;
+        CHECK(t->argmax(x.data(), n) == std::max_element(x.begin(), x.end()) - x.begin());
+      }
     }
   }
 }
