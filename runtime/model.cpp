@@ -296,13 +296,11 @@ void MarianModel::grow_cache(DecoderState& s, int64_t needed) const {
   const int64_t d = config_.d_model, rows = s.rows();
   const int64_t cap = std::max<int64_t>(needed, 2 * s.capacity);
   for (auto* caches : {&s.self_k, &s.self_v})
-    for (std::vector<float>& c : *caches) {
-      std::vector<float> grown(rows * cap * d);
-      if (s.step > 0)  // nothing cached yet: an empty cache has no data pointer to copy from
-        for (int64_t r = 0; r < rows; ++r)
-          std::memcpy(grown.data() + r * cap * d, c.data() + r * s.capacity * d,
-                      s.step * d * sizeof(float));
-      c.swap(grown);
+    for (ZeroPages& c : *caches) {
+      ZeroPages grown(rows * cap * d);
+      for (int64_t r = 0; r < rows && s.step > 0; ++r)
+        std::memcpy(grown.data() + r * cap * d, c.data() + r * s.capacity * d, s.step * d * sizeof(float));
+      c = std::move(grown);
     }
   s.capacity = cap;
 }
@@ -310,13 +308,18 @@ void MarianModel::grow_cache(DecoderState& s, int64_t needed) const {
 void MarianModel::select_rows(DecoderState& s, const std::vector<int64_t>& from) {
   const int64_t n = static_cast<int64_t>(from.size());
   const int64_t row_floats = s.capacity * s.d_model;
+  // The used prefixes through a compact copy, back into the same pages when they
+  // hold n rows (no fresh pages to fault in at every beam step).
+  const int64_t used = s.step * s.d_model;
+  thread_local std::vector<float> picked;
+  picked.resize(n * used);
   for (auto* caches : {&s.self_k, &s.self_v})
-    for (std::vector<float>& c : *caches) {
-      std::vector<float> picked(n * row_floats);
-      for (int64_t i = 0; i < n; ++i)
-        std::memcpy(picked.data() + i * row_floats, c.data() + from[i] * row_floats,
-                    s.step * s.d_model * sizeof(float));
-      c.swap(picked);
+    for (ZeroPages& c : *caches) {
+      for (int64_t i = 0; i < n && used > 0; ++i)
+        std::memcpy(picked.data() + i * used, c.data() + from[i] * row_floats, used * sizeof(float));
+      if (static_cast<int64_t>(c.size()) < n * row_floats) c = ZeroPages(n * row_floats);
+      for (int64_t i = 0; i < n && used > 0; ++i)
+        std::memcpy(c.data() + i * row_floats, picked.data() + i * used, used * sizeof(float));
     }
   std::vector<int64_t> sentence(n);
   for (int64_t i = 0; i < n; ++i) sentence[i] = s.sentence[from[i]];
@@ -330,14 +333,15 @@ void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
   grow_cache(s, s.step + 1);
   // Shared by the team: each product's output (members write their columns) and
   // the attention context (members write their heads).
-  std::vector<float> qkv(N * 3 * c.d_model), q(N * c.d_model), ctx(N * c.d_model), proj(N * c.d_model);
+  std::vector<float> embedded(N * c.d_model), qkv(N * 3 * c.d_model), q(N * c.d_model), ctx(N * c.d_model),
+      proj(N * c.d_model);
   std::vector<float> ffn(N * c.decoder_ffn_dim);
   logits.resize(N * c.decoder_vocab_size);
   // A few rows of binary-code products: one team for the whole step (its ~50
   // products are too small to fork for each); otherwise each product splits itself.
   const bool team = !observer_ && decoder_splits_ && N <= kTeamRows;
   run_team(team ? parallel_threads() : 1, [&](const Team& t) {
-    decode_layers(s, tokens, {qkv.data(), q.data(), ctx.data(), proj.data(), ffn.data()}, logits.data(), t);
+    decode_layers(s, tokens, {embedded.data(), qkv.data(), q.data(), ctx.data(), proj.data(), ffn.data()}, logits.data(), t);
   });
   s.step += 1;
 }
@@ -353,8 +357,13 @@ void MarianModel::decode_layers(DecoderState& s, const std::vector<int>& tokens,
   // the same inputs, so the norms need no hand-off.
   thread_local std::vector<float> x, normed;
   x.resize(N * d);
+  // The first member embeds (one positions table, on the calling thread), the rest copy.
   std::vector<int64_t> pos(N, t);
-  embed(true, tokens.data(), N, pos.data(), x.data());
+  if (team.rank == 0) embed(true, tokens.data(), N, pos.data(), team.solo() ? x.data() : buf.embedded);
+  if (!team.solo()) {
+    team.barrier();
+    std::memcpy(x.data(), buf.embedded, N * d * sizeof(float));
+  }
   const float scaling = 1.0f / std::sqrt(static_cast<float>(hd));
   // Attention units (row, head): a member scales, caches and attends its own.
   const int64_t units = N * heads, u0 = team.begin(units), u1 = team.end(units);

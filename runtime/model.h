@@ -9,6 +9,7 @@
 #include "model/config.h"
 #include "model/weights.h"
 #include "runtime/ops/linear.h"
+#include "util/zero_pages.h"
 
 namespace qtool::runtime {
 
@@ -41,7 +42,8 @@ struct DecoderState {
   std::vector<int64_t> sentence;    // row → sentence
   int64_t d_model = 0;
   int64_t capacity = 0;             // positions allocated per row in the caches
-  std::vector<std::vector<float>> self_k, self_v;    // per layer [rows, capacity, d]
+  // Per layer [rows, capacity, d]; pages past the positions written stay unmapped.
+  std::vector<ZeroPages> self_k, self_v;
   std::vector<std::vector<float>> cross_kv;          // per layer [batch, max_len, 2d]
   const EncoderOutput* encoder = nullptr;
   int64_t rows() const { return static_cast<int64_t>(sentence.size()); }
@@ -70,7 +72,7 @@ class MarianModel {
   void grow_cache(DecoderState& s, int64_t needed) const;
   // The outputs of one decoding step's products, shared by a team.
   struct StepBuffers {
-    float *qkv, *q, *ctx, *proj, *ffn;
+    float *embedded, *qkv, *q, *ctx, *proj, *ffn;
   };
   // decode_step's body, run by every member of `team` (runtime/parallel.h).
   void decode_layers(DecoderState& s, const std::vector<int>& tokens, const StepBuffers& buf, float* logits,
