@@ -296,11 +296,13 @@ void MarianModel::grow_cache(DecoderState& s, int64_t needed) const {
   const int64_t d = config_.d_model, rows = s.rows();
   const int64_t cap = std::max<int64_t>(needed, 2 * s.capacity);
   for (auto* caches : {&s.self_k, &s.self_v})
-    for (ZeroPages& c : *caches) {
-      ZeroPages grown(rows * cap * d);
-      for (int64_t r = 0; r < rows && s.step > 0; ++r)
-        std::memcpy(grown.data() + r * cap * d, c.data() + r * s.capacity * d, s.step * d * sizeof(float));
-      c = std::move(grown);
+    for (std::vector<float>& c : *caches) {
+      std::vector<float> grown(rows * cap * d);
+      if (s.step > 0)  // nothing cached yet: an empty cache has no data pointer to copy from
+        for (int64_t r = 0; r < rows; ++r)
+          std::memcpy(grown.data() + r * cap * d, c.data() + r * s.capacity * d,
+                      s.step * d * sizeof(float));
+      c.swap(grown);
     }
   s.capacity = cap;
 }
@@ -308,18 +310,13 @@ void MarianModel::grow_cache(DecoderState& s, int64_t needed) const {
 void MarianModel::select_rows(DecoderState& s, const std::vector<int64_t>& from) {
   const int64_t n = static_cast<int64_t>(from.size());
   const int64_t row_floats = s.capacity * s.d_model;
-  // The used prefixes through a compact copy, back into the same pages when they
-  // hold n rows (no fresh pages to fault in at every beam step).
-  const int64_t used = s.step * s.d_model;
-  thread_local std::vector<float> picked;
-  picked.resize(n * used);
   for (auto* caches : {&s.self_k, &s.self_v})
-    for (ZeroPages& c : *caches) {
-      for (int64_t i = 0; i < n && used > 0; ++i)
-        std::memcpy(picked.data() + i * used, c.data() + from[i] * row_floats, used * sizeof(float));
-      if (static_cast<int64_t>(c.size()) < n * row_floats) c = ZeroPages(n * row_floats);
-      for (int64_t i = 0; i < n && used > 0; ++i)
-        std::memcpy(c.data() + i * row_floats, picked.data() + i * used, used * sizeof(float));
+    for (std::vector<float>& c : *caches) {
+      std::vector<float> picked(n * row_floats);
+      for (int64_t i = 0; i < n; ++i)
+        std::memcpy(picked.data() + i * row_floats, c.data() + from[i] * row_floats,
+                    s.step * s.d_model * sizeof(float));
+      c.swap(picked);
     }
   std::vector<int64_t> sentence(n);
   for (int64_t i = 0; i < n; ++i) sentence[i] = s.sentence[from[i]];

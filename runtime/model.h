@@ -9,7 +9,6 @@
 #include "model/config.h"
 #include "model/weights.h"
 #include "runtime/ops/linear.h"
-#include "util/zero_pages.h"
 
 namespace qtool::runtime {
 
@@ -42,8 +41,7 @@ struct DecoderState {
   std::vector<int64_t> sentence;    // row → sentence
   int64_t d_model = 0;
   int64_t capacity = 0;             // positions allocated per row in the caches
-  // Per layer [rows, capacity, d]; pages past the positions written stay unmapped.
-  std::vector<ZeroPages> self_k, self_v;
+  std::vector<std::vector<float>> self_k, self_v;    // per layer [rows, capacity, d]
   std::vector<std::vector<float>> cross_kv;          // per layer [batch, max_len, 2d]
   const EncoderOutput* encoder = nullptr;
   int64_t rows() const { return static_cast<int64_t>(sentence.size()); }
