@@ -31,11 +31,13 @@ BinaryActivations& prepare_binary_activations(const uint8_t* A, int64_t M, int64
   return out;
 }
 
+int binary_threads(int64_t bit_products) {
+  return bit_products < (int64_t(1) << 17) ? 1 : parallel_threads();
+}
+
 int64_t binary_block_grain(int64_t M, const BinaryCodeTensor& W) {
-  const int64_t blocks = W.row_blocks(), per_block = M * 16 * W.col_quads() * 4 * W.bits;
-  const int threads = parallel_threads();
-  // An OpenMP team costs ~1 µs: products under ~2^17 bit products stay serial.
-  if (threads <= 1 || per_block * blocks < (int64_t(1) << 17)) return blocks;
+  const int64_t blocks = W.row_blocks();
+  const int threads = binary_threads(M * W.rows * W.cols * W.bits);
   return (blocks + threads - 1) / threads;
 }
 

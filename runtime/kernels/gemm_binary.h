@@ -52,8 +52,11 @@ struct BinaryActivations {
 };
 BinaryActivations& prepare_binary_activations(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W);
 
-// Blocks per chunk for binary_gemm: all of them (serial) below ~2^17 bit
-// products (what an OpenMP team costs), else one chunk per thread.
+// Threads for a product of this many bit products (M · rows · cols · bits): one
+// below ~2^17 (an OpenMP team costs ~1 µs, such a product a few), else all of
+// parallel_threads().
+int binary_threads(int64_t bit_products);
+// Blocks per chunk for binary_gemm: all of them on one thread, else one chunk per thread.
 int64_t binary_block_grain(int64_t M, const BinaryCodeTensor& W);
 
 // The whole product C = A·Wᵀ (as above, all W.rows columns), its row blocks split

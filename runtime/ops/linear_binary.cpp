@@ -69,27 +69,26 @@ void LinearBinary::finish(float* y, int64_t rows, const float* scale, int64_t c0
 
 void LinearBinary::forward(const float* x, int64_t rows, float* y) const {
   observe(x, rows);
-  thread_local std::vector<uint8_t> a;
-  thread_local std::vector<float> scale;
-  quantize_rows(x, rows, in_, a, scale);
-  int64_t col = 0;
-  for (const auto& p : parts_) {
-    binary_gemm(binary_kernels(), a.data(), rows, in_, *p, y + col, out_);
-    col += p->rows;
-  }
-  finish(y, rows, scale.data(), 0, out_);
+  int64_t bit_products = 0;
+  for (const auto& p : parts_) bit_products += rows * p->rows * p->cols * p->bits;
+  run_team(binary_threads(bit_products), [&](const Team& t) { compute(x, rows, y, t); });
 }
 
 void LinearBinary::forward_shared(const float* x, int64_t rows, float* y, const Team& team) const {
   if (team.solo()) return forward(x, rows, y);
-  // Every member quantizes x itself (a few hundred bytes): cheaper than handing it over.
+  compute(x, rows, y, team);
+}
+
+void LinearBinary::compute(const float* x, int64_t rows, float* y, const Team& team) const {
+  // Every member quantizes x itself (a few KB): cheaper than handing it over.
   thread_local std::vector<uint8_t> a;
   thread_local std::vector<float> scale;
   quantize_rows(x, rows, in_, a, scale);
   const auto [c0, c1] = for_member_blocks(
-      parts_.size(), [&](size_t i) -> const BinaryCodeTensor& { return *parts_[i]; }, team, [&](size_t i, int64_t b0, int64_t b1, int64_t col) {
-    binary_kernels().gemm_blocks(a.data(), rows, in_, *parts_[i], b0, b1, y + col, out_);
-  });
+      parts_.size(), [&](size_t i) -> const BinaryCodeTensor& { return *parts_[i]; }, team,
+      [&](size_t i, int64_t b0, int64_t b1, int64_t col) {
+        binary_kernels().gemm_blocks(a.data(), rows, in_, *parts_[i], b0, b1, y + col, out_);
+      });
   finish(y, rows, scale.data(), c0, c1);
 }
 
@@ -109,30 +108,27 @@ void LinearClustered::scatter(const float* sorted, int64_t rows, const float* sc
 
 void LinearClustered::forward(const float* x, int64_t rows, float* y) const {
   observe(x, rows);
-  const int64_t k = e_->cols, n = e_->rows;
-  thread_local std::vector<uint8_t> a;
-  thread_local std::vector<float> scale, sorted;
-  quantize_rows(x, rows, k, a, scale);
-  sorted.resize(rows * n);
-  int64_t col = 0;
-  for (const BinaryCodeTensor& t : e_->clusters) {
-    binary_gemm(binary_kernels(), a.data(), rows, k, t, sorted.data() + col, n);
-    col += t.rows;
-  }
-  scatter(sorted.data(), rows, scale.data(), 0, n, y);
+  int64_t bit_products = 0;
+  for (const BinaryCodeTensor& t : e_->clusters) bit_products += rows * t.rows * t.cols * t.bits;
+  run_team(binary_threads(bit_products), [&](const Team& t) { compute(x, rows, y, t); });
 }
 
 void LinearClustered::forward_shared(const float* x, int64_t rows, float* y, const Team& team) const {
   if (team.solo()) return forward(x, rows, y);
+  compute(x, rows, y, team);
+}
+
+void LinearClustered::compute(const float* x, int64_t rows, float* y, const Team& team) const {
   const int64_t k = e_->cols, n = e_->rows;
   thread_local std::vector<uint8_t> a;
   thread_local std::vector<float> scale, sorted;  // each member reads back only its own columns
   quantize_rows(x, rows, k, a, scale);
   sorted.resize(rows * n);
   const auto [j0, j1] = for_member_blocks(
-      e_->clusters.size(), [&](size_t i) -> const BinaryCodeTensor& { return e_->clusters[i]; }, team, [&](size_t i, int64_t b0, int64_t b1, int64_t col) {
-    binary_kernels().gemm_blocks(a.data(), rows, k, e_->clusters[i], b0, b1, sorted.data() + col, n);
-  });
+      e_->clusters.size(), [&](size_t i) -> const BinaryCodeTensor& { return e_->clusters[i]; }, team,
+      [&](size_t i, int64_t b0, int64_t b1, int64_t col) {
+        binary_kernels().gemm_blocks(a.data(), rows, k, e_->clusters[i], b0, b1, sorted.data() + col, n);
+      });
   scatter(sorted.data(), rows, scale.data(), j0, j1, y);
 }
 

@@ -23,6 +23,8 @@ class LinearBinary final : public Linear {
   int64_t out_features() const override { return out_; }
 
  private:
+  // The member's share: x quantized, its row blocks of the parts, its columns finished.
+  void compute(const float* x, int64_t rows, float* y, const Team& team) const;
   // Columns [c0, c1) of every row: × the row's activation scale, + bias, activation.
   void finish(float* y, int64_t rows, const float* scale, int64_t c0, int64_t c1) const;
 
@@ -45,6 +47,8 @@ class LinearClustered final : public Linear {
   int64_t out_features() const override { return e_->rows; }
 
  private:
+  // The member's share of the clusters' row blocks, scattered.
+  void compute(const float* x, int64_t rows, float* y, const Team& team) const;
   // Logits [j0, j1) of the frequency order: sorted (rows × vocab, this member's
   // columns filled) × scale + bias, scattered to vocabulary order.
   void scatter(const float* sorted, int64_t rows, const float* scale, int64_t j0, int64_t j1, float* y) const;
