@@ -3,6 +3,8 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 namespace qtool::runtime {
 
@@ -21,10 +23,26 @@ void parallel_for(int64_t n, int64_t grain, ChunkFn fn) {
   for (int64_t c = 0; c < chunks; ++c) fn(c * grain, std::min(n, (c + 1) * grain));
 }
 
+// A sense-reversing barrier spun on plain loads. Not libgomp's: its wait loop
+// issues PAUSE, and under a hypervisor with pause-loop exiting a vCPU that
+// pauses for a few µs is taken off its core. A decoding step's ~50 barriers,
+// each waited on for a few µs, then cost whole scheduler slices.
+struct TeamBarrier {
+  alignas(64) std::atomic<int> arrived{0};
+  alignas(64) std::atomic<int> generation{0};
+};
+
 void Team::barrier() const {
-  if (size > 1) {
-#pragma omp barrier
+  if (size <= 1) return;
+  const int gen = sync->generation.load(std::memory_order_acquire);
+  if (sync->arrived.fetch_add(1, std::memory_order_acq_rel) == size - 1) {
+    sync->arrived.store(0, std::memory_order_relaxed);
+    sync->generation.store(gen + 1, std::memory_order_release);
+    return;
   }
+  // Spin, then give the core away now and then (a member may share it).
+  for (int64_t spins = 1; sync->generation.load(std::memory_order_acquire) == gen; ++spins)
+    if (spins % (1 << 16) == 0) std::this_thread::yield();
 }
 
 void run_team(int size, TeamFn fn) {
@@ -32,8 +50,9 @@ void run_team(int size, TeamFn fn) {
     fn(Team{});
     return;
   }
+  TeamBarrier sync;
 #pragma omp parallel num_threads(size)
-  fn(Team{omp_get_thread_num(), omp_get_num_threads()});
+  fn(Team{omp_get_thread_num(), omp_get_num_threads(), &sync});
 }
 
 }  // namespace qtool::runtime

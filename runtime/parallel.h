@@ -1,14 +1,13 @@
 // parallel_for: [0, n) in chunks over the caller's OpenMP threads (--threads),
 // serially when there is one chunk or one thread or when already inside a
-// parallel region. Callers choose chunks large enough to pay for a team: the
-// binary products at batch 1 (5–50 µs each) stay serial below ~2^17 bit
-// products, attention below 2^15 multiply-adds per chunk. Which thread computes
-// a chunk never changes what the chunk computes.
+// parallel region. Callers choose chunks large enough to pay for a fork
+// (attention: 2^15 multiply-adds per chunk). run_team: one body on every thread
+// at once, for work of many small steps (a decoding step at batch 1). Which
+// thread computes a chunk or a member's share never changes what it computes.
 //
-// (A spinning pool of the runtime's own was tried for batch-1 products: beside
-// libgomp's own spinning workers — oneDNN and the INT8 kernels use OpenMP — two
-// spinning pools on two cores starved each other, FP32 batch 32 ran 15x slower,
-// so it was withdrawn.)
+// Both are OpenMP, so the runtime has one pool of threads beside oneDNN's and
+// the INT8 kernels' (a spinning pool of the runtime's own, tried for batch-1
+// products, starved against libgomp's workers on two cores and was withdrawn).
 #pragma once
 #include <cstdint>
 #include <type_traits>
@@ -37,8 +36,11 @@ void parallel_for(int64_t n, int64_t grain, ChunkFn fn);
 // made of many small steps: a decoder step at batch 1 is ~50 products of
 // 1–25 µs, where a fork per product costs more than half the product, but a
 // barrier between them ~0.3 µs. Every member must reach every barrier.
+struct TeamBarrier;  // parallel.cpp
+
 struct Team {
   int rank = 0, size = 1;
+  TeamBarrier* sync = nullptr;  // null for a solo team
   bool solo() const { return size == 1; }
   void barrier() const;
   // This member's contiguous part of [0, n): the same split on every call.
