@@ -120,7 +120,9 @@ Vocabulary::Vocabulary(VocabularyFiles files_in, int source_rows, int target_row
                           " entries but the model's output layer has " +
                           std::to_string(target_rows) + " rows");
   for (size_t i = 0; i < source_piece_of.size(); ++i) source_id_of_[source_piece_of[i]] = int(i);
-  for (size_t i = 0; i < target_piece_of_.size(); ++i) target_id_of_.emplace(target_piece_of_[i], int(i));
+  // One table serves both sides of a joint vocabulary (8,000 pieces: ~0.5 MB a table).
+  if (separate_)
+    for (size_t i = 0; i < target_piece_of_.size(); ++i) target_id_of_.emplace(target_piece_of_[i], int(i));
 
   const std::string eos = token_name(tok_cfg, "eos_token", "</s>");
   const std::string unk = token_name(tok_cfg, "unk_token", "<unk>");
@@ -172,7 +174,7 @@ std::vector<int> Vocabulary::encode(const std::string& text) const {
 std::vector<int> Vocabulary::encode_target(const std::string& text) const {
   std::vector<std::string> pieces;
   target_sp_->Encode(text, &pieces).IgnoreError();
-  return ids_through(pieces, target_id_of_, target_unk_id_, target_eos_id_);
+  return ids_through(pieces, separate_ ? target_id_of_ : source_id_of_, target_unk_id_, target_eos_id_);
 }
 
 std::string Vocabulary::decode(const std::vector<int>& ids) const {

@@ -77,7 +77,7 @@ class Vocabulary {
   std::shared_ptr<sentencepiece::SentencePieceProcessor> source_sp_, target_sp_;
   std::unordered_map<std::string, int> source_id_of_;
   std::vector<std::string> target_piece_of_;
-  std::unordered_map<std::string, int> target_id_of_;
+  std::unordered_map<std::string, int> target_id_of_;  // only with separate vocabularies
   std::vector<bool> target_special_;
   int eos_id_ = -1, unk_id_ = -1, pad_id_ = -1;
   int target_eos_id_ = -1, target_unk_id_ = -1;  // the same tokens in the target table
