@@ -23,10 +23,21 @@ void parallel_for(int64_t n, int64_t grain, ChunkFn fn) {
   for (int64_t c = 0; c < chunks; ++c) fn(c * grain, std::min(n, (c + 1) * grain));
 }
 
-// A sense-reversing barrier spun on plain loads. Not libgomp's: its wait loop
-// issues PAUSE, and under a hypervisor with pause-loop exiting a vCPU that
-// pauses for a few µs is taken off its core. A decoding step's ~50 barriers,
-// each waited on for a few µs, then cost whole scheduler slices.
+// The spin-wait hint: on a virtual machine it also lets the hypervisor's
+// pause-loop exiting run a vCPU of ours it had taken off (the member we wait for).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// A sense-reversing barrier: first spun on plain loads (a member that is running
+// arrives within a few µs, and a PAUSE loop of that length already triggers the
+// hypervisor's pause-loop exit, which costs a VM exit or the core), then with
+// the spin-wait hint (the member is not running: let the hypervisor run it),
+// then giving the core away now and then (it may share ours).
 struct TeamBarrier {
   alignas(64) std::atomic<int> arrived{0};
   alignas(64) std::atomic<int> generation{0};
@@ -40,9 +51,10 @@ void Team::barrier() const {
     sync->generation.store(gen + 1, std::memory_order_release);
     return;
   }
-  // Spin, then give the core away now and then (a member may share it).
-  for (int64_t spins = 1; sync->generation.load(std::memory_order_acquire) == gen; ++spins)
+  for (int64_t spins = 1; sync->generation.load(std::memory_order_acquire) == gen; ++spins) {
+    if (spins > 4096) cpu_relax();
     if (spins % (1 << 16) == 0) std::this_thread::yield();
+  }
 }
 
 void run_team(int size, TeamFn fn) {
