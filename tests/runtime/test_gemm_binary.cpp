@@ -190,7 +190,7 @@ TEST_CASE("binary gemm: extreme activations and signs are exact") {
 }
 
 TEST_CASE("binary gemm: threads split row blocks, results bit-identical to one thread") {
-  // Big enough products that for_row_blocks splits them (runtime/parallel.h),
+  // Big enough products that binary_gemm splits them over threads (binary_threads),
   // odd row counts so the last block is partial.
   std::mt19937 rng(21);
   for (const BinaryKernels* k : binary_kernels_runnable())
