@@ -338,7 +338,8 @@ void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
   // products are too small to fork for each); otherwise each product splits itself.
   const bool team = !observer_ && decoder_splits_ && N <= kTeamRows;
   run_team(team ? parallel_threads() : 1, [&](const Team& t) {
-    decode_layers(s, tokens, {embedded.data(), qkv.data(), q.data(), ctx.data(), proj.data(), ffn.data()}, logits.data(), t);
+    const StepBuffers buf{embedded.data(), qkv.data(), q.data(), ctx.data(), proj.data(), ffn.data()};
+    decode_layers(s, tokens, buf, logits.data(), t);
   });
   s.step += 1;
 }

@@ -230,6 +230,7 @@ struct VecKernels {
   }
 
   static qtool::runtime::VecOps table(const char* isa) {
-    return {isa, dot, axpy, dot_rows, weighted_sum_rows, scale, add_bias_act, add_layer_norm, softmax, log_softmax, argmax, quantize_u8, quantize_u8_unsigned, dequantize_s32};
+    return {isa, dot, axpy, dot_rows, weighted_sum_rows, scale, add_bias_act, add_layer_norm,
+            softmax, log_softmax, argmax, quantize_u8, quantize_u8_unsigned, dequantize_s32};
   }
 };
