@@ -65,8 +65,7 @@ void add_quantize(CLI::App& app) {
   cmd->add_flag("--quiet", *quiet, "No progress display");
   cmd->callback([=] {
     pipeline::QuantizeJob job{*model, read_text_file(*config), *config, *calibration, *counts_file, *output,
-                              *report_file, !*quiet, *hessians};
-    job.tokenizer = *tokenizer;
+                              *report_file, !*quiet, *hessians, *tokenizer};
     const pipeline::QuantizeResult r = pipeline::run_quantize(job);
     int gptq = 0;
     for (const auto& t : r.tensors) gptq += t.gptq;

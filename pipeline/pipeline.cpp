@@ -139,7 +139,8 @@ PipelineRun run_pipeline(const PipelineConfig& c, const PipelineOptions& o) {
                                           qtm,
                                           dir + "/tensors.json",
                                           o.progress,
-                                          v.use_hessians ? hessians_bin : ""};
+                                          v.use_hessians ? hessians_bin : "",
+                                          ""};
                           run_quantize(job);
                         }});
     const std::string model_key_path = model_path;

@@ -18,12 +18,6 @@ using quantize::Precision;
 using quantize::PrecisionPlan;
 using State = std::map<std::string, int>;  // knob → level (bits; clusters for the embedding)
 
-bool is_sublayer(const std::string& knob) {
-  for (const char* t : quantize::kSublayerTypes)
-    if (knob == t) return true;
-  return false;
-}
-
 class Searcher {
  public:
   Searcher(const MarianWeights& fp32, std::shared_ptr<const Vocabulary> vocab, const quantize::EmbeddingCounts& counts,
