@@ -35,16 +35,12 @@ int binary_threads(int64_t bit_products) {
   return bit_products < (int64_t(1) << 17) ? 1 : parallel_threads();
 }
 
-int64_t binary_block_grain(int64_t M, const BinaryCodeTensor& W) {
-  const int64_t blocks = W.row_blocks();
-  const int threads = binary_threads(M * W.rows * W.cols * W.bits);
-  return (blocks + threads - 1) / threads;
-}
-
 void binary_gemm(const BinaryKernels& k, const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W,
                  float* C, int64_t ldc) {
-  parallel_for(W.row_blocks(), binary_block_grain(M, W),
-               [&](int64_t first, int64_t last) { k.gemm_blocks(A, M, lda, W, first, last, C, ldc); });
+  const int64_t blocks = W.row_blocks();
+  run_team(binary_threads(M * W.rows * W.cols * W.bits), [&](const Team& t) {
+    if (t.begin(blocks) < t.end(blocks)) k.gemm_blocks(A, M, lda, W, t.begin(blocks), t.end(blocks), C, ldc);
+  });
 }
 
 // Which kernels exist is a per-architecture choice made here and in CMake.

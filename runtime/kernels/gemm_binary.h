@@ -56,12 +56,10 @@ BinaryActivations& prepare_binary_activations(const uint8_t* A, int64_t M, int64
 // below ~2^17 (an OpenMP team costs ~1 µs, such a product a few), else all of
 // parallel_threads().
 int binary_threads(int64_t bit_products);
-// Blocks per chunk for binary_gemm: all of them on one thread, else one chunk per thread.
-int64_t binary_block_grain(int64_t M, const BinaryCodeTensor& W);
 
 // The whole product C = A·Wᵀ (as above, all W.rows columns), its row blocks split
-// across the threads (runtime/parallel.h) when the product pays for the hand-off.
-// Every block is computed the same way on whichever thread takes it.
+// over a team of binary_threads (runtime/parallel.h), as the linear layers split
+// theirs. Every block is computed the same way on whichever thread takes it.
 void binary_gemm(const BinaryKernels& k, const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W,
                  float* C, int64_t ldc);
 

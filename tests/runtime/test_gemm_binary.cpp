@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <tuple>
@@ -189,54 +190,61 @@ TEST_CASE("binary gemm: extreme activations and signs are exact") {
       }
 }
 
-TEST_CASE("binary gemm: threads split row blocks, results bit-identical to one thread") {
-  // Big enough products that binary_gemm splits them over threads (binary_threads),
-  // odd row counts so the last block is partial.
-  std::mt19937 rng(21);
+namespace {
+
+// fn(kernel, M, W, A) for every runnable kernel × M × (N, K, bits), with a
+// random W (one α per row) and random activations for each.
+template <typename F>
+void for_random_products(std::mt19937& rng, std::initializer_list<int64_t> Ms,
+                         std::initializer_list<std::tuple<int64_t, int64_t, int>> shapes, F&& fn) {
   for (const BinaryKernels* k : binary_kernels_runnable())
-    for (int64_t M : {1, 2, 3, 9})
-      for (auto [N, K, bits] : {std::tuple<int64_t, int64_t, int>{4001, 256, 1}, {2003, 260, 2}, {517, 1024, 3},
-                                {768, 256, 4}}) {
+    for (int64_t M : Ms)
+      for (auto [N, K, bits] : shapes) {
         CAPTURE(std::string(k->name));
         CAPTURE(M);
         CAPTURE(N);
         CAPTURE(bits);
         const BinaryCodeTensor W = random_tensor(N, K, bits, 0, rng);
-        const std::vector<uint8_t> A = random_activations(M * K, rng);
-        std::vector<float> one(M * N), two(M * N);
-        omp_set_num_threads(1);
-        binary_gemm(*k, A.data(), M, K, W, one.data(), N);
-        omp_set_num_threads(2);
-        CHECK(binary_block_grain(M, W) < W.row_blocks());  // really split
-        binary_gemm(*k, A.data(), M, K, W, two.data(), N);
-        omp_set_num_threads(1);
-        REQUIRE(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+        fn(*k, M, W, random_activations(M * K, rng));
       }
+}
+
+}  // namespace
+
+TEST_CASE("binary gemm: threads split row blocks, results bit-identical to one thread") {
+  // Big enough products that binary_gemm splits them over threads (binary_threads),
+  // odd row counts so the last block is partial.
+  std::mt19937 rng(21);
+  for_random_products(rng, {1, 2, 3, 9}, {{4001, 256, 1}, {2003, 260, 2}, {517, 1024, 3}, {768, 256, 4}},
+                      [](const BinaryKernels& k, int64_t M, const BinaryCodeTensor& W, const std::vector<uint8_t>& A) {
+                        const int64_t N = W.rows, K = W.cols;
+                        std::vector<float> one(M * N), two(M * N);
+                        omp_set_num_threads(1);
+                        binary_gemm(k, A.data(), M, K, W, one.data(), N);
+                        omp_set_num_threads(2);
+                        CHECK(binary_threads(M * N * K * W.bits) > 1);  // really split
+                        binary_gemm(k, A.data(), M, K, W, two.data(), N);
+                        omp_set_num_threads(1);
+                        REQUIRE(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+                      });
 }
 
 TEST_CASE("binary gemm: any split of the row blocks computes the same columns as the whole product") {
   // What a team member computes (gemm_blocks on its range) is exactly its part of
   // the whole product, and nothing outside its columns is written.
   std::mt19937 rng(23);
-  for (const BinaryKernels* k : binary_kernels_runnable())
-    for (int64_t M : {1, 2, 5})
-      for (auto [N, K, bits] : {std::tuple<int64_t, int64_t, int>{100, 68, 1}, {33, 256, 2}, {50, 100, 3},
-                                {17, 260, 4}}) {
-        CAPTURE(std::string(k->name));
-        CAPTURE(M);
-        CAPTURE(N);
-        CAPTURE(bits);
-        const BinaryCodeTensor W = random_tensor(N, K, bits, 0, rng);
-        const std::vector<uint8_t> A = random_activations(M * K, rng);
-        std::vector<float> whole(M * N);
-        k->gemm_blocks(A.data(), M, K, W, 0, W.row_blocks(), whole.data(), N);
-        for (int64_t cut = 0; cut <= W.row_blocks(); ++cut) {
-          std::vector<float> parts(M * N, -7.0f);
-          k->gemm_blocks(A.data(), M, K, W, 0, cut, parts.data(), N);
-          for (int64_t m = 0; m < M; ++m)  // columns past the first range untouched
-            for (int64_t o = std::min(16 * cut, N); o < N; ++o) REQUIRE(parts[m * N + o] == -7.0f);
-          k->gemm_blocks(A.data(), M, K, W, cut, W.row_blocks(), parts.data(), N);
-          REQUIRE(std::memcmp(parts.data(), whole.data(), whole.size() * sizeof(float)) == 0);
-        }
-      }
+  for_random_products(rng, {1, 2, 5}, {{100, 68, 1}, {33, 256, 2}, {50, 100, 3}, {17, 260, 4}},
+                      [](const BinaryKernels& k, int64_t M, const BinaryCodeTensor& W, const std::vector<uint8_t>& A) {
+                        const int64_t N = W.rows, K = W.cols;
+                        std::vector<float> whole(M * N);
+                        k.gemm_blocks(A.data(), M, K, W, 0, W.row_blocks(), whole.data(), N);
+                        for (int64_t cut = 0; cut <= W.row_blocks(); ++cut) {
+                          std::vector<float> parts(M * N, -7.0f);
+                          k.gemm_blocks(A.data(), M, K, W, 0, cut, parts.data(), N);
+                          for (int64_t m = 0; m < M; ++m)  // columns past the first range untouched
+                            for (int64_t o = std::min(16 * cut, N); o < N; ++o) REQUIRE(parts[m * N + o] == -7.0f);
+                          k.gemm_blocks(A.data(), M, K, W, cut, W.row_blocks(), parts.data(), N);
+                          REQUIRE(std::memcmp(parts.data(), whole.data(), whole.size() * sizeof(float)) == 0);
+                        }
+                      });
 }
