@@ -6,12 +6,14 @@
 #include <cstdlib>
 #include <limits>
 #include <mutex>
+#include <random>
 #include <Eigen/Dense>
 #include <nlohmann/json.hpp>
 
 #include "util/crc32.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "util/progress.h"
 
 namespace qtool::calibrate {
 using nlohmann::json;
@@ -27,10 +29,11 @@ class Recorder final : public runtime::ActivationObserver {
     auto it = hist_.try_emplace(name, bins_).first;
     it->second.add(x, count);
     double s = 0;
-    float lo = min_.count(name) ? min_[name] : x[0];
-    for (int64_t i = 0; i < count; ++i) s += std::fabs(x[i]), lo = std::min(lo, x[i]);
+    float lo = min_.count(name) ? min_[name] : x[0], hi = max_.count(name) ? max_[name] : x[0];
+    for (int64_t i = 0; i < count; ++i) s += std::fabs(x[i]), lo = std::min(lo, x[i]), hi = std::max(hi, x[i]);
     abs_sum_[name] += s;
     min_[name] = lo;
+    max_[name] = hi;
   }
   void observe_linear(const std::string& name, const float* x, int64_t rows, int64_t cols) override {
     observe(name, x, rows * cols);
@@ -43,6 +46,7 @@ class Recorder final : public runtime::ActivationObserver {
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c) cs.sum[c] += double(x[r * cols + c]) * x[r * cols + c];
     cs.rows += rows;
+    sample_rows(name, x, rows, cols);
     if (hessians_) {
       // Σ x xᵀ: the product in float (fast), accumulated in double across calls.
       using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -54,6 +58,27 @@ class Recorder final : public runtime::ActivationObserver {
       g += p.cast<double>();
     }
   }
+  // A uniform sample of kSampleRows input rows per linear input (reservoir
+  // sampling, a fixed seed per name: the same sentences give the same sample).
+  static constexpr int64_t kSampleRows = 768;
+  struct RowSample {
+    std::vector<float> rows;  // [≤ kSampleRows, cols]
+    int64_t seen = 0;
+    std::mt19937_64 rng;
+  };
+  void sample_rows(const std::string& name, const float* x, int64_t rows, int64_t cols) {
+    auto [it, fresh] = samples_.try_emplace(name);
+    RowSample& s = it->second;
+    if (fresh) s.rng.seed(crc32(name.data(), name.size()));
+    for (int64_t r = 0; r < rows; ++r, ++s.seen) {
+      int64_t slot = s.seen;
+      if (slot >= kSampleRows) slot = static_cast<int64_t>(s.rng() % uint64_t(s.seen + 1));
+      if (slot >= kSampleRows) continue;
+      if (slot * cols >= int64_t(s.rows.size())) s.rows.resize((slot + 1) * cols);
+      std::copy(x + r * cols, x + (r + 1) * cols, s.rows.begin() + slot * cols);
+    }
+  }
+  std::map<std::string, RowSample> samples_;
   struct ColumnSquares {
     std::vector<double> sum;  // Σ x² per column
     int64_t rows = 0;
@@ -63,16 +88,62 @@ class Recorder final : public runtime::ActivationObserver {
   std::map<std::string, Eigen::MatrixXd> gram_;  // Σ x xᵀ, with hessians_
   bool hessians_;
   std::map<std::string, double> abs_sum_;
-  std::map<std::string, float> min_;
+  std::map<std::string, float> min_, max_;
 
  private:
   int bins_;
   std::mutex mu_;
 };
 
+// Every third sampled row is held back to judge the range the others chose.
+InputSample split_sample(const Recorder::RowSample& r, int64_t cols, double min, double max) {
+  InputSample s;
+  s.cols = cols;
+  s.min = min;
+  s.max = max;
+  const int64_t rows = static_cast<int64_t>(r.rows.size()) / cols;
+  for (int64_t i = 0; i < rows; ++i) {
+    std::vector<float>& to = i % 3 == 2 ? s.check : s.fit;
+    to.insert(to.end(), r.rows.begin() + i * cols, r.rows.begin() + (i + 1) * cols);
+  }
+  return s;
+}
+
+// Each linear layer's input range by the product's output error (Method::output)
+// or the histogram method's threshold, then judged against dynamic quantization.
+void choose_linear_inputs(Calibration& c, MarianWeights& weights, const Recorder& rec, const CalibrateOptions& opt) {
+  std::vector<LinearProduct> products = linear_products(weights);
+  Progress progress("choosing input ranges", static_cast<int64_t>(products.size()), opt.progress);
+  for (const LinearProduct& p : products) {
+    progress.advance(1);
+    auto st = c.tensors.find(p.name);
+    auto sample = rec.samples_.find(p.name);
+    if (st == c.tensors.end() || sample == rec.samples_.end() || !p.parts[0].weight) continue;
+    TensorStats& t = st->second;
+    const InputSample in = split_sample(sample->second, p.parts[0].weight->dim(1), t.min, t.max);
+    ProductChoice choice;
+    if (opt.method == Method::output) {
+      choice = choose_input_range(p, in, range_candidates(c.histograms.at(p.name), t.min, t.max, opt.percentile),
+                                  opt.fallback);
+    } else {
+      const CalibratedInput fixed{float(t.threshold), t.one_sided, 0};
+      choice = judge_input_range(p, in, {fixed, method_name(opt.method)}, opt.fallback);
+    }
+    t.threshold = choice.input.threshold;
+    t.asymmetric = choice.input.asymmetric;
+    t.zero_point = choice.input.zero_point;
+    t.chosen_by = choice.chosen_by;
+    t.clipped_fraction = choice.clipped_fraction;
+    t.static_error = choice.static_error;
+    t.dynamic_error = choice.dynamic_error;
+    t.int8_input = choice.mode;
+  }
+  progress.finish();
+}
+
 }  // namespace
 
-Calibration calibrate(runtime::MarianModel& model, std::shared_ptr<const Vocabulary> vocab,
+Calibration calibrate(runtime::MarianModel& model, MarianWeights& weights, std::shared_ptr<const Vocabulary> vocab,
                       const std::vector<std::string>& sentences, const CalibrateOptions& opt,
                       const std::string& checksum) {
   Recorder rec(opt.bins, opt.hessians);
@@ -99,7 +170,9 @@ Calibration calibrate(runtime::MarianModel& model, std::shared_ptr<const Vocabul
   for (auto& [name, h] : rec.hist_) {
     TensorStats s;
     s.min = rec.min_[name];
+    s.max = rec.max_[name];
     s.one_sided = s.min >= 0.0;
+    s.asymmetric = s.one_sided;  // u8 over [0, T]
     s.threshold = threshold(h, opt.method, opt.percentile, s.one_sided);
     s.max_abs = h.max_abs();
     s.count = h.total();
@@ -123,6 +196,7 @@ Calibration calibrate(runtime::MarianModel& model, std::shared_ptr<const Vocabul
         h.values[a * h.dim + b] = float((a <= b ? g(a, b) : g(b, a)) / double(h.rows));
   }
   c.histograms = std::move(rec.hist_);
+  choose_linear_inputs(c, weights, rec, opt);
   return c;
 }
 

@@ -18,13 +18,15 @@
 #include <vector>
 
 #include "calibrate/calibration_file.h"
+#include "calibrate/product_error.h"
 #include "calibrate/thresholds.h"
 #include "runtime/translator.h"
 
 namespace qtool::calibrate {
 
 struct CalibrateOptions {
-  Method method = Method::kl;
+  Method method = Method::output;
+  FallbackRule fallback;  // when a linear layer's static input is judged worse than dynamic
   int bins = 2048;
   double percentile = 99.99;
   int batch_size = 32;
@@ -32,8 +34,10 @@ struct CalibrateOptions {
   bool hessians = false;  // also record E[x xᵀ] per linear-layer input (GPTQ; Calibration::hessians)
 };
 
-// `model` must be the FP32 model (its products are observed while it translates).
-Calibration calibrate(runtime::MarianModel& model, std::shared_ptr<const Vocabulary> vocab,
+// `model` must be the FP32 model built from `weights` (its products are observed
+// while it translates; the weights give each linear input's product, whose
+// INT8 output error chooses and judges the input's range).
+Calibration calibrate(runtime::MarianModel& model, MarianWeights& weights, std::shared_ptr<const Vocabulary> vocab,
                       const std::vector<std::string>& sentences, const CalibrateOptions& opt,
                       const std::string& model_checksum);
 

@@ -12,17 +12,32 @@
 namespace qtool::calibrate {
 using nlohmann::json;
 
-std::map<std::string, CalibratedInput> Calibration::inputs() const {
+std::map<std::string, CalibratedInput> Calibration::inputs(bool fallbacks) const {
   std::map<std::string, CalibratedInput> m;
-  for (const auto& [name, s] : tensors) m[name] = {static_cast<float>(s.threshold), s.one_sided};
+  for (const auto& [name, s] : tensors)
+    if (!fallbacks || s.int8_input == InputMode::static_range)
+      m[name] = {static_cast<float>(s.threshold), s.asymmetric, s.zero_point};
+  return m;
+}
+
+std::map<std::string, InputMode> Calibration::int8_modes() const {
+  std::map<std::string, InputMode> m;
+  for (const auto& [name, s] : tensors) m[name] = s.int8_input;
   return m;
 }
 
 std::string to_json(const Calibration& c) {
   json t = json::object();
   for (const auto& [name, s] : c.tensors) {
-    t[name] = {{"threshold", s.threshold}, {"max_abs", s.max_abs}, {"mean_abs", s.mean_abs},
-               {"min", s.min},             {"one_sided", s.one_sided}, {"count", s.count}};
+    t[name] = {{"threshold", s.threshold}, {"max_abs", s.max_abs}, {"mean_abs", s.mean_abs}, {"min", s.min},
+               {"max", s.max},             {"one_sided", s.one_sided}, {"count", s.count}};
+    if (s.asymmetric) t[name]["zero_point"] = s.zero_point;
+    if (!s.chosen_by.empty()) t[name]["chosen_by"] = s.chosen_by;
+    if (s.clipped_fraction >= 0) t[name]["clipped_fraction"] = s.clipped_fraction;
+    if (s.static_error >= 0 && s.dynamic_error >= 0) {
+      t[name]["output_error"] = {{"static", s.static_error}, {"dynamic", s.dynamic_error}};
+      t[name]["int8_input"] = input_mode_name(s.int8_input);
+    }
     if (!s.column_mean_square.empty()) {
       // 7 significant digits: the shortest form of the double then stays short.
       json a = json::array();
@@ -36,7 +51,7 @@ std::string to_json(const Calibration& c) {
     if (!s.histogram_counts.empty())
       t[name]["histogram"] = {{"range", s.histogram_range}, {"counts", s.histogram_counts}};
   }
-  json j = {{"format", "qtool-calibration"}, {"version", 1},          {"model_checksum", c.model_checksum},
+  json j = {{"format", "qtool-calibration"}, {"version", 2},          {"model_checksum", c.model_checksum},
             {"method", method_name(c.method)}, {"bins", c.bins},       {"percentile", c.percentile},
             {"sentences", c.sentences},       {"tensors", t}};
   return j.dump(1) + "\n";
@@ -49,8 +64,9 @@ Calibration parse_calibration(const std::string& text, const std::string& file) 
     return j.at(key);
   };
   if (need("format") != "qtool-calibration") fail(file, "format: must be \"qtool-calibration\"");
-  if (!need("version").is_number_integer() || j["version"].get<int64_t>() != 1)
-    fail(file, "version: " + j["version"].dump() + " is not supported (this qtool reads version 1)");
+  if (!need("version").is_number_integer() || j["version"].get<int64_t>() < 1 || j["version"].get<int64_t>() > 2)
+    fail(file, "version: " + j["version"].dump() + " is not supported (this qtool reads versions 1 and 2)");
+  const int64_t version = j["version"];
   Calibration c;
   if (!need("model_checksum").is_string()) fail(file, "model_checksum: must be a string");
   c.model_checksum = j["model_checksum"];
@@ -74,9 +90,49 @@ Calibration parse_calibration(const std::string& text, const std::string& file) 
     if (v.contains("mean_abs") && v["mean_abs"].is_number()) s.mean_abs = v["mean_abs"];
     if (v.contains("count") && v["count"].is_number_integer()) s.count = v["count"];
     if (v.contains("min") && v["min"].is_number()) s.min = v["min"];
+    if (v.contains("max") && v["max"].is_number()) s.max = v["max"];
     if (v.contains("one_sided")) {
       if (!v["one_sided"].is_boolean()) fail(file, "tensors." + name + ".one_sided: must be true or false");
       s.one_sided = v["one_sided"];
+    }
+    s.asymmetric = version == 1 && s.one_sided;  // version 1: one-sided inputs were u8 over [0, T]
+    if (v.contains("zero_point")) {
+      const json& z = v["zero_point"];
+      if (!z.is_number_integer() || z.get<int64_t>() < 0 || z.get<int64_t>() > kMaxZeroPoint)
+        fail(file, "tensors." + name + ".zero_point: " + z.dump() + " is not an integer in 0.." +
+                       std::to_string(kMaxZeroPoint));
+      s.asymmetric = true;
+      s.zero_point = z.get<int32_t>();
+    }
+    if (v.contains("chosen_by")) {
+      if (!v["chosen_by"].is_string()) fail(file, "tensors." + name + ".chosen_by: must be a string");
+      s.chosen_by = v["chosen_by"];
+    }
+    if (v.contains("clipped_fraction")) {
+      const json& f = v["clipped_fraction"];
+      if (!f.is_number() || !(f.get<double>() >= 0.0 && f.get<double>() <= 1.0))
+        fail(file, "tensors." + name + ".clipped_fraction: " + f.dump() + " is not a number in [0, 1]");
+      s.clipped_fraction = f;
+    }
+    if (v.contains("output_error")) {
+      const json& e = v["output_error"];
+      const std::string path = "tensors." + name + ".output_error";
+      auto error = [&](const char* key) {
+        if (!e.is_object() || !e.contains(key) || !e[key].is_number() || !(e[key].get<double>() >= 0.0) ||
+            !std::isfinite(e[key].get<double>()))
+          fail(file, path + "." + key + ": missing or not a finite number >= 0");
+        return e[key].get<double>();
+      };
+      s.static_error = error("static");
+      s.dynamic_error = error("dynamic");
+    }
+    if (v.contains("int8_input")) {
+      if (!v["int8_input"].is_string()) fail(file, "tensors." + name + ".int8_input: must be a string");
+      try {
+        s.int8_input = parse_input_mode(v["int8_input"]);
+      } catch (const Error& e) {
+        fail(file, "tensors." + name + ".int8_input: " + e.what());
+      }
     }
     if (v.contains("column_mean_square")) {
       const json& a = v["column_mean_square"];

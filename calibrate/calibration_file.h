@@ -9,15 +9,28 @@
 
 #include "calibrate/hessian_file.h"
 #include "calibrate/histogram.h"
+#include "calibrate/input_mode.h"
 #include "calibrate/thresholds.h"
 #include "model/weights.h"
 
 namespace qtool::calibrate {
 
 struct TensorStats {
-  double threshold = 0, max_abs = 0, mean_abs = 0, min = 0;
-  bool one_sided = false;  // min ≥ 0: quantized asymmetrically over [0, T] (u8, zero point 0)
+  double threshold = 0, max_abs = 0, mean_abs = 0, min = 0, max = 0;
+  bool one_sided = false;  // min ≥ 0 was observed
+  // The static range: symmetric s8 over [−T, T], or (asymmetric) u8 with this
+  // zero point over [−z·T/(255 − z), T]; a one-sided input has z = 0.
+  bool asymmetric = false;
+  int32_t zero_point = 0;
   int64_t count = 0;
+  // Linear-layer inputs (version 2): how the range was chosen ("kl", "grid", …),
+  // the fraction of held-back values it clips, the relative squared output
+  // error ‖ŷ − y‖²/‖y‖² of the product with it and with dynamic quantization on
+  // held-back rows, and what the input becomes (the fallback rule); negative
+  // errors = not measured.
+  std::string chosen_by;
+  double clipped_fraction = -1, static_error = -1, dynamic_error = -1;
+  InputMode int8_input = InputMode::static_range;
   // Linear-layer inputs only (else empty): the mean of x_i² per input column i
   // over every observed row, the diagonal of the input Gram matrix / rows.
   std::vector<float> column_mean_square;
@@ -40,8 +53,10 @@ struct Calibration {
   // With CalibrateOptions::hessians: E[x xᵀ] of every linear-layer input, for the
   // hessian file (hessian_file.h), not calib.json.
   std::map<std::string, InputHessian> hessians;
-  // The thresholds as static INT8 inputs, by tensor name.
-  std::map<std::string, CalibratedInput> inputs() const;
+  // The static INT8 inputs, by tensor name; with `fallbacks`, only those whose
+  // int8_input is "static" (the others are in int8_modes()).
+  std::map<std::string, CalibratedInput> inputs(bool fallbacks = false) const;
+  std::map<std::string, InputMode> int8_modes() const;
 };
 
 std::string to_json(const Calibration& c);

@@ -31,7 +31,7 @@ struct InputHessian {
 struct HessianSet {
   std::string model_checksum;
   int64_t sentences = 0;
-  std::map<std::string, InputHessian> tensors;  // by calibration name (column_weights_name)
+  std::map<std::string, InputHessian> tensors;  // by calibration name (linear_input_name)
 };
 
 std::string hessians_to_bytes(const HessianSet& h);

@@ -9,15 +9,17 @@
 namespace qtool::calibrate {
 
 Method parse_method(const std::string& name) {
+  if (name == "output") return Method::output;
   if (name == "kl") return Method::kl;
   if (name == "max") return Method::max;
   if (name == "percentile") return Method::percentile;
   if (name == "mse") return Method::mse;
-  throw Error("calibration method '" + name + "' is not one of kl, max, percentile, mse");
+  throw Error("calibration method '" + name + "' is not one of output, kl, max, percentile, mse");
 }
 
 const char* method_name(Method m) {
   switch (m) {
+    case Method::output: return "output";
     case Method::kl: return "kl";
     case Method::max: return "max";
     case Method::percentile: return "percentile";
@@ -102,6 +104,7 @@ double threshold(const Histogram& h, Method m, double percentile, bool one_sided
   // A one-sided input is quantized over [0, T] with 256 levels (u8, zero point 0),
   // a signed one over [−T, T] with 127 steps each side.
   switch (m) {
+    case Method::output:
     case Method::kl: return kl_threshold(h, one_sided ? 256 : 128, one_sided);
     case Method::max: return h.max_abs();
     case Method::percentile: return percentile_threshold(h, percentile);

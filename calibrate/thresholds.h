@@ -6,7 +6,10 @@
 
 namespace qtool::calibrate {
 
-enum class Method { kl, max, percentile, mse };
+// `output` (the default): each linear layer's input range is the candidate whose
+// INT8 product is closest to FP32 (product_error.h); the histogram methods give
+// a fixed threshold from the |x| histogram alone.
+enum class Method { output, kl, max, percentile, mse };
 Method parse_method(const std::string& name);  // throws qtool::Error on an unknown name
 const char* method_name(Method m);
 
@@ -24,6 +27,8 @@ double percentile_threshold(const Histogram& h, double percentile);
 double mse_threshold(const Histogram& h, int levels = 127);
 
 // `one_sided`: the input is never negative and gets all 256 u8 levels over [0, T].
+// `output` needs the product, so from a histogram alone it is `kl` (the inputs
+// of the attention products, which are not linear layers).
 double threshold(const Histogram& h, Method m, double percentile = 99.99, bool one_sided = false);
 
 }  // namespace qtool::calibrate

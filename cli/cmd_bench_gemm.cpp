@@ -9,7 +9,6 @@
 #include "cli/commands.h"
 #include "model/config.h"
 #include "quantize/binary_code.h"
-#include "quantize/int8.h"
 #include "runtime/kernels/cpu_features.h"
 #include "runtime/kernels/gemm_binary.h"
 #include "runtime/kernels/gemm_int8.h"
@@ -83,7 +82,7 @@ void add_bench_gemm(CLI::App& app) {
       runtime::LinearF32 f32({lw});
       LinearWeights qw = lw;
       qw.weight.reset();
-      qw.int8 = std::make_shared<const Int8Tensor>(quantize::quantize_int8(*w));
+      qw.int8 = std::make_shared<const Int8Tensor>(quantize_int8(*w));
       runtime::LinearInt8 i8({qw});
       std::vector<std::unique_ptr<runtime::LinearBinary>> bin;
       for (int bits : {4, 3, 2}) {

@@ -40,6 +40,21 @@ void print_block_bits(const std::vector<TensorBits>& rows) {
   std::printf("\n");
 }
 
+// Static INT8 inputs (ranges, zero points) and the layers that fell back.
+void print_int8_inputs(MarianWeights& w, const std::map<std::string, Int8Fallback>& fallbacks, bool summary) {
+  int statics = 0, asymmetric = 0, to_fp32 = 0;
+  for (const NamedLinear& l : linear_layers(w))
+    if (l.weights->input.threshold > 0) ++statics, asymmetric += l.weights->input.asymmetric;
+  for (const auto& [name, f] : fallbacks) to_fp32 += f.input == "fp32";
+  if (statics == 0 && fallbacks.empty()) return;
+  std::printf("activations %d static inputs (%d u8 with a zero point, %d s8 symmetric); fallbacks: %zu to dynamic, "
+              "%d to fp32\n", statics, asymmetric, statics - asymmetric, fallbacks.size() - to_fp32, to_fp32);
+  if (summary) return;
+  for (const auto& [name, f] : fallbacks)
+    std::printf("  fallback  %-50s → %-7s (output error: static %.2e, dynamic %.2e)\n", name.c_str(), f.input.c_str(),
+                f.static_error, f.dynamic_error);
+}
+
 }  // namespace
 
 void add_inspect(CLI::App& app) {
@@ -62,6 +77,7 @@ void add_inspect(CLI::App& app) {
         if (!(f.text == &VocabularyFiles::target_spm && vf.target_spm == vf.source_spm))  // stored once
           tokenizer_bytes += (vf.*f.text).size();
       std::printf("tokenizer   %s (%zu bytes)\n", q.tokenizer_beside ? "beside the file" : "in the file", tokenizer_bytes);
+      print_int8_inputs(w, q.int8_fallbacks, *summary);
     } else {
       checkpoint::Checkpoint ck = checkpoint::load_checkpoint(*path, /*keep_raw=*/true);
       rows = tensor_bits(ck.raw);

@@ -201,9 +201,17 @@ QtmWriteStats write_qtm(const std::string& path, MarianWeights& w, const Vocabul
     h["tensors"] = t;
     json act = json::object();  // static INT8 activations: the calibrated clipping thresholds
     for (NamedLinear& l : linear_layers(w))
-      if (l.weights->input_threshold > 0.0f)
-        act[l.name] = {{"threshold", l.weights->input_threshold}, {"one_sided", l.weights->input_one_sided}};
+      if (const CalibratedInput& in = l.weights->input; in.threshold > 0.0f) {
+        act[l.name] = {{"threshold", in.threshold}, {"one_sided", in.one_sided()}};
+        if (in.asymmetric && in.zero_point > 0) act[l.name]["zero_point"] = in.zero_point;
+      }
     h["activations"] = act;
+    if (!opt.int8_fallbacks.empty()) {
+      json fb = json::object();
+      for (const auto& [name, f] : opt.int8_fallbacks)
+        fb[name] = {{"input", f.input}, {"static_error", f.static_error}, {"dynamic_error", f.dynamic_error}};
+      h["int8_fallbacks"] = fb;
+    }
     header = h.dump();
     const uint64_t start = (24 + header.size() + kQtmAlign - 1) / kQtmAlign * kQtmAlign;
     if (start == data_start) break;

@@ -4,7 +4,10 @@
 // CRCs, the files themselves written next to it (as beside a checkpoint's weights;
 // an existing different file there is refused). Written to a temporary file and renamed.
 #pragma once
+#include <map>
 #include <string>
+
+#include "model/qtm.h"
 
 #include "model/vocabulary.h"
 #include "model/weights.h"
@@ -18,6 +21,7 @@ struct QtmWriteStats {
 struct QtmWriteOptions {
   bool tokenizer_beside = false;  // the tokenizer files next to the .qtm, not in it
   bool vectors_f16 = false;       // 1-D FP32 tensors (biases, LayerNorm) stored as halves ("fp16")
+  std::map<std::string, Int8Fallback> int8_fallbacks = {};  // recorded as "int8_fallbacks"
 };
 
 // `quantization_json`: the config that produced the model, recorded in the header.

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "model/tensor.h"
+
 namespace qtool {
 
 enum class QType : uint8_t { f32 = 0, int8_per_channel = 1, int8_per_tensor = 2, binary_code = 3 };
@@ -21,6 +23,12 @@ struct Int8Tensor {
   std::vector<float> scales;    // rows entries (per_channel) or 1 (per_tensor)
   float scale(int64_t row) const { return scales.size() == 1 ? scales[0] : scales[row]; }
 };
+
+// Symmetric INT8 weight quantization: scale = max|w| / 127 over each output
+// channel (or the whole tensor), q = round(w / scale). Zero rows get scale 1.
+// Here, with the type, because calibration measures products with the INT8
+// weights the quantizer will make.
+Int8Tensor quantize_int8(const Tensor& weight, QType type = QType::int8_per_channel);
 
 // Binary-code quantization (Xu et al. 2018; Chung et al. 2020):
 //   w[o, i] ≈ Σ_b alpha[o][b][g(i)] · s_b[o, i],  s ∈ {−1, +1},  g(i) = i / group_size.

@@ -321,12 +321,37 @@ QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file, std:
     for (const auto& [name, v] : h["activations"].items()) {
       const std::string where = "activations." + name;
       if (!v.is_object() || !v.contains("threshold") || !v.contains("one_sided"))
-        fail(file, where + ": must be {\"threshold\": T, \"one_sided\": bool}");
+        fail(file, where + ": must be {\"threshold\": T, \"one_sided\": bool[, \"zero_point\": z]}");
       const json& t = v["threshold"];
       if (!t.is_number() || !valid_threshold(t.get<double>()))
         fail(file, where + ".threshold: " + t.dump() + " is not a positive threshold in [1e-30, 1e30]");
       if (!v["one_sided"].is_boolean()) fail(file, where + ".one_sided: must be true or false");
-      m.activations[name] = {t.get<float>(), v["one_sided"].get<bool>()};
+      CalibratedInput in{t.get<float>(), v["one_sided"].get<bool>(), 0};
+      if (v.contains("zero_point")) {  // version 3: an asymmetric input with a negative floor
+        const json& z = v["zero_point"];
+        if (in.asymmetric || !z.is_number_integer() || z.get<int64_t>() < 1 || z.get<int64_t>() > kMaxZeroPoint)
+          fail(file, where + ".zero_point: " + z.dump() + " is not an integer in 1.." + std::to_string(kMaxZeroPoint) +
+                         " beside one_sided false");
+        in.asymmetric = true;
+        in.zero_point = z.get<int32_t>();
+      }
+      m.activations[name] = in;
+    }
+  }
+  if (h.contains("int8_fallbacks")) {
+    const json& f = h["int8_fallbacks"];
+    if (!f.is_object()) fail(file, "field 'int8_fallbacks' must be an object");
+    for (const auto& [name, v] : f.items()) {
+      const std::string where = "int8_fallbacks." + name;
+      if (!v.is_object() || !v.contains("input") || (v["input"] != "dynamic" && v["input"] != "fp32"))
+        fail(file, where + ".input: must be \"dynamic\" or \"fp32\"");
+      Int8Fallback fb{v["input"].get<std::string>()};
+      for (auto [key, to] : {std::pair{"static_error", &fb.static_error}, std::pair{"dynamic_error", &fb.dynamic_error}})
+        if (v.contains(key)) {
+          if (!v[key].is_number()) fail(file, where + "." + key + ": must be a number");
+          *to = v[key].get<double>();
+        }
+      m.int8_fallbacks[name] = fb;
     }
   }
   p.check_no_overlap();
@@ -353,8 +378,7 @@ MarianWeights qtm_weights(QtmModel& m, const std::string& file) {
     auto it = m.activations.find(l.name);
     if (it == m.activations.end()) continue;
     if (!l.weights->int8) fail(file, "activations." + l.name + ": a threshold for a layer that is not INT8");
-    l.weights->input_threshold = it->second.threshold;
-    l.weights->input_one_sided = it->second.one_sided;
+    l.weights->input = it->second;
     unused.erase(l.name);
   }
   if (!unused.empty()) fail(file, "activations." + unused.begin()->first + ": no such linear layer");

@@ -198,6 +198,30 @@ std::vector<NamedLinear> linear_layers(MarianWeights& w) {
   return out;
 }
 
+std::string linear_input_name(const std::string& name) {
+  auto ends = [&](const std::string& suffix) {
+    return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  const std::string stem = name.substr(0, name.rfind('.') + 1);
+  if (ends(".self_attn.k_proj") || ends(".self_attn.v_proj")) return stem + "q_proj";
+  if (ends(".encoder_attn.v_proj")) return stem + "k_proj";
+  return name;
+}
+
+std::vector<LinearProduct> linear_products(MarianWeights& w) {
+  std::vector<LinearProduct> out;
+  for (const NamedLinear& l : linear_layers(w)) {
+    const std::string input = linear_input_name(l.name);
+    if (out.empty() || out.back().name != input) {
+      out.push_back({input, {}, std::nullopt});
+      const bool fc1 = input.size() > 4 && input.compare(input.size() - 4, 4, ".fc1") == 0;
+      if (fc1) out.back().activation = w.config.activation;
+    }
+    out.back().parts.push_back(*l.weights);
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, LayerNormWeights*>> layer_norms(MarianWeights& w) {
   std::vector<std::pair<std::string, LayerNormWeights*>> out;
   for (size_t i = 0; i < w.encoder.size(); ++i) {

@@ -6,6 +6,7 @@
 // only when it is absent.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,12 +19,20 @@ namespace qtool {
 
 using TensorPtr = std::shared_ptr<const Tensor>;
 
-// A static INT8 input from calibration: clipping threshold T; a one-sided input
-// (never negative) uses u8 over [0, T] with zero point 0.
+// A static INT8 input from calibration. Symmetric: s8 over [−T, T], scale T / 127
+// (stored as u8 with zero point 128). Asymmetric: u8 with zero point z over
+// [−z·s, T], scale s = T / (255 − z); z = 0 is a one-sided input (ReLU,
+// softmax), z > 0 a lopsided one (GELU, SiLU: a small negative floor, a long
+// positive tail). threshold 0 = no calibration: dynamic per-row scales.
 struct CalibratedInput {
   float threshold = 0.0f;
-  bool one_sided = false;
+  bool asymmetric = false;
+  int32_t zero_point = 0;  // asymmetric only, 0..254
+  bool one_sided() const { return asymmetric && zero_point == 0; }
+  float scale() const { return asymmetric ? threshold / float(255 - zero_point) : threshold / 127.0f; }
+  float low() const { return asymmetric ? -float(zero_point) * scale() : -threshold; }
 };
+inline constexpr int32_t kMaxZeroPoint = 254;
 
 // The thresholds a file may give: T becomes a float, and the INT8 scale T / 255
 // (or / 127) and its inverse must be normal floats, so T stays well inside the
@@ -35,8 +44,7 @@ struct LinearWeights {
   TensorPtr weight;  // [out, in], as stored by PyTorch's nn.Linear; null once quantized
   TensorPtr bias;    // [out]
   std::shared_ptr<const Int8Tensor> int8;  // set when the weight is INT8
-  float input_threshold = 0.0f;  // calibrated clipping threshold of the input (static INT8); 0 = dynamic
-  bool input_one_sided = false;  // the calibrated input is never negative: u8 over [0, T], zero point 0
+  CalibratedInput input;  // static INT8: the calibrated input range; threshold 0 = dynamic
   std::shared_ptr<const BinaryCodeTensor> binary;             // set when binary-coded
   std::shared_ptr<const ClusteredBinaryEmbedding> clustered;  // output projection sharing a clustered embedding
   QType qtype() const { return int8 ? int8->type : binary || clustered ? QType::binary_code : QType::f32; }
@@ -108,6 +116,20 @@ struct NamedLinear {
   LinearWeights* weights;
 };
 std::vector<NamedLinear> linear_layers(MarianWeights& w);
+// The name of a linear layer's input, as calibration records it: the first
+// nn.Linear reading it. Self-attention k_proj/v_proj → q_proj;
+// encoder_attn.v_proj → encoder_attn.k_proj; every other layer (and "lm_head")
+// is its own name.
+std::string linear_input_name(const std::string& linear_name);
+// One matrix product of the runtime: the linear layers reading one input,
+// stacked along the output (q, k, v → one product), by that input's name; fc1
+// has the model's activation fused.
+struct LinearProduct {
+  std::string name;  // linear_input_name of its parts
+  std::vector<LinearWeights> parts;
+  std::optional<Activation> activation;
+};
+std::vector<LinearProduct> linear_products(MarianWeights& w);
 // Every LayerNorm with its name prefix.
 std::vector<std::pair<std::string, LayerNormWeights*>> layer_norms(MarianWeights& w);
 

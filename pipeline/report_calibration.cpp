@@ -28,6 +28,10 @@ struct Tensor {
   double range = 0;
   std::vector<double> counts;
   double clipped = 0;  // fraction of values above the threshold
+  // Linear-layer inputs (calibration version 2): the range's zero point (u8
+  // inputs), how it was chosen, the product's output errors and the verdict.
+  std::optional<double> zero_point, static_error, dynamic_error;
+  std::string chosen_by, int8_input;
 };
 
 Tensor read_tensor(const nlohmann::json& t) {
@@ -51,6 +55,11 @@ Tensor read_tensor(const nlohmann::json& t) {
     }
   }
   x.clipped = total > 0 ? above / total : 0;
+  if (auto f = number(t, "clipped_fraction")) x.clipped = *f;  // measured on held-back rows, both sides
+  x.zero_point = number(t, "zero_point");
+  x.chosen_by = text(t, "chosen_by");
+  x.int8_input = text(t, "int8_input");
+  if (const auto* e = member(t, "output_error")) x.static_error = number(*e, "static"), x.dynamic_error = number(*e, "dynamic");
   return x;
 }
 
@@ -171,16 +180,32 @@ std::string calibration_section(const nlohmann::json& r) {
     h += "</div>\n";
   }
 
+  // Per product: where the static INT8 loss comes from, and which layers fell back.
+  std::map<std::string, int> verdicts;
+  for (const Tensor& t : tensors)
+    if (!t.int8_input.empty()) ++verdicts[t.int8_input];
+  if (!verdicts.empty())
+    h += "<p>Linear-layer inputs: " + std::to_string(verdicts["static"]) + " static, " +
+         std::to_string(verdicts["dynamic"]) + " fall back to dynamic, " + std::to_string(verdicts["fp32"]) +
+         " to FP32 (a static input whose product's output error is clearly worse than dynamic quantization's; "
+         "errors are ‖ŷ − y‖² / ‖y‖² on held-back calibration rows).</p>\n";
   h += "<details><summary>All " + std::to_string(tensors.size()) + " calibrated tensors</summary>\n"
-       "<table id=\"calibration-tensors\"><thead><tr><th>tensor</th><th>side</th><th>max |x|</th><th>threshold T</th>"
-       "<th>T / max</th><th>clipped</th></tr></thead><tbody>\n";
+       "<table id=\"calibration-tensors\"><thead><tr><th>tensor</th><th>range</th><th>max |x|</th><th>threshold T</th>"
+       "<th>T / max</th><th>clipped</th><th>chosen by</th><th>output error static</th><th>dynamic</th>"
+       "<th>INT8 input</th></tr></thead><tbody>\n";
   for (const Tensor& t : tensors) {
     std::optional<double> ratio;
     if (t.threshold && t.max_abs && *t.max_abs > 0) ratio = *t.threshold / *t.max_abs;
-    h += "<tr><td>" + escape_html(t.name) + "</td><td>" + (t.one_sided ? "one-sided" : "symmetric") + "</td>" +
+    const std::string range = t.zero_point ? (*t.zero_point == 0 ? "one-sided" : "zero point " + compact_number(*t.zero_point, 3))
+                                           : t.one_sided ? "one-sided" : "symmetric";
+    auto error = [](const std::optional<double>& e) { return e ? compact_number(*e, 2) : std::string("–"); };
+    h += "<tr><td>" + escape_html(t.name) + "</td><td>" + escape_html(range) + "</td>" +
          "<td class=\"num\">" + fixed_or_missing(t.max_abs, 4) + "</td><td class=\"num\">" + fixed_or_missing(t.threshold, 4) +
          "</td><td class=\"num\">" + fixed_or_missing(ratio, 3) + "</td><td class=\"num\">" +
-         escape_html(percent(t.clipped)) + "</td></tr>\n";
+         escape_html(percent(t.clipped)) + "</td><td>" + escape_html(t.chosen_by.empty() ? "–" : t.chosen_by) +
+         "</td><td class=\"num\">" + escape_html(error(t.static_error)) + "</td><td class=\"num\">" +
+         escape_html(error(t.dynamic_error)) + "</td><td>" + escape_html(t.int8_input.empty() ? "–" : t.int8_input) +
+         "</td></tr>\n";
   }
   return h + "</tbody></table></details>\n";
 }

@@ -120,7 +120,14 @@ json collect_results(const PipelineConfig& c, const std::string& fp32_weights, c
           calibrate::parse_calibration(read_text_file(calibration_file), calibration_file);
       json tensors = json::array();
       for (const auto& [name, s] : cal.tensors) {
-        json t = {{"name", name}, {"one_sided", s.one_sided}, {"threshold", s.threshold}, {"max_abs", s.max_abs}};
+        json t = {{"name", name}, {"one_sided", s.one_sided}, {"threshold", s.threshold}, {"max_abs", s.max_abs},
+                  {"zero_point", s.asymmetric ? json(s.zero_point) : json(nullptr)}};
+        if (s.static_error >= 0) {
+          t["chosen_by"] = s.chosen_by;
+          t["clipped_fraction"] = s.clipped_fraction;
+          t["output_error"] = {{"static", s.static_error}, {"dynamic", s.dynamic_error}};
+          t["int8_input"] = calibrate::input_mode_name(s.int8_input);
+        }
         t["histogram"] = s.histogram_counts.empty()
                              ? json(nullptr)
                              : json{{"range", s.histogram_range}, {"counts", s.histogram_counts}};

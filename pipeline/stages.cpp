@@ -70,7 +70,7 @@ calibrate::Calibration run_calibrate(const CalibrateJob& job) {
   runtime::MarianModel m(ck.weights);
   calibrate::CalibrateOptions opt = job.options;
   opt.hessians = !job.hessian_output.empty();
-  calibrate::Calibration cal = calibrate::calibrate(m, vocab, lines, opt, calibrate::model_checksum(ck.weights_file));
+  calibrate::Calibration cal = calibrate::calibrate(m, ck.weights, vocab, lines, opt, calibrate::model_checksum(ck.weights_file));
   if (opt.hessians) {
     calibrate::HessianSet h{cal.model_checksum, cal.sentences, std::move(cal.hessians)};
     write_file_atomic(job.hessian_output, calibrate::hessians_to_bytes(h));
@@ -79,7 +79,8 @@ calibrate::Calibration run_calibrate(const CalibrateJob& job) {
   return cal;
 }
 
-std::string tensor_report_json(const std::vector<quantize::TensorReport>& tensors) {
+std::string tensor_report_json(const std::vector<quantize::TensorReport>& tensors,
+                               const std::vector<InputReport>& inputs) {
   nlohmann::json t = nlohmann::json::array();
   for (const auto& r : tensors) {
     t.push_back({{"name", r.name}, {"format", r.format}, {"params", r.params}, {"bits", r.bits},
@@ -90,8 +91,50 @@ std::string tensor_report_json(const std::vector<quantize::TensorReport>& tensor
       t.back()["start_output_error"] = r.start_output_error;
     }
   }
-  return nlohmann::json{{"tensors", t}}.dump(1) + "\n";
+  nlohmann::json report = {{"tensors", t}};
+  if (!inputs.empty()) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const InputReport& i : inputs) {
+      a.push_back({{"name", i.name}, {"int8_input", i.used}, {"threshold", i.threshold}, {"low", i.low}});
+      nlohmann::json& e = a.back();
+      e["zero_point"] = i.zero_point >= 0 ? nlohmann::json(i.zero_point) : nlohmann::json(nullptr);
+      if (!i.chosen_by.empty()) e["chosen_by"] = i.chosen_by;
+      if (i.clipped_fraction >= 0) e["clipped_fraction"] = i.clipped_fraction;
+      if (i.static_error >= 0) e["output_error"] = {{"static", i.static_error}, {"dynamic", i.dynamic_error}};
+    }
+    report["inputs"] = a;
+  }
+  return report.dump(1) + "\n";
 }
+
+namespace {
+
+// With static activations: which inputs stay static, fall back to dynamic or to
+// FP32 (config int8.fallback), as the report lists them; fills the FP32 set.
+std::vector<InputReport> plan_inputs(const calibrate::Calibration& c, quantize::QuantizeConfig& qc, MarianWeights& w) {
+  const bool tied_int8_output = qc.int8.embeddings && qc.int8.output_projection && w.output.weight == w.decoder_embed;
+  std::vector<InputReport> out;
+  for (const LinearProduct& p : linear_products(w)) {
+    const std::string& name = p.name;
+    auto it = c.tensors.find(name);
+    if (it == c.tensors.end()) continue;
+    const calibrate::TensorStats& t = it->second;
+    InputReport r{name, t.chosen_by, "static", t.threshold, 0, t.asymmetric ? t.zero_point : -1,
+                  t.clipped_fraction, t.static_error, t.dynamic_error};
+    const CalibratedInput in{float(t.threshold), t.asymmetric, t.zero_point};
+    r.low = in.low();
+    if (qc.int8.fallback && t.int8_input != calibrate::InputMode::static_range) {
+      // The tied output projection shares the INT8 embedding: it cannot stay FP32 alone.
+      const bool fp32 = t.int8_input == calibrate::InputMode::fp32 && !(name == "lm_head" && tied_int8_output);
+      r.used = fp32 ? "fp32" : "dynamic";
+      if (fp32) qc.int8.fp32_inputs.insert(name);
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace
 
 QuantizeResult run_quantize(const QuantizeJob& job) {
   // Validate every input before any work, and never write over an input.
@@ -128,6 +171,7 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
     for (const auto& [name, st] : calib->tensors)
       if (!st.column_mean_square.empty()) qc.column_weights[name] = st.column_mean_square;
   QuantizeResult r;
+  if (static_act) r.inputs = plan_inputs(*calib, qc, ck.weights);
   r.weights_file = ck.weights_file;
   r.fp32_bytes = ck.weights_bytes;
   Progress progress("quantizing", static_cast<int64_t>(linear_layers(ck.weights).size()) + 2, job.progress);
@@ -141,11 +185,19 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
     r.activation_aware = 0;
     for (const auto& t : r.tensors) r.activation_aware += t.activation_aware;
   }
-  if (static_act) r.static_inputs = quantize::set_calibrated_inputs(ck.weights, calib->inputs());
-  if (!job.report.empty()) write_file_atomic(job.report, tensor_report_json(r.tensors));
+  if (static_act) {
+    std::map<std::string, CalibratedInput> inputs = calib->inputs();
+    for (const InputReport& i : r.inputs)
+      if (i.used != "static") inputs.erase(i.name);
+    r.static_inputs = quantize::set_calibrated_inputs(ck.weights, inputs);
+  }
+  if (!job.report.empty()) write_file_atomic(job.report, tensor_report_json(r.tensors, r.inputs));
   exporter::QtmWriteOptions wo;
   wo.tokenizer_beside = job.tokenizer.empty() ? qc.tokenizer_beside : job.tokenizer == "beside";
   wo.vectors_f16 = qc.vectors_f16;
+  for (const InputReport& i : r.inputs)
+    if (i.used != "static")
+      wo.int8_fallbacks[i.name] = {i.used, i.static_error, i.dynamic_error};
   r.written = exporter::write_qtm(job.output, ck.weights, ck.vocab_files, qc.text, wo);
   return r;
 }

@@ -33,8 +33,19 @@ struct QuantizeJob {
   std::string hessians;                   // the hessian file, for binary_code.gptq ("" = none)
   std::string tokenizer;                  // "embedded" / "beside" overrides the config's; "" = the config's
 };
+// A static INT8 product input: how its range was chosen, what it does to the
+// product, and what the quantized model uses ("static", or a fallback:
+// "dynamic", "fp32"; "dynamic" also when the config has no fallback and static
+// was not judged).
+struct InputReport {
+  std::string name, chosen_by, used;
+  double threshold = 0, low = 0;
+  int zero_point = -1;  // −1: symmetric
+  double clipped_fraction = -1, static_error = -1, dynamic_error = -1;
+};
 struct QuantizeResult {
   std::vector<quantize::TensorReport> tensors;
+  std::vector<InputReport> inputs;  // with static activations
   exporter::QtmWriteStats written;
   std::string weights_file;
   int64_t fp32_bytes = 0;      // the checkpoint's weights file
@@ -42,7 +53,8 @@ struct QuantizeResult {
   int activation_aware = -1;   // layers with calibration-weighted binary code (−1: not used)
 };
 QuantizeResult run_quantize(const QuantizeJob& job);
-std::string tensor_report_json(const std::vector<quantize::TensorReport>& tensors);
+std::string tensor_report_json(const std::vector<quantize::TensorReport>& tensors,
+                               const std::vector<InputReport>& inputs = {});
 
 struct SearchJob {
   std::string model, dev_src, dev_ref, output;  // output: the chosen quantization config

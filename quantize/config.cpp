@@ -111,7 +111,7 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
     for (const char* k : {"output_projection", "embeddings"})
       if (q.contains(k)) fail(file, std::string("int8.") + k + ": with \"precision\", say it in precision." +
                                         (k[0] == 'o' ? "output_projection" : "embedding"));
-  only_keys(q, "int8.", {"weights", "activations", "output_projection", "embeddings"}, file);
+  only_keys(q, "int8.", {"weights", "activations", "output_projection", "embeddings", "fallback"}, file);
   c.int8.weight_type = choice(q, "weights", "int8.", {"per_channel", "per_tensor"}, "per_channel", file) == "per_tensor"
                            ? QType::int8_per_tensor
                            : QType::int8_per_channel;
@@ -123,6 +123,10 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
   if (q.contains("embeddings")) {
     if (!q["embeddings"].is_boolean()) fail(file, "int8.embeddings: must be true or false");
     c.int8.embeddings = q["embeddings"].get<bool>();
+  }
+  if (q.contains("fallback")) {
+    if (!q["fallback"].is_boolean()) fail(file, "int8.fallback: must be true or false");
+    c.int8.fallback = q["fallback"].get<bool>();
   }
   if (j.contains("binary_code")) {
     const json& b = j["binary_code"];

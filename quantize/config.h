@@ -66,7 +66,7 @@ struct QuantizeConfig {
   BinaryCodeOptions binary;   // bits come from the plan; column_weights from `column_weights`
   // Activation-aware binary code (not part of the file): h = E[x_i²] per input
   // column by calibration tensor name (calib.json's column_mean_square, see
-  // column_weights_name()); empty = every layer unweighted.
+  // linear_input_name()); empty = every layer unweighted.
   std::map<std::string, std::vector<float>> column_weights;
   double activation_power = 1.0;  // binary_code.activation_power a: the column weights are h^a
   // binary_code.gptq: binary-coded linear layers by GPTQ (gptq.h) on their input's

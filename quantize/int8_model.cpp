@@ -1,6 +1,5 @@
 #include "quantize/int8_model.h"
 
-#include "quantize/int8.h"
 
 namespace qtool::quantize {
 
@@ -19,6 +18,7 @@ void quantize_linears_int8(MarianWeights& w, const Int8Options& opt) {
   for (NamedLinear& l : linear_layers(w)) {
     if (l.weights->int8) continue;  // the tied output projection, done above
     if (l.name == "lm_head" && !opt.output_projection) continue;
+    if (opt.fp32_inputs.count(linear_input_name(l.name))) continue;  // the calibration's FP32 fallback
     l.weights->int8 = std::make_shared<const Int8Tensor>(quantize_int8(*l.weights->weight, opt.weight_type));
     l.weights->weight.reset();  // the FP32 copy is no longer needed (a tied embedding keeps its own pointer)
   }
@@ -30,8 +30,7 @@ int set_calibrated_inputs(MarianWeights& w, const std::map<std::string, Calibrat
   for (NamedLinear& l : linear_layers(w)) {
     auto it = inputs.find(l.name);
     if (it == inputs.end() || !l.weights->int8) continue;
-    l.weights->input_threshold = it->second.threshold;
-    l.weights->input_one_sided = it->second.one_sided;
+    l.weights->input = it->second;
     ++set;
   }
   return set;

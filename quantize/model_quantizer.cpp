@@ -5,7 +5,6 @@
 #include <set>
 
 #include "quantize/frequency_clusters.h"
-#include "quantize/int8.h"
 #include "quantize/token_counts.h"
 #include "util/error.h"
 #include "util/half.h"
@@ -40,7 +39,7 @@ std::vector<float> column_weights_for(const std::string& calib_name, int64_t col
 
 // The hessian of a linear layer's input (GPTQ), refused when missing or not cols × cols.
 const float* hessian_for(const std::string& name, int64_t cols, const QuantizeConfig& c) {
-  const std::string input = column_weights_name(name);
+  const std::string input = linear_input_name(name);
   auto it = c.hessians.find(input);
   if (it == c.hessians.end())
     fail(c.hessian_file, "tensors." + input + ": missing (binary_code.gptq needs the input hessian of " + name + ")");
@@ -78,7 +77,7 @@ TensorReport quantize_linear(const std::string& name, LinearWeights& l, const Pr
         q.report.start_output_error = g.start_output_error;
         q.binary = std::make_shared<const BinaryCodeTensor>(std::move(g.code.tensor));
       } else {
-        const std::vector<float> h = column_weights_for(column_weights_name(name), w.dim(1), c, file);
+        const std::vector<float> h = column_weights_for(linear_input_name(name), w.dim(1), c, file);
         opt.column_weights = h.empty() ? nullptr : h.data();
         BinaryCodeResult b = quantize_binary_code(w.data.data(), w.dim(0), w.dim(1), opt);
         q.report.relative_error = b.relative_error;
@@ -95,16 +94,6 @@ TensorReport quantize_linear(const std::string& name, LinearWeights& l, const Pr
 }
 
 }  // namespace
-
-std::string column_weights_name(const std::string& name) {
-  auto ends = [&](const std::string& suffix) {
-    return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  const std::string stem = name.substr(0, name.rfind('.') + 1);
-  if (ends(".self_attn.k_proj") || ends(".self_attn.v_proj")) return stem + "q_proj";
-  if (ends(".encoder_attn.v_proj")) return stem + "k_proj";
-  return name;
-}
 
 EmbeddingCounts embedding_counts(const TokenCounts& tc, const Vocabulary& vocab, const MarianWeights& w,
                                  const std::string& file) {

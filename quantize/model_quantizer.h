@@ -37,10 +37,6 @@ struct TensorReport {
   double output_error = 0, start_output_error = 0;  // GptqResult's, when gptq
 };
 
-// The calibration tensor that holds a linear layer's input: the first nn.Linear
-// reading it. Self-attention k_proj/v_proj → q_proj; encoder_attn.v_proj →
-// encoder_attn.k_proj; every other layer (and "lm_head") is its own name.
-std::string column_weights_name(const std::string& linear_name);
 
 // Quantized tensors by (tensor name, format), so a search that builds many plans
 // quantizes each tensor once per format. A cache belongs to one set of column
@@ -63,7 +59,7 @@ struct QuantizeCache {
 };
 
 // `counts` is needed only for clustered embeddings. Binary-coded layers whose input has column weights in
-// `config.column_weights` (by column_weights_name) are quantized activation-aware
+// `config.column_weights` (by linear_input_name) are quantized activation-aware
 // with h^activation_power; a binary-coded embedding that also serves as the tied
 // output projection takes lm_head's weights (its embedding role has no product).
 // Column weights of the wrong length are refused. `progress(done, total)` is

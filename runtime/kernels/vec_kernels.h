@@ -203,13 +203,15 @@ struct VecKernels {
     return s;
   }
 
-  // One-sided inputs (x ≥ 0): u8 = clamp(round(x / s), 0, 255), no offset. Written
-  // through store_u8_offset as round(x/s) − 128 + 128, which is exact.
-  static void quantize_u8_unsigned(const float* x, int64_t n, float scale, uint8_t* out) {
-    const reg inv = V::set1(1.0f / scale), lo = V::set1(0.0f), hi = V::set1(255.0f), off = V::set1(128.0f);
+  // Asymmetric inputs: u8 = clamp(round(x / s) + z, 0, 255), x ≈ s·(u8 − z); z = 0
+  // is a one-sided input (x ≥ 0). Clamped to [−z, 255 − z] first, then written
+  // through store_u8_offset as round(x/s + z − 128) + 128.
+  static void quantize_u8_affine(const float* x, int64_t n, float scale, int32_t zero_point, uint8_t* out) {
+    const reg inv = V::set1(1.0f / scale), lo = V::set1(float(-zero_point)), hi = V::set1(float(255 - zero_point)),
+              off = V::set1(float(zero_point - 128));
     for (int64_t i = 0; i < n; i += W) {
       const reg v = V::min(V::max(V::mul(V::load(x + i, lanes(i, n)), inv), lo), hi);
-      V::store_u8_offset(out + i, V::sub(v, off), lanes(i, n));
+      V::store_u8_offset(out + i, V::add(v, off), lanes(i, n));
     }
   }
 
@@ -231,6 +233,6 @@ struct VecKernels {
 
   static qtool::runtime::VecOps table(const char* isa) {
     return {isa, dot, axpy, dot_rows, weighted_sum_rows, scale, add_bias_act, add_layer_norm,
-            softmax, log_softmax, argmax, quantize_u8, quantize_u8_unsigned, dequantize_s32};
+            softmax, log_softmax, argmax, quantize_u8, quantize_u8_affine, dequantize_s32};
   }
 };

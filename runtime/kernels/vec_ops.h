@@ -34,10 +34,11 @@ struct VecOps {
   // else max|x| / 127 (dynamic; 1 for a zero row); out = clamp(round(x / s),
   // −127, 127) + 128 as u8; returns s.
   float (*quantize_u8)(const float* x, int64_t n, float fixed_scale, uint8_t* out);
-  // One-sided input with a static scale: out = clamp(round(x / s), 0, 255), zero point 0.
-  void (*quantize_u8_unsigned)(const float* x, int64_t n, float scale, uint8_t* out);
+  // Asymmetric input with a static scale and zero point z (0..254; 0 for a
+  // one-sided input): out = clamp(round(x / s) + z, 0, 255), so x ≈ s·(out − z).
+  void (*quantize_u8_affine)(const float* x, int64_t n, float scale, int32_t zero_point, uint8_t* out);
   // out = act((acc − zero·col_sums) · row_scale · col_scales + bias): s32 products
-  // of u8 activations with zero point `zero` (128 signed, 0 one-sided) back to
+  // of u8 activations with zero point `zero` (128 symmetric, else the affine z) back to
   // floats, with the bias (may be null) and activation fused into the same pass.
   void (*dequantize_s32)(const int32_t* acc, const int32_t* col_sums, int32_t zero, float row_scale,
                          const float* col_scales, const float* bias, VecAct act, int64_t n, float* out);

@@ -20,13 +20,14 @@ LinearInt8::LinearInt8(const std::vector<LinearWeights>& parts) {
     bias_.insert(bias_.end(), p.bias->data.begin(), p.bias->data.end());
   }
   packed_ = pack_s8(values.data(), out, in);
-  // A calibrated clipping threshold T makes the activations static: s = T / 127.
-  if (parts[0].input_threshold > 0.0f) {
-    one_sided_ = parts[0].input_one_sided;
-    input_scale_ = parts[0].input_threshold / (one_sided_ ? 255.0f : 127.0f);
-  }
+  set_input(parts[0].input);
 }
 
+void LinearInt8::set_input(const CalibratedInput& in) {
+  input_scale_ = in.threshold > 0.0f ? in.scale() : 0.0f;
+  asymmetric_ = in.threshold > 0.0f && in.asymmetric;
+  zero_point_ = asymmetric_ ? in.zero_point : 128;
+}
 
 void LinearInt8::forward(const float* x, int64_t rows, float* y) const {
   observe(x, rows);
@@ -39,17 +40,17 @@ void LinearInt8::forward(const float* x, int64_t rows, float* y) const {
   row_scale.resize(rows);
   const VecOps& ops = vec_ops();
   for (int64_t r = 0; r < rows; ++r) {
-    if (one_sided_) {
-      ops.quantize_u8_unsigned(x + r * K, K, input_scale_, a.data() + r * lda);
+    if (asymmetric_) {
+      ops.quantize_u8_affine(x + r * K, K, input_scale_, zero_point_, a.data() + r * lda);
       row_scale[r] = input_scale_;
     } else {
       row_scale[r] = ops.quantize_u8(x + r * K, K, input_scale_, a.data() + r * lda);
     }
   }
   int8_kernels().gemm_u8s8_s32(a.data(), rows, lda, packed_, acc.data(), N);
-  // Σ (q+128)·w = Σ q·w + 128·Σw: the compensation comes off before scaling, and
+  // Σ (q+z)·w = Σ q·w + z·Σw: the compensation comes off before scaling, and
   // the bias and activation are applied in the same pass.
-  const int32_t zero = one_sided_ ? 0 : 128;
+  const int32_t zero = zero_point_;
   const VecAct act = vec_act(activation);
   for (int64_t r = 0; r < rows; ++r)
     ops.dequantize_s32(acc.data() + r * N, packed_.col_sums.data(), zero, row_scale[r], weight_scale_.data(),

@@ -81,8 +81,8 @@ TEST_CASE("calibration file: round trip and refusals") {
   CHECK(r.model_checksum == c.model_checksum);
   CHECK(r.tensors.at("model.encoder.layers.0.fc1").threshold == 1.5);
   CHECK_THROWS_WITH_AS(parse_calibration("{}", "c.json"), "c.json: missing field 'format'", Error);
-  CHECK_THROWS_WITH_AS(parse_calibration(R"({"format":"qtool-calibration","version":2})", "c.json"),
-                       doctest::Contains("version: 2 is not supported"), Error);
+  CHECK_THROWS_WITH_AS(parse_calibration(R"({"format":"qtool-calibration","version":3})", "c.json"),
+                       doctest::Contains("version: 3 is not supported"), Error);
   std::string bad = to_json(c);
   bad.replace(bad.find("1.5"), 3, "-1.0");
   CHECK_THROWS_WITH_AS(parse_calibration(bad, "c.json"),
@@ -112,7 +112,20 @@ TEST_CASE("calibration file: malformed files are refused naming the file and the
   c.model_checksum = "crc32:0badf00d";
   c.tensors["model.encoder.layers.0.fc1"] = {1.5, 2.0, 0.3, 100};
   c.tensors["model.encoder.layers.0.fc1"].column_mean_square = {0.5f, 0.25f};
+  c.tensors["model.encoder.layers.0.fc2"] = {2.5, 2.5, 0.3, -0.125};
+  TensorStats& fc2 = c.tensors["model.encoder.layers.0.fc2"];
+  fc2.asymmetric = true, fc2.zero_point = 12, fc2.chosen_by = "grid", fc2.clipped_fraction = 0.001;
+  fc2.static_error = 0.0003, fc2.dynamic_error = 0.0002, fc2.int8_input = InputMode::dynamic;
   const std::string good = to_json(c);
+  const Calibration back = parse_calibration(good, "c.json");  // the new fields round-trip
+  const TensorStats& b = back.tensors.at("model.encoder.layers.0.fc2");
+  CHECK(b.asymmetric);
+  CHECK(b.zero_point == 12);
+  CHECK(b.chosen_by == "grid");
+  CHECK(b.static_error == 0.0003);
+  CHECK(b.int8_input == InputMode::dynamic);
+  CHECK(back.inputs(/*fallbacks=*/true).count("model.encoder.layers.0.fc2") == 0);
+  CHECK(back.inputs().at("model.encoder.layers.0.fc2").zero_point == 12);
   auto with = [&](const std::string& from, const std::string& to) {
     std::string s = good;
     const size_t at = s.find(from);
@@ -132,8 +145,14 @@ TEST_CASE("calibration file: malformed files are refused naming the file and the
       {"threshold null", with("\"threshold\": 1.5", "\"threshold\": null"), fc1 + ".threshold: missing or not a number"},
       {"threshold a string", with("\"threshold\": 1.5", "\"threshold\": \"1.5\""), fc1 + ".threshold: missing or not a number"},
       {"wrong format", with("qtool-calibration", "qtool-counts"), "format: must be \"qtool-calibration\""},
-      {"wrong version", with("\"version\": 1", "\"version\": 7"), "version: 7 is not supported"},
+      {"wrong version", with("\"version\": 2", "\"version\": 7"), "version: 7 is not supported"},
       {"unknown method", with("\"method\": \"kl\"", "\"method\": \"median\""), "method: "},
+      {"zero point 255", with("\"zero_point\": 12", "\"zero_point\": 255"), "tensors.model.encoder.layers.0.fc2.zero_point: 255 is not an integer in 0..254"},
+      {"zero point negative", with("\"zero_point\": 12", "\"zero_point\": -3"), "tensors.model.encoder.layers.0.fc2.zero_point: -3 is not an integer in 0..254"},
+      {"zero point fractional", with("\"zero_point\": 12", "\"zero_point\": 12.5"), "tensors.model.encoder.layers.0.fc2.zero_point: 12.5 is not an integer"},
+      {"unknown int8_input", with("\"int8_input\": \"dynamic\"", "\"int8_input\": \"int4\""), "tensors.model.encoder.layers.0.fc2.int8_input: 'int4' is not one of static, dynamic, fp32"},
+      {"negative output error", with("\"static\": 0.0003", "\"static\": -1"), "tensors.model.encoder.layers.0.fc2.output_error.static: missing or not a finite number >= 0"},
+      {"clipped fraction past 1", with("\"clipped_fraction\": 0.001", "\"clipped_fraction\": 2"), "tensors.model.encoder.layers.0.fc2.clipped_fraction: 2 is not a number in [0, 1]"},
       {"checksum not a string", with("\"model_checksum\": \"crc32:0badf00d\"", "\"model_checksum\": 12"), "model_checksum: must be a string"},
       {"one_sided not a bool", with("\"one_sided\": false", "\"one_sided\": 0"), fc1 + ".one_sided: must be true or false"},
       {"negative mean square", with("0.25", "-0.25"), fc1 + ".column_mean_square[1]: -0.25 is not a finite number >= 0"},

@@ -77,7 +77,7 @@ TEST_CASE("qtm corpus: every case is refused on one line naming the file and the
       // Magic, version, reserved, header length.
       {"bad magic", patched(g, 0, "QTOOLQTX", 8), "magic: not a .qtm file"},
       {"safetensors given as .qtm", patched(g, 0, "\x10\0\0\0\0\0\0\0", 8), "magic: not a .qtm file"},
-      {"newer version", patched(g, 8, "\x03\0\0\0", 4), "version: format version 3 was written by a newer qtool"},
+      {"newer version", patched(g, 8, "\x04\0\0\0", 4), "version: format version 4 was written by a newer qtool"},
       {"version 2^32-1", patched(g, 8, "\xff\xff\xff\xff", 4), "version: format version 4294967295 was written by a newer"},
       {"version 0", patched(g, 8, "\0\0\0\0", 4), "version: format version 0 is not valid"},
       {"reserved not 0", patched(g, 12, "\x01\0\0\0", 4), "reserved: bytes 12..15 must be 0"},
@@ -174,6 +174,14 @@ TEST_CASE("qtm corpus: every case is refused on one line naming the file and the
        "activations.model.encoder.layers.0.fc1.threshold: -2.5 is not"},
       {"threshold past 1e30", edited(g, [](json& x) { x["activations"]["model.encoder.layers.0.fc1"] = {{"threshold", 1e39}, {"one_sided", false}}; }),
        "activations.model.encoder.layers.0.fc1.threshold: 1e+39 is not"},
+      {"zero point 255", edited(g, [](json& x) { x["activations"]["model.encoder.layers.0.fc1"] = {{"threshold", 2.0}, {"one_sided", false}, {"zero_point", 255}}; }),
+       "activations.model.encoder.layers.0.fc1.zero_point: 255 is not an integer in 1..254"},
+      {"zero point beside one_sided", edited(g, [](json& x) { x["activations"]["model.encoder.layers.0.fc1"] = {{"threshold", 2.0}, {"one_sided", true}, {"zero_point", 3}}; }),
+       "activations.model.encoder.layers.0.fc1.zero_point: 3 is not an integer in 1..254 beside one_sided false"},
+      {"zero point not an integer", edited(g, [](json& x) { x["activations"]["model.encoder.layers.0.fc1"] = {{"threshold", 2.0}, {"one_sided", false}, {"zero_point", 1.5}}; }),
+       "activations.model.encoder.layers.0.fc1.zero_point: 1.5 is not an integer"},
+      {"fallback of another kind", edited(g, [](json& x) { x["int8_fallbacks"]["model.encoder.layers.0.fc1"] = {{"input", "int4"}}; }),
+       "int8_fallbacks.model.encoder.layers.0.fc1.input: must be \"dynamic\" or \"fp32\""},
       {"threshold for no layer", edited(g, [](json& x) { x["activations"]["model.encoder.layers.9.fc1"] = {{"threshold", 2.0}, {"one_sided", false}}; }),
        "activations.model.encoder.layers.9.fc1: no such linear layer"},
       // The model inside: config and tensors resolved to their roles.

@@ -2,11 +2,11 @@
 // error must stay within what 8-bit weights and activations allow.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <tuple>
 
-#include "quantize/int8.h"
 #include "runtime/ops/linear_int8.h"
 
 using namespace qtool;
@@ -24,7 +24,7 @@ TEST_CASE("LinearInt8 equals an FP64 reference within the 8-bit error bound") {
     b->shape = {N};
     b->data.resize(N);
     for (float& v : b->data) v = g(rng);
-    LinearWeights lw{nullptr, b, std::make_shared<const Int8Tensor>(quantize::quantize_int8(*w))};
+    LinearWeights lw{nullptr, b, std::make_shared<const Int8Tensor>(quantize_int8(*w))};
     LinearInt8 lin({lw});
     std::vector<float> x(M * K), y(M * N);
     for (float& v : x) v = g(rng);
@@ -47,6 +47,48 @@ TEST_CASE("LinearInt8 equals an FP64 reference within the 8-bit error bound") {
         CAPTURE(K);
         CHECK(std::fabs(y[m * N + n] - ref) <= bound * 1.0001 + 1e-5);
       }
+    }
+  }
+}
+
+// A static input with a zero point (GELU-like: a small negative floor, a long
+// tail) gives exactly Σ_k s·(q_x − z)·s_w·q_w + b, where q_x = clamp(round(x/s) + z):
+// the zero point's correction −z·Σ_k q_w is folded into the epilogue, on every kernel.
+TEST_CASE("LinearInt8 with an asymmetric static input equals the dequantized product") {
+  std::mt19937 rng(10);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  for (auto [M, N, K] : std::vector<std::tuple<int, int, int>>{{1, 1, 1}, {1, 17, 3}, {3, 33, 65}, {7, 100, 129}, {32, 64, 256}}) {
+    for (int32_t z : {0, 1, 21, 128, 250}) {
+      CAPTURE(M);
+      CAPTURE(N);
+      CAPTURE(K);
+      CAPTURE(z);
+      auto w = std::make_shared<Tensor>(), b = std::make_shared<Tensor>();
+      w->shape = {N, K};
+      b->shape = {N};
+      for (int i = 0; i < N * K; ++i) w->data.push_back(g(rng));
+      for (int i = 0; i < N; ++i) b->data.push_back(g(rng));
+      LinearWeights lw{nullptr, b, std::make_shared<const Int8Tensor>(quantize_int8(*w))};
+      lw.input = {3.0f, true, z};  // range [−z·s, 3], s = 3 / (255 − z)
+      const float s = lw.input.scale();
+      LinearInt8 lin({lw});
+      std::vector<float> x(M * K), y(M * N);
+      for (float& v : x) {
+        const float u = 1.5f * g(rng);
+        v = 0.5f * u * (1.0f + std::erf(u * 0.70710678f)) * 1.2f;  // GELU, some values past T = 3 (clipped)
+      }
+      lin.forward(x.data(), M, y.data());
+      const Int8Tensor& q = *lw.int8;
+      for (int m = 0; m < M; ++m)
+        for (int n = 0; n < N; ++n) {
+          double ref = b->data[n], mag = std::fabs(b->data[n]);
+          for (int k = 0; k < K; ++k) {
+            const double qx = std::clamp(std::nearbyint(double(x[m * K + k]) / s) + z, 0.0, 255.0);
+            const double term = s * (qx - z) * q.scale(n) * q.values[n * K + k];
+            ref += term, mag += std::fabs(term);
+          }
+          CHECK(std::fabs(y[m * N + n] - ref) <= 1e-5 * mag + 1e-6);
+        }
     }
   }
 }

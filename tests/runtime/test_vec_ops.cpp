@@ -85,7 +85,7 @@ TEST_CASE("vector kernels equal the scalar reference on odd lengths") {
       std::vector<int32_t> acc(n), sums(n);
       for (int64_t i = 0; i < n; ++i) acc[i] = big(rng), sums[i] = small(rng);
       std::vector<float> d1(n), d2(n);
-      for (int32_t zero : {0, 128}) {
+      for (int32_t zero : {0, 17, 128, 254}) {
         ref.dequantize_s32(acc.data(), sums.data(), zero, 0.013f, g.data(), nullptr, VecAct::none, n, d1.data());
         t->dequantize_s32(acc.data(), sums.data(), zero, 0.013f, g.data(), nullptr, VecAct::none, n, d2.data());
         CHECK(d2 == d1);
@@ -95,9 +95,14 @@ TEST_CASE("vector kernels equal the scalar reference on odd lengths") {
           check_close(d2, d1, 1e-5);
         }
       }
-      t->quantize_u8_unsigned(a.data(), n, 0.01f, q2.data());
-      ref.quantize_u8_unsigned(a.data(), n, 0.01f, q1.data());
-      CHECK(q2 == q1);
+      for (int32_t zero : {0, 1, 17, 128, 254}) {  // one-sided, lopsided, centred, almost all negative
+        CAPTURE(zero);
+        for (float s : {0.01f, 0.003f, 1.7f}) {
+          t->quantize_u8_affine(a.data(), n, s, zero, q2.data());
+          ref.quantize_u8_affine(a.data(), n, s, zero, q1.data());
+          CHECK(q2 == q1);
+        }
+      }
     }
   }
 }
@@ -148,12 +153,26 @@ TEST_CASE("scalar reference quantization on hand-computed values") {
   ref.dequantize_s32(acc, sums, 0, 0.1f, cs, bias, VecAct::relu, 2, out);
   CHECK(out[0] == doctest::Approx(51.0));
   CHECK(out[1] == 0.0f);
-  // One-sided: s = 0.01: {−2.54 → 0, 0 → 0, 1.27 → 127, 0.005 → 0 (0.5 ties to even)}
-  ref.quantize_u8_unsigned(x, 4, 0.01f, q);
+  // One-sided: s = 0.01, z = 0: {−2.54 → 0, 0 → 0, 1.27 → 127, 0.005 → 0 (0.5 ties to even)}
+  ref.quantize_u8_affine(x, 4, 0.01f, 0, q);
   CHECK(q[0] == 0);
   CHECK(q[1] == 0);
   CHECK(q[2] == 127);
   CHECK(q[3] == 0);
+  // A GELU-like range [−0.2, 2.35]: s = 0.01, z = 20: {−2.54 clips to 0, 0 → 20, 1.27 → 147, 0.005 → 20}
+  ref.quantize_u8_affine(x, 4, 0.01f, 20, q);
+  CHECK(q[0] == 0);
+  CHECK(q[1] == 20);
+  CHECK(q[2] == 147);
+  CHECK(q[3] == 20);
+  // and past the top: 4.0 / 0.01 + 20 = 420 clips to 255
+  const float big = 4.0f;
+  ref.quantize_u8_affine(&big, 1, 0.01f, 20, q);
+  CHECK(q[0] == 255);
+  // The zero point comes off in the epilogue: (acc − 20·sums)·row_scale·col_scale
+  ref.dequantize_s32(acc, sums, 20, 0.1f, cs, nullptr, VecAct::none, 2, out);
+  CHECK(out[0] == doctest::Approx((1000 - 60) * 0.05));
+  CHECK(out[1] == doctest::Approx((-50 + 20) * 0.2));
 }
 
 TEST_CASE("scalar reference kernels on hand-computed values") {
