@@ -14,6 +14,12 @@ const char* activation_name(Activation a) {
     case Activation::silu: return "swish";
     case Activation::gelu: return "gelu";
     case Activation::gelu_tanh: return "gelu_new";
+    case Activation::quick_gelu: return "quick_gelu";
+    case Activation::tanh: return "tanh";
+    case Activation::sigmoid: return "sigmoid";
+    case Activation::relu6: return "relu6";
+    case Activation::leaky_relu: return "leaky_relu";
+    case Activation::mish: return "mish";
   }
   return "?";
 }
@@ -66,10 +72,18 @@ Activation parse_activation(const Reader& r) {
   }
   if (name == "swish" || name == "silu") return Activation::silu;
   if (name == "relu") return Activation::relu;
-  if (name == "gelu") return Activation::gelu;
-  if (name == "gelu_new" || name == "gelu_pytorch_tanh") return Activation::gelu_tanh;
+  if (name == "gelu" || name == "gelu_python") return Activation::gelu;
+  // gelu_fast is the same tanh form as gelu_new, written differently.
+  if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return Activation::gelu_tanh;
+  if (name == "quick_gelu") return Activation::quick_gelu;
+  if (name == "tanh") return Activation::tanh;
+  if (name == "sigmoid") return Activation::sigmoid;
+  if (name == "relu6") return Activation::relu6;
+  if (name == "leaky_relu") return Activation::leaky_relu;
+  if (name == "mish") return Activation::mish;
   fail(r.file, "field 'activation_function' = \"" + name +
-                   "\" is not supported (supported: swish, silu, relu, gelu, gelu_new)");
+                   "\" is not supported (supported: swish, silu, relu, gelu, gelu_python, gelu_new, gelu_fast, "
+                   "gelu_pytorch_tanh, quick_gelu, tanh, sigmoid, relu6, leaky_relu, mish)");
 }
 
 void check_id(const std::string& file, const char* field, int id, int vocab) {

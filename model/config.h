@@ -8,7 +8,11 @@
 namespace qtool {
 
 // The values match runtime::VecAct, which the kernels switch on.
-enum class Activation { relu = 0, silu = 1, gelu = 2, gelu_tanh = 3 };
+// Hugging Face's ACT2FN names a Marian config can give (activation_function).
+enum class Activation {
+  relu = 0, silu = 1, gelu = 2, gelu_tanh = 3, quick_gelu = 4, tanh = 5, sigmoid = 6, relu6 = 7,
+  leaky_relu = 8, mish = 9
+};
 const char* activation_name(Activation a);
 
 struct ModelConfig {

@@ -32,6 +32,9 @@ $q calibrate --quiet --model "$model" --data "$calib_data" --output "$out/calib.
 $q quantize --quiet --model "$model" --config configs/int8-static.json --calibration "$out/calib.json" \
   --report "$out/static.report.json" --output "$out/static.qtm" 2>/dev/null
 row "INT8 static (recommended: output error, fallback)" "$out/static.qtm" "$out/static.qtm"
+$q quantize --quiet --model "$model" --config configs/int8-kl.json --calibration "$out/calib.json" \
+  --output "$out/static.nofallback.qtm" 2>/dev/null
+row "INT8 static, output error, no fallback" "$out/static.nofallback.qtm" "$out/static.nofallback.qtm"
 # The histogram methods as before: symmetric, every layer static (int8-kl.json has no fallback).
 for m in $methods; do
   $q calibrate --quiet --model "$model" --data "$calib_data" --method $m --output "$out/calib.$m.json" 2>/dev/null

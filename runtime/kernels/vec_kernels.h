@@ -89,6 +89,20 @@ struct VecKernels {
         const reg t = V::sub(one, V::div(V::set1(2.0f), V::add(V::exp(V::add(u, u)), one)));
         return V::mul(V::mul(V::set1(0.5f), x), V::add(one, t));
       }
+      case VecAct::quick_gelu:  // x·σ(1.702·x)
+        return V::div(x, V::add(one, V::exp(V::mul(V::set1(-1.702f), x))));
+      case VecAct::sigmoid: return V::div(one, V::add(one, V::exp(V::sub(V::set1(0.0f), x))));
+      case VecAct::tanh:  // 1 − 2 / (exp(2x) + 1): ±1 at the extremes, no overflow to NaN
+        return V::sub(one, V::div(V::set1(2.0f), V::add(V::exp(V::add(x, x)), one)));
+      case VecAct::relu6: return V::min(V::max(x, V::set1(0.0f)), V::set1(6.0f));
+      case VecAct::leaky_relu:  // PyTorch's default slope 0.01
+        return V::add(V::max(x, V::set1(0.0f)), V::mul(V::set1(0.01f), V::min(x, V::set1(0.0f))));
+      case VecAct::mish: {
+        // x·tanh(softplus(x)) = x·n / (n + 2), n = e·(e + 2), e = exp(x); past x = 20 it is x in float.
+        const reg e = V::exp(V::min(x, V::set1(20.0f)));
+        const reg n = V::mul(e, V::add(e, V::set1(2.0f)));
+        return V::div(V::mul(x, n), V::add(n, V::set1(2.0f)));
+      }
       default: return x;
     }
   }

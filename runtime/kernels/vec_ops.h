@@ -10,7 +10,10 @@
 namespace qtool::runtime {
 
 // Activation codes for add_bias_act (mirrors qtool::Activation, plus none).
-enum class VecAct : int { none = -1, relu = 0, silu = 1, gelu = 2, gelu_tanh = 3 };
+enum class VecAct : int {
+  none = -1, relu = 0, silu = 1, gelu = 2, gelu_tanh = 3, quick_gelu = 4, tanh = 5, sigmoid = 6, relu6 = 7,
+  leaky_relu = 8, mish = 9
+};
 
 struct VecOps {
   const char* isa;

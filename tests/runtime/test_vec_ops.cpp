@@ -51,7 +51,8 @@ TEST_CASE("vector kernels equal the scalar reference on odd lengths") {
       t->axpy(0.7f, a.data(), y2.data(), n);
       check_close(y2, y1, 1e-6);
 
-      for (VecAct act : {VecAct::none, VecAct::relu, VecAct::silu, VecAct::gelu, VecAct::gelu_tanh}) {
+      for (VecAct act : {VecAct::none, VecAct::relu, VecAct::silu, VecAct::gelu, VecAct::gelu_tanh, VecAct::quick_gelu,
+                         VecAct::tanh, VecAct::sigmoid, VecAct::relu6, VecAct::leaky_relu, VecAct::mish}) {
         auto z1 = a, z2 = a;
         ref.add_bias_act(z1.data(), b.data(), n, act);
         t->add_bias_act(z2.data(), b.data(), n, act);
@@ -89,7 +90,7 @@ TEST_CASE("vector kernels equal the scalar reference on odd lengths") {
         ref.dequantize_s32(acc.data(), sums.data(), zero, 0.013f, g.data(), nullptr, VecAct::none, n, d1.data());
         t->dequantize_s32(acc.data(), sums.data(), zero, 0.013f, g.data(), nullptr, VecAct::none, n, d2.data());
         CHECK(d2 == d1);
-        for (VecAct act : {VecAct::relu, VecAct::silu, VecAct::gelu}) {  // fused bias + activation
+        for (VecAct act : {VecAct::relu, VecAct::silu, VecAct::gelu, VecAct::tanh, VecAct::mish}) {  // fused bias + activation
           ref.dequantize_s32(acc.data(), sums.data(), zero, 1e-5f, g.data(), be.data(), act, n, d1.data());
           t->dequantize_s32(acc.data(), sums.data(), zero, 1e-5f, g.data(), be.data(), act, n, d2.data());
           check_close(d2, d1, 1e-5);
@@ -216,3 +217,41 @@ TEST_CASE("attention row kernels equal per-row dot and axpy, on every table") {
     }
   }
 }
+
+TEST_CASE("activations on hand-computed values (Hugging Face's definitions), every table") {
+  std::vector<const VecOps*> tables = available();
+  tables.insert(tables.begin(), &vec_ops_ref());
+  // x, then per activation the expected value: PyTorch's formulas evaluated in
+  // double precision by Python's math module (math.tanh, math.exp, math.log1p).
+  const float x[6] = {0.0f, 1.0f, -2.0f, 7.0f, 0.54930614f, -30.0f};
+  const float zero[6] = {0, 0, 0, 0, 0, 0};
+  struct Expect {
+    VecAct act;
+    float y[6];
+  };
+  const Expect cases[] = {
+      // σ(1) = 0.7310586, σ(−2) = 0.1192029, σ(7) = 0.9990889, σ(0.5493) = 0.6339746
+      {VecAct::sigmoid, {0.5f, 0.7310586f, 0.1192029f, 0.9990889f, 0.6339746f, 0.0f}},
+      // tanh(0.5493061) = 0.5 (artanh 0.5); tanh(−30) = −1
+      {VecAct::tanh, {0.0f, 0.7615942f, -0.9640276f, 0.9999983f, 0.5f, -1.0f}},
+      {VecAct::relu6, {0.0f, 1.0f, 0.0f, 6.0f, 0.54930614f, 0.0f}},
+      {VecAct::leaky_relu, {0.0f, 1.0f, -0.02f, 7.0f, 0.54930614f, -0.3f}},
+      // x·σ(1.702x)
+      {VecAct::quick_gelu, {0.0f, 0.8457958f, -0.0643414f, 6.9999531f, 0.3944415f, -0.0f}},
+      // x·tanh(ln(1 + eˣ))
+      {VecAct::mish, {0.0f, 0.8650984f, -0.2525015f, 6.9999884f, 0.4195095f, -2.8e-12f}},
+  };
+  for (const VecOps* t : tables)
+    for (const Expect& c : cases) {
+      CAPTURE(t->isa);
+      CAPTURE(int(c.act));
+      float y[6];
+      std::copy(x, x + 6, y);
+      t->add_bias_act(y, zero, 6, c.act);
+      for (int i = 0; i < 6; ++i) {
+        CAPTURE(i);
+        CHECK(y[i] == doctest::Approx(c.y[i]).epsilon(2e-6).scale(1.0));
+      }
+    }
+}
+
