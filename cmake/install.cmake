@@ -26,5 +26,6 @@ endforeach()
 string(APPEND QTOOL_PC_LIBS_PRIVATE " ${OpenMP_CXX_FLAGS} -lstdc++ -lm")
 # The prefix relative to the file itself, so `cmake --install --prefix P` works anywhere.
 file(RELATIVE_PATH QTOOL_PC_UP "/root/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/root")
+string(REGEX REPLACE "/$" "" QTOOL_PC_UP "${QTOOL_PC_UP}")
 configure_file(${CMAKE_SOURCE_DIR}/cmake/qtool.pc.in ${CMAKE_BINARY_DIR}/qtool.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/qtool.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT library)
