@@ -131,9 +131,9 @@ struct Translator::Impl {
       ThreadsForThisCall threads(o.threads);
       hyps = runtime.translate_hypotheses(sources, t);
     } catch (...) {
-      if (callback_error) throw CallbackFailed{callback_error};
-      throw;
+      if (!callback_error) throw;
     }
+    if (callback_error) throw CallbackFailed{callback_error};  // (after the last batch it cancels nothing)
     std::vector<TranslationResult> out(sources.size());
     for (size_t i = 0; i < sources.size(); ++i) {
       for (runtime::Hypothesis& h : hyps[i])

@@ -128,7 +128,7 @@ std::vector<std::vector<Hypothesis>> Translator::translate_hypotheses(const std:
     for (std::thread& t : threads) t.join();
     if (error) std::rethrow_exception(error);
   }
-  if (cancelled) throw Error("translation cancelled");
+  if (cancelled && done < total) throw Error("translation cancelled");  // (false after the last batch cancels nothing)
   progress.finish();
   return out;
 }

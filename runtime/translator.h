@@ -22,7 +22,8 @@ struct TranslateOptions {
   bool progress = true;  // on a terminal only
   // Called after each batch with sentences done and the total (under a lock
   // when streams > 1); returning false stops the translation: batches not yet
-  // started are skipped and Error("translation cancelled") is thrown.
+  // started are skipped and Error("translation cancelled") is thrown (unless
+  // none were left).
   std::function<bool(int64_t done, int64_t total)> on_progress;
 };
 

@@ -28,9 +28,10 @@
 
 namespace qtool {
 
-// Called after each batch with the sentences done and the total; return false
-// to cancel: the call stops after the batches under way and throws
-// qtool::Error("qtool: error: translation cancelled").
+// Called after each batch with the sentences done and the total (one call at a
+// time); return false to cancel: the call stops after the batches under way
+// and throws qtool::Error("qtool: error: translation cancelled"). An exception
+// it throws reaches the caller unchanged.
 using ProgressCallback = std::function<bool(std::size_t done, std::size_t total)>;
 
 // Every field has a default; fields may be added, never renamed.

@@ -1,15 +1,14 @@
 // The public API (include/qtool/translator.h) on the bundled tiny model: the
 // same translations as the runtime underneath and the reference outputs,
 // hypotheses and scores, ids in and out, cancellation, concurrent calls
-// (also under ThreadSanitizer: scripts/test-sanitizers.sh), and errors whose
-// message is the line `qtool translate` prints.
+// (also under ThreadSanitizer: scripts/test-sanitizers.sh), checked options.
+// Errors compared with the CLI's: test_errors.cpp.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "checkpoint/checkpoint.h"
@@ -50,27 +49,6 @@ std::vector<std::string> runtime_translate(const std::vector<std::string>& lines
   return qtool::pipeline::load_model(tiny()).translator().translate(lines, o);
 }
 
-// The message `qtool translate` prints for `args` (its first stderr line) and its status.
-std::pair<int, std::string> cli_error(const std::string& args) {
-  const fs::path err = scratch() / "stderr";
-  const std::string cmd = qtool::test::qtool_binary() + " translate " + args + " --quiet 2>" + err.string();
-  const int status = std::system(cmd.c_str());
-  std::ifstream in(err);
-  std::string line;
-  std::getline(in, line);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, line};
-}
-
-std::string api_error(const std::string& model, const qtool::TranslatorOptions& o = {}) {
-  try {
-    qtool::Translator t(model, o);
-    t.translate({"Hello."});
-  } catch (const qtool::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 }  // namespace
 
 TEST_CASE("translate gives the runtime's translations and the reference's") {
@@ -95,6 +73,7 @@ TEST_CASE("a packed .qtm translates as its checkpoint") {
   const std::string qtm = (scratch() / "tiny.qtm").string();
   qtool::exporter::write_qtm(qtm, ck.weights, ck.vocab_files, "{}");
   CHECK(qtool::Translator(qtm).translate(lines) == qtool::Translator(tiny()).translate(lines));
+  fs::remove_all(scratch());
 }
 
 TEST_CASE("hypotheses: n-best with scores, ids in and out") {
@@ -175,46 +154,19 @@ TEST_CASE("progress callback: counts, cancellation, the caller's own exception")
   CHECK_THROWS_AS(t.translate(lines, o), Mine);
 }
 
-TEST_CASE("errors: one type, the line qtool translate prints") {
-  const std::string input = (scratch() / "in.en").string(), output = (scratch() / "out.de").string();
-  { std::ofstream(input) << "Hello.\n"; }
-  const std::string missing = (scratch() / "no-such-model").string();
-  // A malformed checkpoint: config.json cut short.
-  const fs::path bad = scratch() / "bad-model";
-  fs::create_directories(bad);
-  for (const char* f : {"vocab.json", "source.spm", "target.spm", "model.safetensors"})
-    fs::copy_file(tiny() + "/" + f, bad / f, fs::copy_options::overwrite_existing);
-  { std::ofstream(bad / "config.json") << "{\"d_model\": 128,"; }
-  // A file that is no model at all.
-  const std::string junk = (scratch() / "junk.qtm").string();
-  { std::ofstream(junk) << "not a model\n"; }
-  for (const std::string& model : {missing, bad.string(), junk}) {
-    const auto [status, line] = cli_error("--model " + model + " --input " + input + " --output " + output);
-    CHECK(status == 1);
-    CHECK(line.rfind("qtool: error: ", 0) == 0);
-    CHECK(api_error(model) == line);
-  }
-  CHECK_FALSE(fs::exists(output));  // nothing written
-
-  // Options: the API's own checks, and the one the CLI shares (--quantize on a .qtm).
+TEST_CASE("errors: options and ids are checked before any work") {
   qtool::TranslatorOptions o;
   o.beam_size = 0;
-  CHECK(api_error(tiny(), o) == "qtool: error: beam_size: 0 not in range [1, 64]");
+  CHECK_THROWS_WITH_AS(qtool::Translator(tiny(), o), "qtool: error: beam_size: 0 not in range [1, 64]", qtool::Error);
   o = {};
   o.beam_size = 2;
   o.num_hypotheses = 3;
-  CHECK(api_error(tiny(), o) == "qtool: error: num_hypotheses: 3 not in range [1, 2]");
+  CHECK_THROWS_WITH_AS(qtool::Translator(tiny(), o), "qtool: error: num_hypotheses: 3 not in range [1, 2]",
+                       qtool::Error);
   o = {};
   o.quantize = "int4";
-  CHECK(api_error(tiny(), o) == "qtool: error: quantize: \"int4\" is not one of none, int8, int8-tensor");
-  const std::string qtm = (scratch() / "tiny.qtm").string();
-  if (fs::exists(qtm)) {
-    o.quantize = "int8";
-    const auto [status, line] = cli_error("--model " + qtm + " --quantize int8 --input " + input + " --output " + output);
-    CHECK(status == 1);
-    CHECK(api_error(qtm, o) == line);
-  }
-  // Per call: options and ids are checked before any work.
+  CHECK_THROWS_WITH_AS(qtool::Translator(tiny(), o),
+                       "qtool: error: quantize: \"int4\" is not one of none, int8, int8-tensor", qtool::Error);
   const qtool::Translator t(tiny());
   qtool::TranslatorOptions call;
   call.max_new_tokens = 0;

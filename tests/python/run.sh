@@ -3,7 +3,8 @@
 # `pip install .` of the repository into a venv in the build directory (the
 # build backend comes from PyPI; CMake's build directory is kept there too, so
 # a second run only relinks), then the unittest tests in tests/python against
-# `qtool translate`'s output on the tiny model's first 50 test lines.
+# `qtool translate`'s output on the tiny model's first 50 test lines, and
+# examples/python/translate.py on the same lines.
 set -euo pipefail
 src="$1" build="$2" qtool="$3"
 work="$build/tests/python"
@@ -24,3 +25,7 @@ export QTOOL_TEST_SCRATCH="$work" QTOOL_BINARY="$qtool"
 # Run from outside the repository so `import qtool` is the installed module.
 cd "$work"
 "$venv/bin/python" -m unittest discover -s "$src/tests/python" -p 'test_*.py' -v
+"$venv/bin/python" "$src/examples/python/translate.py" "$src/models/ddtp-en-de-tiny" "$work/src.en" --threads 2 \
+  >"$work/example.de"
+cmp "$work/want.de" "$work/example.de" || { echo "examples/python/translate.py differs from qtool translate" >&2; exit 1; }
+echo "examples/python/translate.py = qtool translate on 50 lines"
