@@ -34,6 +34,20 @@ runtime::TranslateOptions translate_options(const RunOptions& opt) {
   return t;
 }
 
+TranslatorOptions translator_options(const RunOptions& opt) {
+  TranslatorOptions t;
+  t.quantize = opt.quantize;
+  t.threads = opt.threads;
+  t.beam_size = opt.beam;
+  t.max_new_tokens = opt.max_new_tokens;
+  t.length_penalty = opt.length_penalty;
+  t.batch_size = opt.batch;
+  t.max_batch_tokens = opt.batch_tokens;
+  t.streams = opt.streams;
+  t.show_progress = !opt.quiet;
+  return t;
+}
+
 std::vector<std::string> read_input_lines(const std::string& path) {
   std::vector<std::string> lines = read_lines(path);
   if (lines.empty()) fail(path, "input file is empty");

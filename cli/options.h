@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "qtool/translator.h"
 #include "runtime/translator.h"
 
 namespace qtool::cli {
@@ -25,6 +26,8 @@ struct RunOptions {
 void add_run_options(CLI::App& cmd, RunOptions& opt);
 // Applies --threads and builds the runtime options.
 runtime::TranslateOptions translate_options(const RunOptions& opt);
+// The same options for the public API (qtool translate).
+TranslatorOptions translator_options(const RunOptions& opt);
 // Input lines; an empty file is refused (there is nothing to do, and it is usually a mistake).
 std::vector<std::string> read_input_lines(const std::string& path);
 

@@ -42,12 +42,18 @@ struct FinishedSet {
       }
     }
   }
-  const std::vector<int>& best() const {
-    // sorted(...)[-1]: the highest score, the later one on a tie.
-    size_t b = 0;
-    for (size_t i = 1; i < items.size(); ++i)
-      if (items[i].score >= items[b].score) b = i;
-    return items[b].ids;
+  // Best first: sorted(...)[-1] is the highest score, the later one on a tie,
+  // so ties rank the later hypothesis first.
+  std::vector<Hypothesis> ranked(size_t n) {
+    std::vector<size_t> order(items.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return items[a].score > items[b].score || (items[a].score == items[b].score && a > b);
+    });
+    std::vector<Hypothesis> out;
+    for (size_t i = 0; i < std::min(n, order.size()); ++i)
+      out.push_back({std::move(items[order[i]].ids), items[order[i]].score});
+    return out;
   }
 };
 
@@ -58,8 +64,8 @@ struct Candidate {
 
 }  // namespace
 
-std::vector<std::vector<int>> beam_search(const MarianModel& model, const EncoderOutput& enc,
-                                          const SearchOptions& opt) {
+std::vector<std::vector<Hypothesis>> beam_search_hypotheses(const MarianModel& model, const EncoderOutput& enc,
+                                                            const SearchOptions& opt) {
   const ModelConfig& c = model.config();
   const int64_t V = c.decoder_vocab_size;
   const size_t K = static_cast<size_t>(opt.beam_size);
@@ -151,9 +157,9 @@ std::vector<std::vector<int>> beam_search(const MarianModel& model, const Encode
     hyp.swap(next_hyp);
     beam_score.swap(next_score);
   }
-  std::vector<std::vector<int>> out(B);
-  for (int64_t b = 0; b < B; ++b)
-    if (!finished[b].items.empty()) out[b] = finished[b].best();
+  const size_t n = static_cast<size_t>(std::max(1, opt.num_hypotheses));
+  std::vector<std::vector<Hypothesis>> out(B);
+  for (int64_t b = 0; b < B; ++b) out[b] = finished[b].ranked(n);
   return out;
 }
 

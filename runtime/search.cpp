@@ -11,7 +11,15 @@
 namespace qtool::runtime {
 namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// log Σ exp(x), in double: a greedy hypothesis's score adds one log p per token.
+double log_sum_exp(const float* x, int n) {
+  const float m = *std::max_element(x, x + n);
+  double sum = 0;
+  for (int i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i] - m));
+  return m + std::log(sum);
 }
+}  // namespace
 
 void apply_generation_rules(const ModelConfig& c, int generated, const SearchOptions& opt,
                             float* scores) {
@@ -26,14 +34,14 @@ void apply_generation_rules(const ModelConfig& c, int generated, const SearchOpt
   }
 }
 
-std::vector<std::vector<int>> greedy_search(const MarianModel& model, const EncoderOutput& enc,
-                                            const SearchOptions& opt) {
+std::vector<std::vector<Hypothesis>> greedy_search_hypotheses(const MarianModel& model, const EncoderOutput& enc,
+                                                              const SearchOptions& opt) {
   const ModelConfig& c = model.config();
   const int V = c.decoder_vocab_size;
   std::vector<int64_t> rows(enc.batch);
   std::iota(rows.begin(), rows.end(), 0);
   DecoderState state = model.start_decoding(enc, rows);
-  std::vector<std::vector<int>> out(enc.batch);
+  std::vector<std::vector<Hypothesis>> out(enc.batch, std::vector<Hypothesis>(1));
   std::vector<int> tokens(enc.batch, c.decoder_start_id);
   std::vector<float> logits;
   for (int generated = 0; state.rows() > 0; ++generated) {
@@ -42,10 +50,18 @@ std::vector<std::vector<int>> greedy_search(const MarianModel& model, const Enco
     std::vector<int> next;
     for (int64_t r = 0; r < state.rows(); ++r) {
       float* row = logits.data() + r * V;
+      // log p over the whole distribution, before the rules mask tokens, as
+      // beam search scores; the choice itself stays an argmax of the logits.
+      const double log_z = opt.greedy_scores ? log_sum_exp(row, V) : 0.0;
       apply_generation_rules(c, generated, opt, row);
       const int best = static_cast<int>(vec_ops().argmax(row, V));  // first max, as torch.argmax
-      if (best != c.eos_id) out[state.sentence[r]].push_back(best);
-      if (best == c.eos_id || generated + 1 >= opt.max_new_tokens) continue;  // finished
+      Hypothesis& h = out[state.sentence[r]][0];
+      if (opt.greedy_scores) h.score += row[best] - log_z;
+      if (best != c.eos_id) h.ids.push_back(best);
+      if (best == c.eos_id || generated + 1 >= opt.max_new_tokens) {  // finished
+        if (opt.greedy_scores) h.score /= std::pow(static_cast<double>(h.ids.size() + 1), opt.length_penalty);
+        continue;
+      }
       keep.push_back(r);
       next.push_back(best);
     }
@@ -53,6 +69,25 @@ std::vector<std::vector<int>> greedy_search(const MarianModel& model, const Enco
     tokens.swap(next);
   }
   return out;
+}
+
+std::vector<std::vector<int>> greedy_search(const MarianModel& model, const EncoderOutput& enc,
+                                            const SearchOptions& opt) {
+  SearchOptions o = opt;
+  o.greedy_scores = false;
+  std::vector<std::vector<int>> ids;
+  for (auto& hyps : greedy_search_hypotheses(model, enc, o)) ids.push_back(std::move(hyps[0].ids));
+  return ids;
+}
+
+std::vector<std::vector<int>> beam_search(const MarianModel& model, const EncoderOutput& enc,
+                                          const SearchOptions& opt) {
+  SearchOptions o = opt;
+  o.num_hypotheses = 1;
+  std::vector<std::vector<int>> ids;
+  for (auto& hyps : beam_search_hypotheses(model, enc, o))
+    ids.push_back(hyps.empty() ? std::vector<int>{} : std::move(hyps[0].ids));
+  return ids;
 }
 
 }  // namespace qtool::runtime

@@ -13,6 +13,16 @@ struct SearchOptions {
   int max_new_tokens = 256;  // including the final eos
   double length_penalty = 1.0;
   bool early_stopping = true;
+  int num_hypotheses = 1;      // n-best kept per sentence (beam search: at most beam_size)
+  bool greedy_scores = false;  // greedy search also sums log-probabilities (beam search always does)
+};
+
+// A finished output: ids without the start token and without eos; score =
+// Σ log p(token) over its tokens and eos / (tokens + 1)^length_penalty, the
+// score beam search ranks by (0 for greedy search without greedy_scores).
+struct Hypothesis {
+  std::vector<int> ids;
+  double score = 0;
 };
 
 // Output ids per sentence of the encoder batch: without the start token and without eos.
@@ -20,6 +30,13 @@ std::vector<std::vector<int>> greedy_search(const MarianModel& model, const Enco
                                             const SearchOptions& opt);
 std::vector<std::vector<int>> beam_search(const MarianModel& model, const EncoderOutput& enc,
                                           const SearchOptions& opt);
+// The same searches with scores: per sentence, one hypothesis (greedy) or the
+// num_hypotheses best finished beams, best first; the first is what the
+// functions above return.
+std::vector<std::vector<Hypothesis>> greedy_search_hypotheses(const MarianModel& model, const EncoderOutput& enc,
+                                                              const SearchOptions& opt);
+std::vector<std::vector<Hypothesis>> beam_search_hypotheses(const MarianModel& model, const EncoderOutput& enc,
+                                                            const SearchOptions& opt);
 
 // The logits rules above, for a hypothesis that has `generated` tokens so far.
 void apply_generation_rules(const ModelConfig& c, int generated, const SearchOptions& opt,

@@ -9,6 +9,7 @@
 #include <numeric>
 #include <thread>
 
+#include "util/error.h"
 #include "util/progress.h"
 
 namespace qtool::runtime {
@@ -33,6 +34,17 @@ std::vector<int> Translator::encode_source(const std::string& line) const {
 
 std::vector<std::vector<int>> Translator::translate_ids(const std::vector<std::vector<int>>& sources,
                                                         const TranslateOptions& opt) const {
+  TranslateOptions o = opt;
+  o.search.num_hypotheses = 1;
+  o.search.greedy_scores = false;
+  std::vector<std::vector<int>> out;
+  out.reserve(sources.size());
+  for (auto& hyps : translate_hypotheses(sources, o)) out.push_back(std::move(hyps[0].ids));
+  return out;
+}
+
+std::vector<std::vector<Hypothesis>> Translator::translate_hypotheses(const std::vector<std::vector<int>>& sources,
+                                                                      const TranslateOptions& opt) const {
   // Longest first, so each batch pads little and the slowest batch starts early.
   std::vector<size_t> order(sources.size());
   std::iota(order.begin(), order.end(), 0);
@@ -52,21 +64,34 @@ std::vector<std::vector<int>> Translator::translate_ids(const std::vector<std::v
     batches.push_back({begin, end});
     begin = end;
   }
-  std::vector<std::vector<int>> out(sources.size());
-  Progress progress("translating", static_cast<int64_t>(sources.size()), opt.progress);
+  std::vector<std::vector<Hypothesis>> out(sources.size());
+  const auto total = static_cast<int64_t>(sources.size());
+  Progress progress("translating", total, opt.progress);
+  int64_t done = 0;
+  bool cancelled = false;
+  // After a batch (under the streams' lock): the progress line and the caller's callback.
+  auto advance = [&](size_t b) {
+    const auto n = static_cast<int64_t>(batches[b].second - batches[b].first);
+    progress.advance(n);
+    done += n;
+    if (opt.on_progress && !cancelled && !opt.on_progress(done, total)) cancelled = true;
+  };
   auto run = [&](size_t b) {
     const auto [begin, end] = batches[b];
     std::vector<std::vector<int>> src;
     for (size_t i = begin; i < end; ++i) src.push_back(sources[order[i]]);
     EncoderOutput enc = model_->encode(src);
-    auto hyps = opt.search.beam_size > 1 ? beam_search(*model_, enc, opt.search)
-                                         : greedy_search(*model_, enc, opt.search);
-    for (size_t i = begin; i < end; ++i) out[order[i]] = std::move(hyps[i - begin]);
+    auto hyps = opt.search.beam_size > 1 ? beam_search_hypotheses(*model_, enc, opt.search)
+                                         : greedy_search_hypotheses(*model_, enc, opt.search);
+    for (size_t i = begin; i < end; ++i) {
+      out[order[i]] = std::move(hyps[i - begin]);
+      if (out[order[i]].empty()) out[order[i]].emplace_back();  // no beam finished: an empty output
+    }
   };
   if (opt.streams <= 1) {
-    for (size_t b = 0; b < batches.size(); ++b) {
+    for (size_t b = 0; b < batches.size() && !cancelled; ++b) {
       run(b);
-      progress.advance(static_cast<int64_t>(batches[b].second - batches[b].first));
+      advance(b);
     }
   } else {
     // Each stream is a std::thread running whole batches, largest first, taken
@@ -79,6 +104,10 @@ std::vector<std::vector<int>> Translator::translate_ids(const std::vector<std::v
     auto stream = [&] {
       omp_set_num_threads(1);
       for (size_t b; (b = next.fetch_add(1)) < batches.size();) {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          if (cancelled || error) break;
+        }
         try {
           run(b);
         } catch (...) {
@@ -86,7 +115,11 @@ std::vector<std::vector<int>> Translator::translate_ids(const std::vector<std::v
           if (!error) error = std::current_exception();
         }
         std::lock_guard<std::mutex> lock(mu);
-        progress.advance(static_cast<int64_t>(batches[b].second - batches[b].first));
+        try {
+          advance(b);
+        } catch (...) {  // the caller's callback threw
+          if (!error) error = std::current_exception();
+        }
       }
     };
     std::vector<std::thread> threads;
@@ -95,6 +128,7 @@ std::vector<std::vector<int>> Translator::translate_ids(const std::vector<std::v
     for (std::thread& t : threads) t.join();
     if (error) std::rethrow_exception(error);
   }
+  if (cancelled && done < total) throw Error("translation cancelled");  // (false after the last batch cancels nothing)
   progress.finish();
   return out;
 }

@@ -1,6 +1,7 @@
 // Text in, text out: tokenization through the model's Vocabulary, sentences
 // sorted by length and cut into batches, each batch encoded once and searched.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,11 @@ struct TranslateOptions {
   // paper's parallel batching); 1 = one batch at a time using every thread.
   int streams = 1;
   bool progress = true;  // on a terminal only
+  // Called after each batch with sentences done and the total (under a lock
+  // when streams > 1); returning false stops the translation: batches not yet
+  // started are skipped and Error("translation cancelled") is thrown (unless
+  // none were left).
+  std::function<bool(int64_t done, int64_t total)> on_progress;
 };
 
 struct TranslateStats {
@@ -34,6 +40,10 @@ class Translator {
   // Source ids (</s> included) → output ids (no start token, no eos), in input order.
   std::vector<std::vector<int>> translate_ids(const std::vector<std::vector<int>>& sources,
                                               const TranslateOptions& opt) const;
+  // The same with scores and n-best (opt.search.num_hypotheses): per source,
+  // its hypotheses best first, at least one.
+  std::vector<std::vector<Hypothesis>> translate_hypotheses(const std::vector<std::vector<int>>& sources,
+                                                            const TranslateOptions& opt) const;
   // Source ids for a line, cut to the model's position limit (keeping </s> last).
   std::vector<int> encode_source(const std::string& line) const;
 

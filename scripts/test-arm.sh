@@ -7,7 +7,8 @@
 #   2. builds qtool for x86 (./build) and the device runtime for aarch64
 #      (./build-arm64: util, model, runtime, qtool-run; no HDF5, no quantization);
 #   3. runs the kernel tests under qemu-aarch64 on a CPU with dot product (-cpu max)
-#      and one without (-cpu cortex-a72), every NEON kernel against the scalar reference;
+#      and one without (-cpu cortex-a72), every NEON kernel against the scalar reference,
+#      checks libqtool.so's exports and installs it into build-arm64/install;
 #   4. translates the first 50 test sentences with the tiny model packed as FP32,
 #      INT8 (dynamic and calibrated static) and low-bit .qtm files, on x86 and under
 #      emulation on both CPUs, and compares the outputs.
@@ -66,8 +67,15 @@ if ! { cmake -S . -B build-arm64 -DCMAKE_BUILD_TYPE=Release -DCMAKE_TOOLCHAIN_FI
 fi
 built=$(date +%s)
 
-# 3. Kernel tests under emulation (ctest prefixes qemu; the *_no_dotprod tests use Cortex-A72).
+# 3. Kernel tests under emulation (ctest prefixes qemu; the *_no_dotprod tests use Cortex-A72),
+#    and test_api_exports: the runtime-only libqtool.so exports the public API only, without HDF5.
 (cd build-arm64 && ctest --output-on-failure --timeout 900)
+# The device library installs as the workstation's does (docs/api.md).
+rm -rf build-arm64/install
+cmake --install build-arm64 --prefix build-arm64/install >/dev/null
+for f in include/qtool/translator.h lib/libqtool.so lib/libqtool.a lib/cmake/qtool/qtoolConfig.cmake lib/pkgconfig/qtool.pc; do
+  [ -e "build-arm64/install/$f" ] || { echo "test-arm: cmake --install did not install $f" >&2; exit 1; }
+done
 tested=$(date +%s)
 
 # 4. End to end: the same .qtm files translated on x86 and under emulation.

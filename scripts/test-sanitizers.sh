@@ -4,7 +4,9 @@
 #               every test, unit and e2e, the qtool binary included.
 #   build-tsan  ThreadSanitizer: the tests that translate from several threads
 #               with one loaded model (std::threads; see docs/loader-rules.md,
-#               "Sanitizers").
+#               "Sanitizers"), the public API's concurrent calls included.
+# The packaging tests (install, exported symbols, Python module) are not
+# registered in sanitizer builds (tests/api/CMakeLists.txt).
 # QTOOL_E2E_SENTENCES (default 100 here) cuts the e2e test sets (every path
 # still runs); QTOOL_SANITIZERS=asan|tsan runs one of the two.
 set -euo pipefail
@@ -39,7 +41,7 @@ if [[ " $which " == *" asan "* ]]; then
   (cd build-asan && ctest --output-on-failure --timeout 1800)
 fi
 if [[ " $which " == *" tsan "* ]]; then
-  build build-tsan thread test_export_concurrency test_e2e_reference
+  build build-tsan thread test_export_concurrency test_e2e_reference test_api
   # One OpenMP thread per thread: libgomp is not instrumented, so a team's
   # hand-overs would look like races; the parallelism checked here is qtool's
   # own std::threads (the translator's streams and the test's threads).
@@ -48,5 +50,6 @@ if [[ " $which " == *" tsan "* ]]; then
   echo "sanitizers: ThreadSanitizer tests" >&2
   build-tsan/tests/export/test_export_concurrency
   build-tsan/tests/e2e/test_e2e_reference --test-case="parallel batch streams*"
+  build-tsan/tests/api/test_api --test-case="concurrent calls*"
 fi
 echo "sanitizers: all passed" >&2

@@ -2,16 +2,12 @@
 // field or tensor. Loaders throw it; the CLI prints it on one line and exits 1.
 #pragma once
 #include <cstdio>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
-namespace qtool {
+#include "qtool/error.h"  // the class itself: public, thrown through the API too
 
-class Error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace qtool {
 
 // Names from a file (tensor names, JSON keys, dataset paths) go into one-line
 // messages; a crafted name may hold a newline or a terminal escape, so control

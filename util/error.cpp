@@ -1,0 +1,7 @@
+#include "util/error.h"
+
+namespace qtool {
+
+Error::~Error() = default;
+
+}  // namespace qtool
