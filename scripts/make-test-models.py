@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trains small FP32 Marian checkpoints on the CPU, to check qtool on shapes,
-activations and layouts that the kit's three models (../shared/models: 4 heads,
-swish or relu, encoder depth >= decoder depth ≤ 6+6) do not have.
+activations and layouts that the kit's three models (../shared/models: en→de,
+d_model 128 or 256, 4 heads, swish or relu) do not have.
 
   name                layout   dir    activation  d_model heads(dim) layers ffn   embeddings
   gelu-opus-deen      OPUS-MT  de→en  gelu (erf)  256     8 (32)     6+3    1024  tied, trained final_logits_bias
@@ -18,8 +18,12 @@ Marian checkpoint cannot be made or checked against Hugging Face; it is a
 gelu_new (tanh approximation) model instead.
 
 Each model trains for a fixed wall-clock budget (--seconds, default 300) on
-train.{en,de} of the kit's DDTP corpus: long enough that BLEU is far from zero,
-so that quantization damage shows. Written per model, into OUT/NAME/:
+train.{en,de} of the kit's DDTP corpus, so that BLEU is far enough from zero for
+quantization damage to show. That takes longer than the default on 2 shared
+cores: 300 s is about half an epoch (greedy test BLEU 0.7-4, gelu-opus-deen
+barely reads its source), while 1200 s gave relu-untied-deen dev 15.3 / test
+11.4; the default makes the layouts and ids to check, a longer run the BLEU.
+Written per model, into OUT/NAME/:
   config.json model.safetensors generation_config.json   (save_pretrained)
   source.spm target.spm vocab.json tokenizer_config.json   (the layouts of
       ../shared/README.md; transformers' MarianTokenizer loads them)
@@ -29,8 +33,8 @@ so that quantization damage shows. Written per model, into OUT/NAME/:
   reference/scores.json   sacreBLEU of those and of greedy dev, settings,
       versions, steps, tokenizer agreement; reference/train.log
 Seeds are fixed and the learning-rate schedule depends on the step only, so a
-run that stopped after N steps is replayed exactly by --steps N (scores.json
-records N). usage: scripts/make-test-models.sh [--only NAME] [--out DIR]
+run that stopped after N steps is replayed exactly by --steps N with the same
+--threads (scores.json records N). usage: scripts/make-test-models.sh [--only NAME] [--out DIR]
 [--seconds S | --steps N] [--threads 2]
 """
 import argparse, json, math, os, random, shutil, time, warnings

@@ -12,11 +12,12 @@
 # work: `import torch` fails (ImportError: libcufile.so.0), since libtorch
 # links the CUDA libraries even when no GPU is used. So torch is installed
 # with its dependencies: the nvidia-* / cuda-* wheels make build/venv-models
-# about 4.6 GB, and the whole install took about 75 s here (PyPI is fast from
-# this machine). torch then runs on the CPU only (torch.cuda.is_available()
-# is False). The versions are pinned: torch and transformers are those the
-# kit's reference models were made with (../shared/models/*/reference/scores.json),
-# sacreBLEU is the kit's, so reruns give the same ids and scores.
+# about 4.9 GB, and the whole install took about 2 minutes here (PyPI is fast
+# from this machine); only the disk space is a cost. torch then runs on the
+# CPU only (torch.cuda.is_available() is False). The versions are pinned:
+# torch and transformers are those the kit's reference models were made with
+# (../shared/models/*/reference/scores.json), sacreBLEU is the kit's, so
+# reruns give the same ids and scores.
 # Debian's own python3 needs the python3-venv package for `python3 -m venv`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
