@@ -56,6 +56,10 @@ VARIANTS = {
                              enc=3, dec=3, ffn=768, tied=False, logits_bias=True),
     "gelunew-joint-ende": dict(layout="joint", src="en", tgt="de", act="gelu_new", d=160, heads=5,
                                enc=4, dec=2, ffn=640, tied=True, logits_bias=False),
+    # Trained weights in minutes: a kit model with another activation and head
+    # split, fine-tuned until it translates again (its tokenizer files as they are).
+    "small-gelu-8x32-ende": dict(init="ddtp-en-de-small", src="en", tgt="de", act="gelu", heads=8),
+    "opustiny-gelunew-2x64-ende": dict(init="ddtp-en-de-opus-tiny", src="en", tgt="de", act="gelu_new", heads=2),
 }
 
 p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -99,6 +103,19 @@ class Vocab:
     """Pieces <-> model ids, as MarianTokenizer does it: spm pieces, ids from vocab.json."""
 
     def __init__(self, v, od, tr_src, tr_tgt):
+        if "init" in v:  # the kit model's own files, copied
+            kit = os.path.join(a.data, "..", "..", "models", v["init"])
+            for f in ("source.spm", "target.spm", "vocab.json", "tokenizer_config.json"):
+                shutil.copy(os.path.join(kit, f), os.path.join(od, f))
+            self.sp_src = spm.SentencePieceProcessor(model_file=os.path.join(od, "source.spm"))
+            self.sp_tgt = spm.SentencePieceProcessor(model_file=os.path.join(od, "target.spm"))
+            with open(os.path.join(od, "vocab.json"), encoding="utf-8") as f:
+                self.table = json.load(f)
+            cfg = MarianConfig.from_pretrained(kit)
+            self.eos, self.unk, self.pad = cfg.eos_token_id, self.table["<unk>"], cfg.pad_token_id
+            self.piece = {i: pc for pc, i in self.table.items()}
+            self.size = cfg.vocab_size
+            return
         if v["layout"] == "joint":  # one spm whose ids are the model ids: vocab.json is the identity
             self.sp_src = self.sp_tgt = train_spm(tr_src + tr_tgt, os.path.join(od, "source"), 6000)
             shutil.copy(os.path.join(od, "source.model"), os.path.join(od, "target.model"))
@@ -177,13 +194,38 @@ def make(name, v):
     src, tgt = v["src"], v["tgt"]
     tr_s, tr_t = read("train", src), read("train", tgt)
     voc = Vocab(v, od, tr_s, tr_t)
-    with open(os.path.join(od, "vocab.json"), "w", encoding="utf-8") as f:
-        json.dump(voc.table, f, ensure_ascii=False)
-    with open(os.path.join(od, "tokenizer_config.json"), "w") as f:
-        json.dump({"tokenizer_class": "MarianTokenizer", "source_lang": src, "target_lang": tgt,
-                   "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
-                   "model_max_length": 512, "separate_vocabs": False}, f, indent=1)
+    if "init" not in v:
+        with open(os.path.join(od, "vocab.json"), "w", encoding="utf-8") as f:
+            json.dump(voc.table, f, ensure_ascii=False)
+        with open(os.path.join(od, "tokenizer_config.json"), "w") as f:
+            json.dump({"tokenizer_class": "MarianTokenizer", "source_lang": src, "target_lang": tgt,
+                       "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
+                       "model_max_length": 512, "separate_vocabs": False}, f, indent=1)
+    if "init" in v:
+        model = init_from_kit(v)
+        V = voc.size
+    else:
+        model = new_model(v, voc)
+        V = voc.size
+    n_params = sum(t.numel() for t in model.parameters())
+    say(f"transformers {transformers.__version__} torch {torch.__version__}, {a.threads} threads; "
+        f"{src}->{tgt} {v}; vocab {V}, {n_params} parameters")
+    train_s, step, epoch, seen, pairs = train(model, voc, tr_s, tr_t, V, say)
+    finish(name, v, model, voc, od, final, rd, log, say, src, tgt, n_params, train_s, step, epoch, seen, pairs,
+           t_start)
 
+
+def init_from_kit(v):
+    """The kit model's weights with another activation and head count (same shapes)."""
+    kit = os.path.join(a.data, "..", "..", "models", v["init"])
+    cfg = MarianConfig.from_pretrained(kit)
+    cfg.activation_function = v["act"]
+    cfg.encoder_attention_heads = cfg.decoder_attention_heads = v["heads"]
+    cfg.dropout = a.dropout
+    return MarianMTModel.from_pretrained(kit, config=cfg)
+
+
+def new_model(v, voc):
     V, tied = voc.size, v["tied"]
     cfg = MarianConfig(
         vocab_size=V, decoder_vocab_size=V, d_model=v["d"], encoder_layers=v["enc"], decoder_layers=v["dec"],
@@ -197,10 +239,10 @@ def make(name, v):
     assert {enc_e is dec_e, dec_e is model.lm_head.weight} == {tied}, "HF ties otherwise than asked"
     if v["logits_bias"]:  # HF keeps a zero buffer; OPUS-MT checkpoints carry a trained bias
         model.final_logits_bias = torch.nn.Parameter(model.final_logits_bias.detach().clone())
-    n_params = sum(t.numel() for t in model.parameters())
-    say(f"transformers {transformers.__version__} torch {torch.__version__}, {a.threads} threads; "
-        f"{src}->{tgt} {v}; vocab {V}, {n_params} parameters")
+    return model
 
+
+def train(model, voc, tr_s, tr_t, V, say):
     pairs = [(voc.encode(s, voc.sp_src), voc.encode(t, voc.sp_tgt)) for s, t in zip(tr_s, tr_t)]
     pairs = [pr for pr in pairs if max(len(pr[0]), len(pr[1])) <= a.max_train_len]
     say(f"{len(pairs)} training pairs of at most {a.max_train_len} pieces (of {len(tr_s)})")
@@ -231,7 +273,11 @@ def make(name, v):
             if done():
                 break
     train_s = time.time() - t0
+    return train_s, step, epoch, seen, pairs
 
+
+def finish(name, v, model, voc, od, final, rd, log, say, src, tgt, n_params, train_s, step, epoch, seen, pairs,
+           t_start):
     model.eval()
     model.generation_config = GenerationConfig(  # what OPUS-MT checkpoints carry; greedy overrides num_beams
         decoder_start_token_id=voc.pad, eos_token_id=voc.eos, forced_eos_token_id=voc.eos,
@@ -244,8 +290,8 @@ def make(name, v):
         header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
     say("tensors outside layers:", sorted(k for k in header if ".layers." not in k and k != "__metadata__"))
 
-    scores = {"model": name, "layout": v["layout"], "direction": f"{src}-{tgt}", "params": n_params,
-              "vocab": V, "config": v, "train": {
+    scores = {"model": name, "layout": v.get("layout", "kit's " + v.get("init", "")), "direction": f"{src}-{tgt}", "params": n_params,
+              "vocab": voc.size, "config": v, "train": {
                   "steps": step, "epochs_started": epoch, "seconds": round(train_s, 1),
                   "target_tokens": seen, "pairs": len(pairs), "lr": a.lr, "warmup": a.warmup,
                   "batch_tokens": a.batch_tokens, "dropout": a.dropout, "seed": a.seed, "threads": a.threads,
