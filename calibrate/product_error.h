@@ -8,7 +8,7 @@
 // LinearInt8 with the weights the quantizer will make), and the one whose
 // output is closest to FP32 wins. The winner is then checked on rows held back
 // from the choice against dynamic per-row quantization, and a layer where
-// static is clearly worse falls back (fallback_mode).
+// static is worse falls back (fallback_mode).
 #pragma once
 #include <cstdint>
 #include <string>

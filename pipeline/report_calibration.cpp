@@ -187,7 +187,7 @@ std::string calibration_section(const nlohmann::json& r) {
   if (!verdicts.empty())
     h += "<p>Linear-layer inputs: " + std::to_string(verdicts["static"]) + " static, " +
          std::to_string(verdicts["dynamic"]) + " fall back to dynamic, " + std::to_string(verdicts["fp32"]) +
-         " to FP32 (a static input whose product's output error is clearly worse than dynamic quantization's; "
+         " to FP32 (a static input whose product's output error is worse than dynamic quantization's; "
          "errors are ‖ŷ − y‖² / ‖y‖² on held-back calibration rows).</p>\n";
   h += "<details><summary>All " + std::to_string(tensors.size()) + " calibrated tensors</summary>\n"
        "<table id=\"calibration-tensors\"><thead><tr><th>tensor</th><th>range</th><th>max |x|</th><th>threshold T</th>"
