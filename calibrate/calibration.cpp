@@ -126,8 +126,7 @@ void choose_linear_inputs(Calibration& c, MarianWeights& weights, const Recorder
       choice = choose_input_range(p, in, range_candidates(c.histograms.at(p.name), t.min, t.max, opt.percentile),
                                   opt.fallback);
     } else {
-      const CalibratedInput fixed{float(t.threshold), t.one_sided, 0};
-      choice = judge_input_range(p, in, {fixed, method_name(opt.method)}, opt.fallback);
+      choice = judge_input_range(p, in, {t.range(), method_name(opt.method)}, opt.fallback);
     }
     t.threshold = choice.input.threshold;
     t.asymmetric = choice.input.asymmetric;

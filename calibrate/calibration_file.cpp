@@ -16,7 +16,7 @@ std::map<std::string, CalibratedInput> Calibration::inputs(bool fallbacks) const
   std::map<std::string, CalibratedInput> m;
   for (const auto& [name, s] : tensors)
     if (!fallbacks || s.int8_input == InputMode::static_range)
-      m[name] = {static_cast<float>(s.threshold), s.asymmetric, s.zero_point};
+      m[name] = s.range();
   return m;
 }
 

@@ -31,6 +31,8 @@ struct TensorStats {
   std::string chosen_by;
   double clipped_fraction = -1, static_error = -1, dynamic_error = -1;
   InputMode int8_input = InputMode::static_range;
+  // The static range these fields describe.
+  CalibratedInput range() const { return {static_cast<float>(threshold), asymmetric, zero_point}; }
   // Linear-layer inputs only (else empty): the mean of x_i² per input column i
   // over every observed row, the diagonal of the input Gram matrix / rows.
   std::vector<float> column_mean_square;

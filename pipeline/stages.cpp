@@ -119,10 +119,8 @@ std::vector<InputReport> plan_inputs(const calibrate::Calibration& c, quantize::
     auto it = c.tensors.find(name);
     if (it == c.tensors.end()) continue;
     const calibrate::TensorStats& t = it->second;
-    InputReport r{name, t.chosen_by, "static", t.threshold, 0, t.asymmetric ? t.zero_point : -1,
+    InputReport r{name, t.chosen_by, "static", t.threshold, t.range().low(), t.asymmetric ? t.zero_point : -1,
                   t.clipped_fraction, t.static_error, t.dynamic_error};
-    const CalibratedInput in{float(t.threshold), t.asymmetric, t.zero_point};
-    r.low = in.low();
     if (qc.int8.fallback && t.int8_input != calibrate::InputMode::static_range) {
       // The tied output projection shares the INT8 embedding: it cannot stay FP32 alone.
       const bool fp32 = t.int8_input == calibrate::InputMode::fp32 && !(name == "lm_head" && tied_int8_output);
