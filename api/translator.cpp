@@ -2,7 +2,6 @@
 // set per call, and every failure turned into the CLI's one line.
 #include "qtool/translator.h"
 
-#include <omp.h>
 
 #include <cmath>
 #include <exception>
@@ -68,22 +67,6 @@ runtime::TranslateOptions runtime_options(const TranslatorOptions& o) {
   return t;
 }
 
-// OpenMP's thread count is a per-thread setting: a call sets it for its own
-// thread (and its kernels' teams) and gives the old value back, so concurrent
-// calls with different `threads` never see each other's.
-class ThreadsForThisCall {
- public:
-  explicit ThreadsForThisCall(int threads) : saved_(omp_get_max_threads()) {
-    omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs());
-  }
-  ~ThreadsForThisCall() { omp_set_num_threads(saved_); }
-  ThreadsForThisCall(const ThreadsForThisCall&) = delete;
-  ThreadsForThisCall& operator=(const ThreadsForThisCall&) = delete;
-
- private:
-  int saved_;
-};
-
 }  // namespace
 
 struct Translator::Impl {
@@ -128,7 +111,7 @@ struct Translator::Impl {
       };
     std::vector<std::vector<runtime::Hypothesis>> hyps;
     try {
-      ThreadsForThisCall threads(o.threads);
+      runtime::ThreadLimit threads(o.threads);
       hyps = runtime.translate_hypotheses(sources, t);
     } catch (...) {
       if (!callback_error) throw;

@@ -27,7 +27,7 @@ void add_calibrate(CLI::App& app) {
       ->check(CLI::IsMember({"output", "kl", "max", "percentile", "mse"}))->capture_default_str();
   cmd->add_option("--bins", opt->bins, "Histogram bins (a power of two)")->check(CLI::IsMember({256, 512, 1024, 2048, 4096, 8192}))->capture_default_str();
   cmd->add_option("--percentile", opt->percentile, "With --method percentile")->check(CLI::Range(50.0, 100.0))->capture_default_str();
-  cmd->add_option("--threads", *threads, "Worker threads (0 = all cores)");
+  cmd->add_option("--threads", *threads, "Worker threads (0 = the CPUs this process may use: affinity and cgroup quota)");
   cmd->add_option("--output", *output, "Calibration file to write (JSON, atomically)")->required();
   auto hessians = std::make_shared<std::string>();
   cmd->add_option("--hessian-output", *hessians,

@@ -1,3 +1,5 @@
+#include <omp.h>
+
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -54,11 +56,12 @@ void add_search(CLI::App& app) {
   cmd->add_option("--group-size", opt->binary.group_size, "Columns per scale (0: per row)")->capture_default_str();
   cmd->add_option("--streams", opt->streams, "Parallel batches while evaluating")->capture_default_str();
   cmd->add_option("--table", *table, "Also write the steps and sensitivities (JSON)");
-  cmd->add_option("--threads", *threads, "Worker threads (0 = all cores)");
+  cmd->add_option("--threads", *threads, "Worker threads (0 = the CPUs this process may use: affinity and cgroup quota)");
   cmd->add_flag("--quiet", *quiet, "Print only the final table");
   cmd->callback([=] {
     if (opt->target_bits <= 0 && opt->max_bleu_drop < 0) throw Error("search: give --target-bits or --max-bleu-drop");
     runtime::set_num_threads(*threads);
+    omp_set_num_threads(runtime::num_threads());  // the quantizer's loops (GPTQ, codes) are OpenMP
     pipeline::SearchJob job{*model, *dev_src, *dev_ref, *output, *calibration, *counts_file, *table, *opt};
     job.options.progress = !*quiet;
     const search::SearchResult r = pipeline::run_search(job, [&](const std::string& line) {

@@ -1,5 +1,7 @@
 #include "pipeline/pipeline.h"
 
+#include <omp.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -74,6 +76,7 @@ PipelineRun run_pipeline(const PipelineConfig& c, const PipelineOptions& o) {
   auto h = [](const std::string& path) { return path.empty() ? json(nullptr) : json(hash_file(path)); };
   auto section = [&](const char* key) { return c.json.contains(key) ? c.json[key] : json(nullptr); };
   runtime::set_num_threads(c.threads);
+  omp_set_num_threads(runtime::num_threads());  // the quantizer's loops (GPTQ, codes) are OpenMP
 
   std::vector<Stage> stages;
   const std::string calib_json = at("calib.json"), plan_json = at("search/plan.json"),

@@ -141,11 +141,6 @@ MarianModel::MarianModel(const MarianWeights& w) : config_(w.config) {
   encoder_final_norm_ = norm_params(w.encoder_final_norm);
   decoder_final_norm_ = norm_params(w.decoder_final_norm);
   output_projection_ = linear("lm_head", {w.output});
-  decoder_splits_ = output_projection_->splits();
-  for (const DecoderLayer& e : decoder_)
-    for (const Linear* l : {e.self_qkv.get(), e.self_out.get(), e.cross_q.get(), e.cross_out.get(), e.fc1.get(),
-                            e.fc2.get()})
-      decoder_splits_ = decoder_splits_ && l->splits();
 }
 
 void MarianModel::set_observer(ActivationObserver* observer) {
@@ -326,68 +321,43 @@ void MarianModel::select_rows(DecoderState& s, const std::vector<int64_t>& from)
 void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
                               std::vector<float>& logits) const {
   const ModelConfig& c = config_;
-  const int64_t N = s.rows();
-  grow_cache(s, s.step + 1);
-  // Shared by the team: each product's output (members write their columns) and
-  // the attention context (members write their heads).
-  std::vector<float> embedded(N * c.d_model), qkv(N * 3 * c.d_model), q(N * c.d_model), ctx(N * c.d_model),
-      proj(N * c.d_model);
-  std::vector<float> ffn(N * c.decoder_ffn_dim);
-  logits.resize(N * c.decoder_vocab_size);
-  // A few rows of binary-code products: one team for the whole step (its ~50
-  // products are too small to fork for each); otherwise each product splits itself.
-  const bool team = !observer_ && decoder_splits_ && N <= kTeamRows;
-  run_team(team ? parallel_threads() : 1, [&](const Team& t) {
-    const StepBuffers buf{embedded.data(), qkv.data(), q.data(), ctx.data(), proj.data(), ffn.data()};
-    decode_layers(s, tokens, buf, logits.data(), t);
-  });
-  s.step += 1;
-}
-
-void MarianModel::decode_layers(DecoderState& s, const std::vector<int>& tokens, const StepBuffers& buf,
-                                float* logits, const Team& team) const {
-  const ModelConfig& c = config_;
   const int64_t d = c.d_model, heads = c.decoder_heads, hd = d / heads;
-  const int64_t N = s.rows(), t = s.step, T = s.encoder->max_len, cap = s.capacity;
+  const int64_t N = s.rows(), t = s.step, T = s.encoder->max_len;
+  grow_cache(s, s.step + 1);
+  const int64_t cap = s.capacity;
   const bool pre = c.normalize_before;
-  float *qkv = buf.qkv, *q = buf.q, *ctx = buf.ctx, *proj = buf.proj, *ffn = buf.ffn;
-  // The residual stream is each member's own: all compute the same values from
-  // the same inputs, so the norms need no hand-off.
-  thread_local std::vector<float> x, normed;
+  // Each product splits itself over the threads (runtime/parallel.h); between
+  // products the calling thread is alone, and the threads spin until the next.
+  thread_local std::vector<float> x, normed, qkv_buf, q_buf, ctx_buf, proj_buf, ffn_buf;
   x.resize(N * d);
-  // The first member embeds (one positions table, on the calling thread), the rest copy.
+  qkv_buf.resize(N * 3 * d);
+  q_buf.resize(N * d);
+  ctx_buf.resize(N * d);
+  proj_buf.resize(N * d);
+  ffn_buf.resize(N * c.decoder_ffn_dim);
+  float *qkv = qkv_buf.data(), *q = q_buf.data(), *ctx = ctx_buf.data(), *proj = proj_buf.data(),
+        *ffn = ffn_buf.data();
+  logits.resize(N * c.decoder_vocab_size);
   std::vector<int64_t> pos(N, t);
-  if (team.rank == 0) embed(true, tokens.data(), N, pos.data(), team.solo() ? x.data() : buf.embedded);
-  if (!team.solo()) {
-    team.barrier();
-    std::memcpy(x.data(), buf.embedded, N * d * sizeof(float));
-  }
+  embed(true, tokens.data(), N, pos.data(), x.data());
   const float scaling = 1.0f / std::sqrt(static_cast<float>(hd));
-  // Attention units (row, head): a member scales, caches and attends its own.
-  const int64_t units = N * heads, u0 = team.begin(units), u1 = team.end(units);
-  auto attend = [&](int64_t cost, int64_t scratch_floats, auto&& fn) {
-    if (team.solo()) return for_heads(units, cost, scratch_floats, fn);
-    thread_local std::vector<float> scratch;
-    scratch.resize(scratch_floats);
-    fn(u0, u1, scratch.data());
-  };
+  const int64_t units = N * heads;  // attention units: (row, head)
 
   for (size_t l = 0; l < decoder_.size(); ++l) {
     const DecoderLayer& L = decoder_[l];
     // Self-attention over this row's cached positions 0..t.
     const float* in = block_input(x.data(), N, d, L.self_norm, pre, normed);
-    L.self_qkv->forward_shared(in, N, qkv, team);
-    team.barrier();
+    L.self_qkv->forward(in, N, qkv);
     float* K = s.self_k[l].data();
     float* V = s.self_v[l].data();
-    for (int64_t u = u0; u < u1; ++u) {
+    for (int64_t u = 0; u < units; ++u) {
       const int64_t r = u / heads, h = u % heads;
       float* row = qkv + r * 3 * d + h * hd;
       for (int64_t j = 0; j < hd; ++j) row[j] *= scaling;
       std::memcpy(K + (r * cap + t) * d + h * hd, row + d, hd * sizeof(float));
       std::memcpy(V + (r * cap + t) * d + h * hd, row + 2 * d, hd * sizeof(float));
     }
-    std::vector<float> probs;  // calibration only (a solo team): [N, heads, t + 1]
+    std::vector<float> probs;  // calibration only: [N, heads, t + 1]
     if (observer_) {
       const std::vector<int64_t> all = iota_rows(N);
       observe_rows(observer_, L.self_name + ".matmul_qk.q", qkv, 3 * d, 0, d, all);
@@ -395,7 +365,7 @@ void MarianModel::decode_layers(DecoderState& s, const std::vector<int>& tokens,
       observe_rows(observer_, L.self_name + ".matmul_pv.v", qkv, 3 * d, 2 * d, d, all);
       probs.assign(N * heads * (t + 1), 0.0f);
     }
-    attend(2 * (t + 1) * hd, t + 1, [&](int64_t first, int64_t last, float* scratch) {
+    for_heads(units, 2 * (t + 1) * hd, t + 1, [&](int64_t first, int64_t last, float* scratch) {
       for (int64_t u = first; u < last; ++u) {
         const int64_t r = u / heads, h = u % heads;
         attend_head({qkv + r * 3 * d + h * hd, 3 * d}, {K + r * cap * d + h * hd, d},
@@ -403,25 +373,22 @@ void MarianModel::decode_layers(DecoderState& s, const std::vector<int>& tokens,
                     observer_ ? probs.data() + (r * heads + h) * (t + 1) : nullptr);
       }
     });
-    team.barrier();
     if (observer_)
       observe_probs(observer_, L.self_name + ".matmul_pv.p", probs, N * heads, 1, t + 1,
                     [&](int64_t, int64_t) { return t + 1; });
-    L.self_out->forward_shared(ctx, N, proj, team);
-    team.barrier();
+    L.self_out->forward(ctx, N, proj);
     residual(x.data(), proj, N, d, L.self_norm, pre);
 
     // Cross-attention over the row's sentence.
     in = block_input(x.data(), N, d, L.cross_norm, pre, normed);
-    L.cross_q->forward_shared(in, N, q, team);
-    team.barrier();
-    for (int64_t u = u0; u < u1; ++u)
+    L.cross_q->forward(in, N, q);
+    for (int64_t u = 0; u < units; ++u)
       for (int64_t j = 0; j < hd; ++j) q[(u / heads) * d + (u % heads) * hd + j] *= scaling;
     const float* KV = s.cross_kv[l].data();
     if (observer_) observer_->observe(L.cross_name + ".matmul_qk.q", q, N * d);
     std::vector<float> cross_probs;  // calibration only: [N, heads, T]
     if (observer_) cross_probs.assign(N * heads * T, 0.0f);
-    attend(2 * T * hd, T, [&](int64_t first, int64_t last, float* scratch) {
+    for_heads(units, 2 * T * hd, T, [&](int64_t first, int64_t last, float* scratch) {
       for (int64_t u = first; u < last; ++u) {
         const int64_t r = u / heads, h = u % heads, b = s.sentence[r];
         const float* base = KV + b * T * 2 * d + h * hd;
@@ -430,25 +397,22 @@ void MarianModel::decode_layers(DecoderState& s, const std::vector<int>& tokens,
                     observer_ ? cross_probs.data() + (r * heads + h) * T : nullptr);
       }
     });
-    team.barrier();
     if (observer_)
       observe_probs(observer_, L.cross_name + ".matmul_pv.p", cross_probs, N * heads, 1, T,
                     [&](int64_t u, int64_t) { return s.encoder->lengths[s.sentence[u / heads]]; });
-    L.cross_out->forward_shared(ctx, N, proj, team);
-    team.barrier();
+    L.cross_out->forward(ctx, N, proj);
     residual(x.data(), proj, N, d, L.cross_norm, pre);
 
     in = block_input(x.data(), N, d, L.ffn_norm, pre, normed);
-    L.fc1->forward_shared(in, N, ffn, team);
-    team.barrier();
-    L.fc2->forward_shared(ffn, N, proj, team);
-    team.barrier();
+    L.fc1->forward(in, N, ffn);
+    L.fc2->forward(ffn, N, proj);
     residual(x.data(), proj, N, d, L.ffn_norm, pre);
   }
   if (decoder_final_norm_.present())
     add_layer_norm(x.data(), nullptr, N, d, decoder_final_norm_.gamma.data(),
                    decoder_final_norm_.beta.data());
-  output_projection_->forward_shared(x.data(), N, logits, team);
+  output_projection_->forward(x.data(), N, logits.data());
+  s.step += 1;
 }
 
 }  // namespace qtool::runtime

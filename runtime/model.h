@@ -68,15 +68,6 @@ class MarianModel {
   // Embedding rows × sqrt(d) + positions, from the FP32 table or the INT8 one.
   void embed(bool decoder, const int* ids, int64_t n, const int64_t* positions, float* out) const;
   void grow_cache(DecoderState& s, int64_t needed) const;
-  // The outputs of one decoding step's products, shared by a team.
-  struct StepBuffers {
-    float *embedded, *qkv, *q, *ctx, *proj, *ffn;
-  };
-  // decode_step's body, run by every member of `team` (runtime/parallel.h).
-  void decode_layers(DecoderState& s, const std::vector<int>& tokens, const StepBuffers& buf, float* logits,
-                     const Team& team) const;
-  // Decoding steps of at most this many rows run as one team.
-  static constexpr int64_t kTeamRows = 8;
 
   ModelConfig config_;
   float embed_scale_ = 1.0f;
@@ -87,7 +78,6 @@ class MarianModel {
   std::vector<DecoderLayer> decoder_;
   NormParams encoder_final_norm_, decoder_final_norm_;
   std::unique_ptr<Linear> output_projection_;  // logits = x·Eᵀ + final_logits_bias
-  bool decoder_splits_ = false;  // every product of a decoding step divides across a team
   ActivationObserver* observer_ = nullptr;
 };
 

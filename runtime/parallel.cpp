@@ -1,30 +1,35 @@
 #include "runtime/parallel.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 namespace qtool::runtime {
+namespace {
 
-int parallel_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
+std::atomic<int> g_threads{0};     // set_num_threads; 0 = available_cpus()
+thread_local int t_limit = 0;      // ThreadLimit; 0 = the process-wide count
+thread_local bool t_in_job = false;  // inside a chunk, or a pool thread: nested calls are serial
 
-void parallel_for(int64_t n, int64_t grain, ChunkFn fn) {
-  if (n <= 0) return;
-  grain = std::max<int64_t>(grain, 1);
-  const int64_t chunks = (n + grain - 1) / grain;
-  // A serial branch, not an `if` clause: libgomp sets up a team even for if(0).
-  if (chunks == 1 || parallel_threads() == 1) {
-    fn(0, n);
-    return;
-  }
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) fn(c * grain, std::min(n, (c + 1) * grain));
+// How long an idle member spins before it sleeps. Between the products of one
+// decoding step the caller is alone for ~1–5 µs (norms, attention of one row):
+// a member still spinning then takes the next product's chunks at once, while
+// one asleep costs a futex wake (~5–50 µs on a VM). Past this a member sleeps,
+// so a process beside us gets the core back. QTOOL_SPIN_US overrides it.
+std::chrono::nanoseconds spin_budget() {
+  static const std::chrono::nanoseconds budget = [] {
+    const char* env = std::getenv("QTOOL_SPIN_US");
+    const long us = env ? std::strtol(env, nullptr, 10) : 20;
+    return std::chrono::microseconds(std::clamp<long>(us, 0, 100000));
+  }();
+  return budget;
 }
 
-// The spin-wait hint: on a virtual machine it also lets the hypervisor's
-// pause-loop exiting run a vCPU of ours it had taken off (the member we wait for).
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -33,38 +38,171 @@ inline void cpu_relax() {
 #endif
 }
 
-// A sense-reversing barrier: first spun on plain loads (a member that is running
-// arrives within a few µs, and a PAUSE loop of that length already triggers the
-// hypervisor's pause-loop exit, which costs a VM exit or the core), then with
-// the spin-wait hint (the member is not running: let the hypervisor run it),
-// then giving the core away now and then (it may share ours).
-struct TeamBarrier {
-  alignas(64) std::atomic<int> arrived{0};
-  alignas(64) std::atomic<int> generation{0};
+// Spins until pred() holds or the budget is spent; returns pred().
+template <typename Pred>
+bool spin_until(Pred&& pred) {
+  if (pred()) return true;
+  const auto deadline = std::chrono::steady_clock::now() + spin_budget();
+  for (int i = 1;; ++i) {
+    if (pred()) return true;
+    cpu_relax();
+    if (i % 64 == 0 && std::chrono::steady_clock::now() >= deadline) return pred();
+  }
+}
+
+// One job at a time. Its chunks are claimed through `ticket`: the job's
+// generation in the high 32 bits, the next unclaimed chunk in the low 32. A
+// member that saw an older job fails its compare-exchange and claims nothing, so
+// the job's description (fn, n, grain) is read only by members holding one of
+// its chunks, and stays valid until they are all done.
+class Pool {
+ public:
+  // Runs the job with up to `helpers` pool threads beside the caller; false
+  // (nothing run) when another thread's job holds the pool.
+  bool run(int64_t n, int64_t grain, int helpers, const ChunkFn& fn) {
+    if (busy_.exchange(true, std::memory_order_acquire)) return false;
+    grow(helpers);
+    const auto chunks = static_cast<uint32_t>((n + grain - 1) / grain);
+    fn_ = &fn;
+    n_ = n;
+    grain_ = grain;
+    error_ = nullptr;
+    chunks_.store(chunks, std::memory_order_relaxed);
+    helpers_.store(helpers, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    const uint32_t gen = ++generation_;
+    ticket_.store(uint64_t(gen) << 32, std::memory_order_release);
+    epoch_.store(gen, std::memory_order_seq_cst);
+    if (sleeping_.load(std::memory_order_seq_cst) > 0) epoch_.notify_all();
+    work(gen);
+    // The caller's share is done; wait for chunks other members hold.
+    if (!spin_until([&] { return done_.load(std::memory_order_acquire) == chunks; })) {
+      caller_waiting_.store(true, std::memory_order_seq_cst);
+      for (uint32_t d; (d = done_.load(std::memory_order_seq_cst)) != chunks;) done_.wait(d);
+      caller_waiting_.store(false, std::memory_order_relaxed);
+    }
+    std::exception_ptr error = error_;
+    busy_.store(false, std::memory_order_release);
+    if (error) std::rethrow_exception(error);
+    return true;
+  }
+
+ private:
+  // Claims and runs chunks of job `gen` until none is left.
+  void work(uint32_t gen) {
+    const bool was_in_job = t_in_job;
+    t_in_job = true;
+    uint32_t ran = 0;
+    for (uint64_t t = ticket_.load(std::memory_order_acquire);;) {
+      if (uint32_t(t >> 32) != gen || uint32_t(t) >= chunks_.load(std::memory_order_relaxed)) break;
+      if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+      const int64_t begin = int64_t(uint32_t(t)) * grain_;
+      try {
+        (*fn_)(begin, std::min(n_, begin + grain_));
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mu_);
+        if (!error_) error_ = std::current_exception();
+      }
+      ++ran;
+      t = ticket_.load(std::memory_order_acquire);
+    }
+    t_in_job = was_in_job;
+    if (ran == 0) return;
+    const uint32_t chunks = chunks_.load(std::memory_order_relaxed);
+    if (done_.fetch_add(ran, std::memory_order_seq_cst) + ran == chunks &&
+        caller_waiting_.load(std::memory_order_seq_cst))
+      done_.notify_one();
+  }
+
+  void member(int index) {
+    t_in_job = true;  // a kernel a member runs never forks again
+    uint32_t seen = 0;
+    for (;;) {
+      if (!spin_until([&] { return epoch_.load(std::memory_order_acquire) != seen; })) {
+        sleeping_.fetch_add(1, std::memory_order_seq_cst);
+        while (epoch_.load(std::memory_order_seq_cst) == seen) epoch_.wait(seen);
+        sleeping_.fetch_sub(1, std::memory_order_relaxed);
+      }
+      seen = epoch_.load(std::memory_order_acquire);
+      if (index < helpers_.load(std::memory_order_relaxed)) work(seen);
+    }
+  }
+
+  // Members are started on first need and live as long as the process (they
+  // sleep when idle), so no job waits for a thread to start twice.
+  void grow(int helpers) {
+    std::lock_guard<std::mutex> lock(grow_mu_);
+    while (static_cast<int>(members_) < helpers) {
+      std::thread(&Pool::member, this, static_cast<int>(members_)).detach();
+      ++members_;
+    }
+  }
+
+  alignas(64) std::atomic<uint64_t> ticket_{0};
+  alignas(64) std::atomic<uint32_t> done_{0};
+  alignas(64) std::atomic<uint32_t> epoch_{0};  // the futex idle members sleep on: the latest job
+  std::atomic<int> sleeping_{0};
+  std::atomic<bool> caller_waiting_{false};
+  alignas(64) std::atomic<bool> busy_{false};
+  std::atomic<uint32_t> chunks_{0};
+  std::atomic<int> helpers_{0};
+  // The job, written by its owner before the ticket is published.
+  uint32_t generation_ = 0;
+  const ChunkFn* fn_ = nullptr;
+  int64_t n_ = 0, grain_ = 1;
+  std::exception_ptr error_;
+  std::mutex error_mu_, grow_mu_;
+  size_t members_ = 0;
 };
 
-void Team::barrier() const {
-  if (size <= 1) return;
-  const int gen = sync->generation.load(std::memory_order_acquire);
-  if (sync->arrived.fetch_add(1, std::memory_order_acq_rel) == size - 1) {
-    sync->arrived.store(0, std::memory_order_relaxed);
-    sync->generation.store(gen + 1, std::memory_order_release);
-    return;
-  }
-  for (int64_t spins = 1; sync->generation.load(std::memory_order_acquire) == gen; ++spins) {
-    if (spins > 4096) cpu_relax();
-    if (spins % (1 << 16) == 0) std::this_thread::yield();
-  }
+// Never destroyed: detached members may still be asleep on it at exit.
+Pool& pool() {
+  static Pool* p = new Pool;
+  return *p;
 }
 
-void run_team(int size, TeamFn fn) {
-  if (size <= 1 || omp_in_parallel()) {
-    fn(Team{});
+}  // namespace
+
+int parallel_threads() { return t_in_job ? 1 : num_threads(); }
+
+void parallel_for(int64_t n, int64_t grain, ChunkFn fn) {
+  if (n <= 0) return;
+  grain = std::max<int64_t>(grain, 1);
+  const int64_t chunks = (n + grain - 1) / grain;
+  const int threads = parallel_threads();
+  if (chunks > 1 && threads > 1 && pool().run(n, grain, static_cast<int>(std::min<int64_t>(threads, chunks)) - 1, fn))
     return;
+  // Alone, in the same chunks: a kernel may round differently at another split.
+  const bool was_in_job = t_in_job;
+  t_in_job = true;
+  try {
+    for (int64_t begin = 0; begin < n; begin += grain) fn(begin, std::min(n, begin + grain));
+  } catch (...) {
+    t_in_job = was_in_job;
+    throw;
   }
-  TeamBarrier sync;
-#pragma omp parallel num_threads(size)
-  fn(Team{omp_get_thread_num(), omp_get_num_threads(), &sync});
+  t_in_job = was_in_job;
 }
+
+int64_t chunk_grain(int64_t n, int64_t item_cost, int64_t min_cost, int64_t align) {
+  align = std::max<int64_t>(align, 1);
+  const int64_t by_cost = (min_cost + std::max<int64_t>(item_cost, 1) - 1) / std::max<int64_t>(item_cost, 1);
+  // By the CPUs, not this call's thread count: the chunks (and so the bits of a
+  // kernel that rounds by its block's shape) are the same at any --threads.
+  const int64_t by_share = n / (4 * available_cpus());
+  const int64_t grain = std::max<int64_t>({by_cost, by_share, 1});
+  return (grain + align - 1) / align * align;
+}
+
+void set_num_threads(int threads) { g_threads.store(std::max(threads, 0), std::memory_order_relaxed); }
+
+int num_threads() {
+  if (t_limit > 0) return t_limit;
+  const int g = g_threads.load(std::memory_order_relaxed);
+  return g > 0 ? g : available_cpus();
+}
+
+ThreadLimit::ThreadLimit(int threads) : saved_(t_limit) { t_limit = std::max(threads, 0); }
+ThreadLimit::~ThreadLimit() { t_limit = saved_; }
 
 }  // namespace qtool::runtime

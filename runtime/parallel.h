@@ -1,13 +1,17 @@
-// parallel_for: [0, n) in chunks over the caller's OpenMP threads (--threads),
-// serially when there is one chunk or one thread or when already inside a
-// parallel region. Callers choose chunks large enough to pay for a fork
-// (attention: 2^15 multiply-adds per chunk). run_team: one body on every thread
-// at once, for work of many small steps (a decoding step at batch 1). Which
-// thread computes a chunk or a member's share never changes what it computes.
+// The runtime's threads: one pool, shared by every product and attention loop.
 //
-// Both are OpenMP, so the runtime has one pool of threads beside oneDNN's and
-// the INT8 kernels' (a spinning pool of the runtime's own, tried for batch-1
-// products, starved against libgomp's workers on two cores and was withdrawn).
+// parallel_for(n, grain, fn) cuts [0, n) into chunks that whoever is running
+// claims from one counter: the pool's threads and the caller itself. A member
+// the OS has not scheduled (the CPU is shared with other work) therefore holds
+// back only a chunk it has already claimed, never the job: the caller does the
+// rest. Idle members spin a few microseconds, then sleep on a futex, so a busy
+// neighbour gets the core back. Which thread runs a chunk never changes what it
+// computes: results are bit-identical at any thread count.
+//
+// The thread count is a process-wide setting (set_num_threads; by default the
+// CPUs the process may use: its affinity mask and cgroup CPU quota) that a
+// thread can narrow for a scope (ThreadLimit: parallel batch streams run on
+// one thread each; an API call on its own count).
 #pragma once
 #include <cstdint>
 #include <type_traits>
@@ -29,44 +33,43 @@ class ChunkFn {
   void (*call_)(void*, int64_t, int64_t);
 };
 
-// fn over [0, n) in chunks of `grain` (the last may be shorter); returns when all are done.
+// fn over [0, n) in chunks of `grain` (the last may be shorter), on up to
+// parallel_threads() threads; returns when every chunk is done. The chunks are
+// the same however many threads run them. Serial (the chunks in order) when
+// there is one chunk or one thread, inside another parallel_for's chunk, or
+// when another thread's job holds the pool (it then runs on the caller alone).
+// An exception from fn reaches the caller after the other chunks finished.
 void parallel_for(int64_t n, int64_t grain, ChunkFn fn);
-
-// One member of a team running the same body on every thread (SPMD), for work
-// made of many small steps: a decoder step at batch 1 is ~50 products of
-// 1–25 µs, where a fork per product costs more than half the product, but a
-// barrier between them ~0.3 µs. Every member must reach every barrier.
-struct TeamBarrier;  // parallel.cpp
-
-struct Team {
-  int rank = 0, size = 1;
-  TeamBarrier* sync = nullptr;  // null for a solo team
-  bool solo() const { return size == 1; }
-  void barrier() const;
-  // This member's contiguous part of [0, n): the same split on every call.
-  int64_t begin(int64_t n) const { return n * rank / size; }
-  int64_t end(int64_t n) const { return n * (rank + 1) / size; }
-};
-
-// A reference to a callable fn(const Team&), as ChunkFn.
-class TeamFn {
- public:
-  template <typename F, typename = std::enable_if_t<!std::is_same_v<std::decay_t<F>, TeamFn>>>
-  TeamFn(F&& f)  // NOLINT: implicit, like std::function
-      : obj_(const_cast<void*>(static_cast<const void*>(&f))),
-        call_([](void* o, const Team& t) { (*static_cast<std::remove_reference_t<F>*>(o))(t); }) {}
-  void operator()(const Team& t) const { call_(obj_, t); }
-
- private:
-  void* obj_;
-  void (*call_)(void*, const Team&);
-};
-
-// fn on `size` threads at once (an OpenMP team; inside it parallel_for is serial),
-// or on the calling thread as a solo team when size ≤ 1. Returns when all are done.
-void run_team(int size, TeamFn fn);
 
 // Threads parallel_for would use on this thread now (1: it runs serially).
 int parallel_threads();
+
+// A grain for `n` items of `item_cost` multiply-adds each: chunks of at least
+// `min_cost` (smaller ones cost more to hand over than they save), and, above
+// that, about four chunks per CPU so a late member leaves little to wait for.
+// Rounded up to a multiple of `align` items (a kernel's block). It does not
+// depend on the thread count, so neither do the chunks.
+int64_t chunk_grain(int64_t n, int64_t item_cost, int64_t min_cost, int64_t align = 1);
+
+// CPUs this process may run on: its affinity mask, capped by a cgroup CPU
+// quota (cgroup v2 cpu.max or v1 cfs_quota_us), at least 1.
+int available_cpus();
+
+// The process-wide thread count; 0 = available_cpus().
+void set_num_threads(int threads);
+// The thread count on this thread: its ThreadLimit, else the process-wide one.
+int num_threads();
+
+// For its scope, this thread's jobs use `threads` (0 = the process-wide count).
+class ThreadLimit {
+ public:
+  explicit ThreadLimit(int threads);
+  ~ThreadLimit();
+  ThreadLimit(const ThreadLimit&) = delete;
+  ThreadLimit& operator=(const ThreadLimit&) = delete;
+
+ private:
+  int saved_;
+};
 
 }  // namespace qtool::runtime

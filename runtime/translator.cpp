@@ -1,7 +1,5 @@
 #include "runtime/translator.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -13,11 +11,6 @@
 #include "util/progress.h"
 
 namespace qtool::runtime {
-
-void set_num_threads(int threads) {
-  omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs());
-}
-int num_threads() { return omp_get_max_threads(); }
 
 Translator::Translator(std::shared_ptr<const MarianModel> model, std::shared_ptr<const Vocabulary> vocab)
     : model_(std::move(model)), vocab_(std::move(vocab)) {}
@@ -94,15 +87,13 @@ std::vector<std::vector<Hypothesis>> Translator::translate_hypotheses(const std:
       advance(b);
     }
   } else {
-    // Each stream is a std::thread running whole batches, largest first, taken
-    // from a shared counter; its kernels run on that thread alone (OpenMP's
-    // thread count is per thread). std::thread rather than an OpenMP team, so
-    // ThreadSanitizer sees every hand-over (libgomp is not instrumented).
+    // Each stream is a thread running whole batches, largest first, taken from
+    // a shared counter; its kernels run on that thread alone (ThreadLimit).
     std::atomic<size_t> next{0};
     std::mutex mu;  // guards error and progress
     std::exception_ptr error;
     auto stream = [&] {
-      omp_set_num_threads(1);
+      const ThreadLimit one(1);
       for (size_t b; (b = next.fetch_add(1)) < batches.size();) {
         {
           std::lock_guard<std::mutex> lock(mu);

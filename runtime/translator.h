@@ -8,6 +8,7 @@
 
 #include "model/vocabulary.h"
 #include "runtime/model.h"
+#include "runtime/parallel.h"  // set_num_threads, ThreadLimit
 #include "runtime/search.h"
 
 namespace qtool::runtime {
@@ -54,9 +55,5 @@ class Translator {
   std::shared_ptr<const MarianModel> model_;
   std::shared_ptr<const Vocabulary> vocab_;
 };
-
-// Sets the worker threads of the runtime (oneDNN and the attention loops); 0 = all cores.
-void set_num_threads(int threads);
-int num_threads();
 
 }  // namespace qtool::runtime

@@ -31,15 +31,12 @@ BinaryActivations& prepare_binary_activations(const uint8_t* A, int64_t M, int64
   return out;
 }
 
-int binary_threads(int64_t bit_products) {
-  return bit_products < (int64_t(1) << 17) ? 1 : parallel_threads();
-}
-
 void binary_gemm(const BinaryKernels& k, const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W,
                  float* C, int64_t ldc) {
-  const int64_t blocks = W.row_blocks();
-  run_team(binary_threads(M * W.rows * W.cols * W.bits), [&](const Team& t) {
-    if (t.begin(blocks) < t.end(blocks)) k.gemm_blocks(A, M, lda, W, t.begin(blocks), t.end(blocks), C, ldc);
+  // ≥ 2^18 bit products per chunk: each prepares its own activations, about a block's work.
+  const int64_t grain = chunk_grain(W.row_blocks(), M * 16 * W.cols * W.bits, int64_t(1) << 18);
+  parallel_for(W.row_blocks(), grain, [&](int64_t first, int64_t last) {
+    k.gemm_blocks(A, M, lda, W, first, last, C, ldc);
   });
 }
 

@@ -52,14 +52,9 @@ struct BinaryActivations {
 };
 BinaryActivations& prepare_binary_activations(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W);
 
-// Threads for a product of this many bit products (M · rows · cols · bits): one
-// below ~2^17 (an OpenMP team costs ~1 µs, such a product a few), else all of
-// parallel_threads().
-int binary_threads(int64_t bit_products);
-
-// The whole product C = A·Wᵀ (as above, all W.rows columns), its row blocks split
-// over a team of binary_threads (runtime/parallel.h), as the linear layers split
-// theirs. Every block is computed the same way on whichever thread takes it.
+// The whole product C = A·Wᵀ (as above, all W.rows columns), its row blocks the
+// chunks of the runtime's threads (runtime/parallel.h), as the linear layers
+// split theirs. Every block is computed the same way on whichever thread takes it.
 void binary_gemm(const BinaryKernels& k, const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W,
                  float* C, int64_t ldc);
 

@@ -21,6 +21,11 @@ PackedS8 pack_s8(const int8_t* w, int64_t n, int64_t k) {
   return p;
 }
 
+void gemm_u8s8_s32(const Int8Kernels& k, const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int32_t* C,
+                   int64_t ldc) {
+  gemm_u8s8_s32(k, A, M, lda, W, C, ldc, [](int64_t, int64_t) {});
+}
+
 // Which kernels exist is a per-architecture choice made here and in CMake.
 const Int8Kernels& int8_kernels() {
   static const Int8Kernels& chosen = []() -> const Int8Kernels& {

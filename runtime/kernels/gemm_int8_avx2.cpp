@@ -11,9 +11,9 @@
 namespace qtool::runtime {
 namespace {
 
-void gemm_avx2(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int32_t* C, int64_t ldc) {
-#pragma omp parallel for schedule(static) if (M * W.n * W.k_quads > (1 << 16))
-  for (int64_t nb = 0; nb < W.n_blocks; ++nb) {
+void gemm_avx2(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int64_t nb0, int64_t nb1, int32_t* C,
+               int64_t ldc) {
+  for (int64_t nb = nb0; nb < nb1; ++nb) {
     const int8_t* w = W.data.data() + nb * W.k_quads * 64;
     for (int64_t m = 0; m < M; ++m) {
       __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),

@@ -4,7 +4,6 @@
 // 64-byte weight load serves 4 rows. Compiled with -mavx512f -mavx512bw
 // -mavx512vnni; used only when CPUID reports AVX512_VNNI.
 #include <immintrin.h>
-#include <omp.h>
 
 #include <cstring>
 
@@ -43,12 +42,11 @@ void block(const uint8_t* A, int64_t lda, const PackedS8& W, int64_t nb, int64_t
   }
 }
 
-void gemm_vnni(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int32_t* C, int64_t ldc) {
-  const int64_t pairs = (W.n_blocks + 1) / 2;
-  // Column-block pairs are independent: the threads split them.
-#pragma omp parallel for schedule(static) if (M * W.n * W.k_quads > (1 << 16))
-  for (int64_t p = 0; p < pairs; ++p) {
-    const int64_t nb = 2 * p, count = nb + 1 < W.n_blocks ? 2 : 1;
+void gemm_vnni(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int64_t nb0, int64_t nb1, int32_t* C,
+               int64_t ldc) {
+  // Column blocks in pairs: each 4-row block reads two weight blocks per activation broadcast.
+  for (int64_t nb = nb0; nb < nb1; nb += 2) {
+    const int64_t count = nb + 1 < nb1 ? 2 : 1;
     int64_t m = 0;
     for (; m + 4 <= M; m += 4) block<4>(A + m * lda, lda, W, nb, count, C + m * ldc, ldc);
     for (; m < M; ++m) block<1>(A + m * lda, lda, W, nb, count, C + m * ldc, ldc);

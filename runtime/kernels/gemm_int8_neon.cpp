@@ -36,9 +36,9 @@ void tile(const uint8_t* A, int64_t m0, int64_t lda, const PackedS8& W, int64_t 
   }
 }
 
-void gemm_neon(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int32_t* C, int64_t ldc) {
-#pragma omp parallel for schedule(static) if (M * W.n * W.k_quads > (1 << 16))
-  for (int64_t nb = 0; nb < W.n_blocks; ++nb) {
+void gemm_neon(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int64_t nb0, int64_t nb1, int32_t* C,
+               int64_t ldc) {
+  for (int64_t nb = nb0; nb < nb1; ++nb) {
     int64_t m = 0;
     for (; m + 2 <= M; m += 2) tile<2>(A, m, lda, W, nb, C, ldc);
     for (; m < M; ++m) tile<1>(A, m, lda, W, nb, C, ldc);

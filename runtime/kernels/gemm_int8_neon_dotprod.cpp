@@ -49,9 +49,9 @@ void tile(const uint8_t* A, int64_t m0, int64_t lda, const PackedS8& W, int64_t 
   for (int r = 0; r < R; ++r) store_block(acc[r], W, nb, C + (m0 + r) * ldc);
 }
 
-void gemm_neon_dotprod(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int32_t* C, int64_t ldc) {
-#pragma omp parallel for schedule(static) if (M * W.n * W.k_quads > (1 << 16))
-  for (int64_t nb = 0; nb < W.n_blocks; ++nb) {
+void gemm_neon_dotprod(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int64_t nb0, int64_t nb1, int32_t* C,
+                       int64_t ldc) {
+  for (int64_t nb = nb0; nb < nb1; ++nb) {
     int64_t m = 0;
     for (; m + 4 <= M; m += 4) tile<4>(A, m, lda, W, nb, C, ldc);
     for (; m < M; ++m) tile<1>(A, m, lda, W, nb, C, ldc);

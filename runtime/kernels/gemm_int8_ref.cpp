@@ -1,12 +1,16 @@
 // Scalar u8×s8→s32 product over the packed layout: the oracle for the SIMD kernels.
+#include <algorithm>
+
 #include "runtime/kernels/gemm_int8.h"
 
 namespace qtool::runtime {
 namespace {
 
-void gemm_ref(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int32_t* C, int64_t ldc) {
+void gemm_ref(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int64_t nb0, int64_t nb1, int32_t* C,
+              int64_t ldc) {
+  const int64_t j1 = std::min(W.n, nb1 * 16);
   for (int64_t m = 0; m < M; ++m)
-    for (int64_t j = 0; j < W.n; ++j) {
+    for (int64_t j = nb0 * 16; j < j1; ++j) {
       const int8_t* block = W.data.data() + (j / 16) * W.k_quads * 64 + (j % 16) * 4;
       int32_t acc = 0;
       for (int64_t q = 0; q < W.k_quads; ++q)

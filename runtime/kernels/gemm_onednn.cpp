@@ -1,14 +1,35 @@
 #include "runtime/kernels/gemm.h"
 
 #include <dnnl.h>
+#include <omp.h>
 
 #include <stdexcept>
 
 namespace qtool::runtime {
+namespace {
+
+// The runtime's pool splits products into chunks (runtime/parallel.h); oneDNN's
+// sgemm would fork an OpenMP team of its own inside each. A thread's OpenMP
+// count is its own, so it is set to 1 around the call and given back.
+class SerialOpenMp {
+ public:
+  SerialOpenMp() : saved_(omp_get_max_threads()) {
+    if (saved_ != 1) omp_set_num_threads(1);
+  }
+  ~SerialOpenMp() {
+    if (saved_ != 1) omp_set_num_threads(saved_);
+  }
+
+ private:
+  int saved_;
+};
+
+}  // namespace
 
 void gemm_f32_nt(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                  int64_t ldb, float* C, int64_t ldc, float beta) {
   if (M == 0 || N == 0) return;
+  SerialOpenMp serial;
   dnnl_status_t st = dnnl_sgemm('N', 'T', M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
   if (st != dnnl_success) throw std::runtime_error("oneDNN sgemm failed");
 }
@@ -16,6 +37,7 @@ void gemm_f32_nt(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
 void gemm_f32_nn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                  int64_t ldb, float* C, int64_t ldc, float beta) {
   if (M == 0 || N == 0) return;
+  SerialOpenMp serial;
   dnnl_status_t st = dnnl_sgemm('N', 'N', M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
   if (st != dnnl_success) throw std::runtime_error("oneDNN sgemm failed");
 }

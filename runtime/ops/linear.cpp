@@ -1,6 +1,7 @@
 #include "runtime/ops/linear.h"
 
 #include "runtime/kernels/gemm.h"
+#include "runtime/kernels/vec_ops.h"
 #include "runtime/ops/elementwise.h"
 
 namespace qtool::runtime {
@@ -21,8 +22,13 @@ LinearF32::LinearF32(const std::vector<LinearWeights>& parts) {
 
 void LinearF32::forward(const float* x, int64_t rows, float* y) const {
   observe(x, rows);
-  gemm_f32_nn(rows, out_, in_, x, in_, weight_t_.data(), out_, y, out_);
-  add_bias_activation(y, rows, out_, bias_.data(), activation);
+  // Chunks of 16 columns (≥ 2^15 multiply-adds), each with its bias and activation.
+  const VecAct act = vec_act(activation);
+  const auto add_bias_act = vec_ops().add_bias_act;
+  parallel_for(out_, chunk_grain(out_, rows * in_, int64_t(1) << 15, 16), [&](int64_t c0, int64_t c1) {
+    gemm_f32_nn(rows, c1 - c0, in_, x, in_, weight_t_.data() + c0, out_, y + c0, out_);
+    for (int64_t r = 0; r < rows; ++r) add_bias_act(y + r * out_ + c0, bias_.data() + c0, c1 - c0, act);
+  });
 }
 
 }  // namespace qtool::runtime

@@ -28,15 +28,9 @@ class Linear {
  public:
   virtual ~Linear() = default;
   // x [rows, in] → y [rows, out], both dense row-major.
+  // Every kind splits its output columns into chunks for the runtime's threads
+  // (runtime/parallel.h) and computes each the same on any of them.
   virtual void forward(const float* x, int64_t rows, float* y) const = 0;
-  // The same product shared by a team (runtime/parallel.h): each member computes
-  // its part of y's columns, and y is whole after the caller's team.barrier().
-  // A solo team runs forward(). Kinds that cannot split leave it all to member 0.
-  virtual void forward_shared(const float* x, int64_t rows, float* y, const Team& team) const {
-    if (team.rank == 0) forward(x, rows, y);
-  }
-  // Whether forward_shared divides the work (a decoder step runs as a team only then).
-  virtual bool splits() const { return false; }
   virtual int64_t in_features() const = 0;
   virtual int64_t out_features() const = 0;
   // The activation applied after the bias, fused into the product's epilogue.

@@ -18,33 +18,39 @@ void quantize_rows(const float* x, int64_t rows, int64_t k, std::vector<uint8_t>
   for (int64_t r = 0; r < rows; ++r) scale[r] = ops.quantize_u8(x + r * k, k, 0.0f, a.data() + r * k);
 }
 
-// A team member's share of the row blocks of `count` matrices stacked along the
-// output (matrix(i) gives each): contiguous, balanced by bit planes (a block's
-// work is proportional to them). Calls fn(i, first block, last block, matrix i's
-// first output column) per matrix it touches; returns the member's columns [c0, c1).
+// The row blocks [g0, g1) of `count` matrices stacked along the output (matrix(i)
+// gives each), numbered across them: fn(i, first block, last block, matrix i's
+// first output column) per matrix the range touches.
 template <typename Matrix, typename F>
-std::pair<int64_t, int64_t> for_member_blocks(size_t count, Matrix&& matrix, const Team& team, F&& fn) {
-  int64_t work = 0;
-  for (size_t i = 0; i < count; ++i) work += matrix(i).row_blocks() * matrix(i).bits;
-  const int64_t from = team.begin(work), to = team.end(work);
-  int64_t done = 0, col = 0, c0 = -1, c1 = -1;
-  for (size_t i = 0; i < count; ++i) {
+void for_blocks_in(size_t count, Matrix&& matrix, int64_t g0, int64_t g1, F&& fn) {
+  int64_t base = 0, col = 0;
+  for (size_t i = 0; i < count && base < g1; ++i) {
     const BinaryCodeTensor& w = matrix(i);
-    // The member owns the blocks whose work starts in [from, to).
-    const auto first_at = [&](int64_t at) {
-      return std::clamp<int64_t>((at - done + w.bits - 1) / w.bits, 0, w.row_blocks());
-    };
-    const int64_t b0 = first_at(from), b1 = first_at(to);
-    if (b0 < b1) {
-      fn(i, b0, b1, col);
-      if (c0 < 0) c0 = col + 16 * b0;
-      c1 = col + std::min(16 * b1, w.rows);
-    }
-    done += w.row_blocks() * w.bits;
+    const int64_t b0 = std::max<int64_t>(g0 - base, 0), b1 = std::min<int64_t>(g1 - base, w.row_blocks());
+    if (b0 < b1) fn(i, b0, b1, col);
+    base += w.row_blocks();
     col += w.rows;
   }
-  if (c0 < 0) c0 = c1 = 0;
-  return {c0, c1};
+}
+
+// A grain of ≥ 2^18 bit products: each chunk prepares its own copy of the
+// activations (and the AVX-512 lookup tables), about one block's work.
+template <typename Matrix>
+int64_t block_grain(size_t count, Matrix&& matrix, int64_t rows) {
+  int64_t blocks = 0, bit_products = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const BinaryCodeTensor& w = matrix(i);
+    blocks += w.row_blocks();
+    bit_products += rows * w.rows * w.cols * w.bits;
+  }
+  return chunk_grain(blocks, bit_products / std::max<int64_t>(blocks, 1), int64_t(1) << 18);
+}
+
+template <typename Matrix>
+int64_t total_blocks(size_t count, Matrix&& matrix) {
+  int64_t blocks = 0;
+  for (size_t i = 0; i < count; ++i) blocks += matrix(i).row_blocks();
+  return blocks;
 }
 
 }  // namespace
@@ -69,27 +75,20 @@ void LinearBinary::finish(float* y, int64_t rows, const float* scale, int64_t c0
 
 void LinearBinary::forward(const float* x, int64_t rows, float* y) const {
   observe(x, rows);
-  int64_t bit_products = 0;
-  for (const auto& p : parts_) bit_products += rows * p->rows * p->cols * p->bits;
-  run_team(binary_threads(bit_products), [&](const Team& t) { compute(x, rows, y, t); });
-}
-
-void LinearBinary::forward_shared(const float* x, int64_t rows, float* y, const Team& team) const {
-  if (team.solo()) return forward(x, rows, y);
-  compute(x, rows, y, team);
-}
-
-void LinearBinary::compute(const float* x, int64_t rows, float* y, const Team& team) const {
-  // Every member quantizes x itself (a few KB): cheaper than handing it over.
   thread_local std::vector<uint8_t> a;
   thread_local std::vector<float> scale;
   quantize_rows(x, rows, in_, a, scale);
-  const auto [c0, c1] = for_member_blocks(
-      parts_.size(), [&](size_t i) -> const BinaryCodeTensor& { return *parts_[i]; }, team,
-      [&](size_t i, int64_t b0, int64_t b1, int64_t col) {
-        binary_kernels().gemm_blocks(a.data(), rows, in_, *parts_[i], b0, b1, y + col, out_);
-      });
-  finish(y, rows, scale.data(), c0, c1);
+  // (Chunks run on other threads: they see this thread's buffers by pointer.)
+  const uint8_t* A = a.data();
+  const float* S = scale.data();
+  const auto part = [&](size_t i) -> const BinaryCodeTensor& { return *parts_[i]; };
+  const size_t count = parts_.size();
+  parallel_for(total_blocks(count, part), block_grain(count, part, rows), [&](int64_t g0, int64_t g1) {
+    for_blocks_in(count, part, g0, g1, [&](size_t i, int64_t b0, int64_t b1, int64_t col) {
+      binary_kernels().gemm_blocks(A, rows, in_, *parts_[i], b0, b1, y + col, out_);
+      finish(y, rows, S, col + 16 * b0, col + std::min(16 * b1, parts_[i]->rows));
+    });
+  });
 }
 
 LinearClustered::LinearClustered(std::shared_ptr<const ClusteredBinaryEmbedding> e, const std::vector<float>& bias)
@@ -108,28 +107,23 @@ void LinearClustered::scatter(const float* sorted, int64_t rows, const float* sc
 
 void LinearClustered::forward(const float* x, int64_t rows, float* y) const {
   observe(x, rows);
-  int64_t bit_products = 0;
-  for (const BinaryCodeTensor& t : e_->clusters) bit_products += rows * t.rows * t.cols * t.bits;
-  run_team(binary_threads(bit_products), [&](const Team& t) { compute(x, rows, y, t); });
-}
-
-void LinearClustered::forward_shared(const float* x, int64_t rows, float* y, const Team& team) const {
-  if (team.solo()) return forward(x, rows, y);
-  compute(x, rows, y, team);
-}
-
-void LinearClustered::compute(const float* x, int64_t rows, float* y, const Team& team) const {
   const int64_t k = e_->cols, n = e_->rows;
   thread_local std::vector<uint8_t> a;
-  thread_local std::vector<float> scale, sorted;  // each member reads back only its own columns
+  thread_local std::vector<float> scale, sorted;
   quantize_rows(x, rows, k, a, scale);
   sorted.resize(rows * n);
-  const auto [j0, j1] = for_member_blocks(
-      e_->clusters.size(), [&](size_t i) -> const BinaryCodeTensor& { return e_->clusters[i]; }, team,
-      [&](size_t i, int64_t b0, int64_t b1, int64_t col) {
-        binary_kernels().gemm_blocks(a.data(), rows, k, e_->clusters[i], b0, b1, sorted.data() + col, n);
-      });
-  scatter(sorted.data(), rows, scale.data(), j0, j1, y);
+  const uint8_t* A = a.data();
+  const float* S = scale.data();
+  float* logits = sorted.data();
+  const auto cluster = [&](size_t i) -> const BinaryCodeTensor& { return e_->clusters[i]; };
+  const size_t count = e_->clusters.size();
+  parallel_for(total_blocks(count, cluster), block_grain(count, cluster, rows), [&](int64_t g0, int64_t g1) {
+    for_blocks_in(count, cluster, g0, g1, [&](size_t i, int64_t b0, int64_t b1, int64_t col) {
+      const BinaryCodeTensor& w = e_->clusters[i];
+      binary_kernels().gemm_blocks(A, rows, k, w, b0, b1, logits + col, n);
+      scatter(logits, rows, S, col + 16 * b0, col + std::min(16 * b1, w.rows), y);
+    });
+  });
 }
 
 }  // namespace qtool::runtime

@@ -15,16 +15,12 @@ class LinearBinary final : public Linear {
  public:
   // Several nn.Linear stacked along the output dimension (q, k, v → one product).
   explicit LinearBinary(const std::vector<LinearWeights>& parts);
+  // The row blocks of the stacked parts (hence columns) are the threads' chunks.
   void forward(const float* x, int64_t rows, float* y) const override;
-  // Members take contiguous row blocks (hence columns) of the stacked parts.
-  void forward_shared(const float* x, int64_t rows, float* y, const Team& team) const override;
-  bool splits() const override { return true; }
   int64_t in_features() const override { return in_; }
   int64_t out_features() const override { return out_; }
 
  private:
-  // The member's share: x quantized, its row blocks of the parts, its columns finished.
-  void compute(const float* x, int64_t rows, float* y, const Team& team) const;
   // Columns [c0, c1) of every row: × the row's activation scale, + bias, activation.
   void finish(float* y, int64_t rows, const float* scale, int64_t c0, int64_t c1) const;
 
@@ -39,17 +35,13 @@ class LinearBinary final : public Linear {
 class LinearClustered final : public Linear {
  public:
   LinearClustered(std::shared_ptr<const ClusteredBinaryEmbedding> e, const std::vector<float>& bias);
+  // The clusters' row blocks are the threads' chunks; each scatters its own logits.
   void forward(const float* x, int64_t rows, float* y) const override;
-  // Members take contiguous row blocks of the clusters, balanced by bit planes.
-  void forward_shared(const float* x, int64_t rows, float* y, const Team& team) const override;
-  bool splits() const override { return true; }
   int64_t in_features() const override { return e_->cols; }
   int64_t out_features() const override { return e_->rows; }
 
  private:
-  // The member's share of the clusters' row blocks, scattered.
-  void compute(const float* x, int64_t rows, float* y, const Team& team) const;
-  // Logits [j0, j1) of the frequency order: sorted (rows × vocab, this member's
+  // Logits [j0, j1) of the frequency order: sorted (rows × vocab, those
   // columns filled) × scale + bias, scattered to vocabulary order.
   void scatter(const float* sorted, int64_t rows, const float* scale, int64_t j0, int64_t j1, float* y) const;
 

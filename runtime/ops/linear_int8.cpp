@@ -39,22 +39,28 @@ void LinearInt8::forward(const float* x, int64_t rows, float* y) const {
   acc.resize(rows * N);
   row_scale.resize(rows);
   const VecOps& ops = vec_ops();
-  for (int64_t r = 0; r < rows; ++r) {
-    if (asymmetric_) {
-      ops.quantize_u8_affine(x + r * K, K, input_scale_, zero_point_, a.data() + r * lda);
-      row_scale[r] = input_scale_;
-    } else {
-      row_scale[r] = ops.quantize_u8(x + r * K, K, input_scale_, a.data() + r * lda);
+  uint8_t* a_rows = a.data();
+  float* scales = row_scale.data();
+  parallel_for(rows, chunk_grain(rows, K, int64_t(1) << 14), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      if (asymmetric_) {
+        ops.quantize_u8_affine(x + r * K, K, input_scale_, zero_point_, a_rows + r * lda);
+        scales[r] = input_scale_;
+      } else {
+        scales[r] = ops.quantize_u8(x + r * K, K, input_scale_, a_rows + r * lda);
+      }
     }
-  }
-  int8_kernels().gemm_u8s8_s32(a.data(), rows, lda, packed_, acc.data(), N);
+  });
   // Σ (q+z)·w = Σ q·w + z·Σw: the compensation comes off before scaling, and
-  // the bias and activation are applied in the same pass.
+  // the bias and activation are applied in the same pass, per chunk of columns.
   const int32_t zero = zero_point_;
   const VecAct act = vec_act(activation);
-  for (int64_t r = 0; r < rows; ++r)
-    ops.dequantize_s32(acc.data() + r * N, packed_.col_sums.data(), zero, row_scale[r], weight_scale_.data(),
-                       bias_.data(), act, N, y + r * N);
+  int32_t* C = acc.data();
+  gemm_u8s8_s32(int8_kernels(), a_rows, rows, lda, packed_, C, N, [&](int64_t c0, int64_t c1) {
+    for (int64_t r = 0; r < rows; ++r)
+      ops.dequantize_s32(C + r * N + c0, packed_.col_sums.data() + c0, zero, scales[r], weight_scale_.data() + c0,
+                         bias_.data() + c0, act, c1 - c0, y + r * N + c0);
+  });
 }
 
 }  // namespace qtool::runtime

@@ -2,7 +2,6 @@
 // part exact, so only float rounding may differ), and the reference against an
 // FP64 product of the decoded weights and the dequantized activations.
 #include <doctest/doctest.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -212,19 +211,20 @@ void for_random_products(std::mt19937& rng, std::initializer_list<int64_t> Ms,
 }  // namespace
 
 TEST_CASE("binary gemm: threads split row blocks, results bit-identical to one thread") {
-  // Big enough products that binary_gemm splits them over threads (binary_threads),
-  // odd row counts so the last block is partial.
+  // Big enough products that binary_gemm splits them into several chunks (≥ 2^18
+  // bit products each), odd row counts so the last block is partial.
   std::mt19937 rng(21);
   for_random_products(rng, {1, 2, 3, 9}, {{4001, 256, 1}, {2003, 260, 2}, {517, 1024, 3}, {768, 256, 4}},
                       [](const BinaryKernels& k, int64_t M, const BinaryCodeTensor& W, const std::vector<uint8_t>& A) {
                         const int64_t N = W.rows, K = W.cols;
                         std::vector<float> one(M * N), two(M * N);
-                        omp_set_num_threads(1);
-                        binary_gemm(k, A.data(), M, K, W, one.data(), N);
-                        omp_set_num_threads(2);
-                        CHECK(binary_threads(M * N * K * W.bits) > 1);  // really split
+                        {
+                          const ThreadLimit alone(1);
+                          binary_gemm(k, A.data(), M, K, W, one.data(), N);
+                        }
+                        CHECK(M * N * K * W.bits >= 2 * (int64_t(1) << 18));  // really split
+                        const ThreadLimit three(3);
                         binary_gemm(k, A.data(), M, K, W, two.data(), N);
-                        omp_set_num_threads(1);
                         REQUIRE(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
                       });
 }

@@ -2,6 +2,8 @@
 // matrices, on random shapes with odd sizes, and the packing's column sums.
 #include <doctest/doctest.h>
 
+#include <atomic>
+
 #include <random>
 #include <string>
 #include <tuple>
@@ -44,8 +46,28 @@ TEST_CASE("int8 gemm: every kernel equals the integer reference") {
       CAPTURE(N);
       CAPTURE(K);
       std::vector<int32_t> got(M * N, -1);
-      kern->gemm_u8s8_s32(a.data(), M, lda, p, got.data(), N);
+      kern->gemm_blocks(a.data(), M, lda, p, 0, p.n_blocks, got.data(), N);
       CHECK(got == want);
+      // Any split of the column blocks writes exactly its columns.
+      for (int64_t cut = 0; cut <= p.n_blocks; ++cut) {
+        std::vector<int32_t> parts(M * N, -1);
+        kern->gemm_blocks(a.data(), M, lda, p, 0, cut, parts.data(), N);
+        for (int m = 0; m < M; ++m)
+          for (int64_t n = std::min<int64_t>(16 * cut, N); n < N; ++n) REQUIRE(parts[m * N + n] == -1);
+        kern->gemm_blocks(a.data(), M, lda, p, cut, p.n_blocks, parts.data(), N);
+        REQUIRE(parts == want);
+      }
+      // On the runtime's threads, with the per-chunk epilogue covering every column once.
+      for (int threads : {1, 2, 3}) {
+        const ThreadLimit limit(threads);
+        std::vector<int32_t> threaded(M * N, -1);
+        std::vector<std::atomic<int>> seen(N);
+        gemm_u8s8_s32(*kern, a.data(), M, lda, p, threaded.data(), N, [&](int64_t c0, int64_t c1) {
+          for (int64_t c = c0; c < c1; ++c) seen[c].fetch_add(1);
+        });
+        CHECK(threaded == want);
+        for (int n = 0; n < N; ++n) REQUIRE(seen[n].load() == 1);
+      }
     }
   }
 }

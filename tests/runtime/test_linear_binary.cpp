@@ -2,7 +2,6 @@
 // members' columns together are exactly the one-thread product, for stacked
 // parts (q, k, v) and for frequency clusters of different bits.
 #include <doctest/doctest.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -35,13 +34,11 @@ std::vector<float> random_floats(int64_t n, std::mt19937& rng) {
   return v;
 }
 
-// y of `layer` computed by a team of `size` (each member's forward_shared, then a barrier).
-std::vector<float> shared_forward(const Linear& layer, const std::vector<float>& x, int64_t rows, int size) {
+// y of `layer` computed on `threads` of the runtime's threads.
+std::vector<float> forward_on(const Linear& layer, const std::vector<float>& x, int64_t rows, int threads) {
   std::vector<float> y(rows * layer.out_features(), std::nanf(""));
-  run_team(size, [&](const Team& t) {
-    layer.forward_shared(x.data(), rows, y.data(), t);
-    t.barrier();
-  });
+  const ThreadLimit limit(threads);
+  layer.forward(x.data(), rows, y.data());
   return y;
 }
 
@@ -51,11 +48,12 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 
 }  // namespace
 
-TEST_CASE("LinearBinary: a team of any size computes the one-thread product bit for bit") {
+TEST_CASE("LinearBinary: any thread count computes the one-thread product bit for bit") {
+  // The first shapes are big enough for several chunks (≥ 2^18 bit products
+  // each), which then cross the stacked parts' boundaries.
   std::mt19937 rng(5);
-  omp_set_num_threads(1);
   for (auto [rows_q, rows_kv, K, bits] : {std::tuple<int64_t, int64_t, int64_t, int>{256, 256, 256, 3},
-                                          {40, 17, 100, 2}, {5, 33, 68, 1}, {16, 1, 12, 4}}) {
+                                          {1000, 250, 512, 2}, {40, 17, 100, 2}, {5, 33, 68, 1}, {16, 1, 12, 4}}) {
     CAPTURE(rows_q);
     CAPTURE(bits);
     std::vector<LinearWeights> parts;
@@ -72,22 +70,21 @@ TEST_CASE("LinearBinary: a team of any size computes the one-thread product bit 
     layer.activation = Activation::silu;
     for (int64_t rows : {1, 3}) {
       const std::vector<float> x = random_floats(rows * K, rng);
-      std::vector<float> want(rows * layer.out_features());
-      layer.forward(x.data(), rows, want.data());
-      for (int size : {1, 2, 3, 5}) {
-        CAPTURE(size);
-        CHECK(same_bits(shared_forward(layer, x, rows, size), want));
+      const std::vector<float> want = forward_on(layer, x, rows, 1);
+      for (int threads : {2, 3, 5}) {
+        CAPTURE(threads);
+        CHECK(same_bits(forward_on(layer, x, rows, threads), want));
       }
     }
   }
 }
 
-TEST_CASE("LinearClustered: clusters of 4, 3, 2 and 1 bits split by work, scattered to vocabulary order") {
+TEST_CASE("LinearClustered: clusters of 4, 3, 2 and 1 bits in chunks, scattered to vocabulary order") {
+  // 8,000 rows of 260 columns: several chunks at one row, crossing clusters.
   std::mt19937 rng(6);
-  omp_set_num_threads(1);
   auto e = std::make_shared<ClusteredBinaryEmbedding>();
-  e->cols = 68;
-  for (auto [n, bits] : {std::pair<int64_t, int>{20, 4}, {37, 3}, {64, 2}, {130, 1}}) {
+  e->cols = 260;
+  for (auto [n, bits] : {std::pair<int64_t, int>{1000, 4}, {1999, 3}, {2001, 2}, {3000, 1}}) {
     e->clusters.push_back(std::move(*random_code(n, e->cols, bits, rng)));
     e->rows += n;
   }
@@ -99,11 +96,10 @@ TEST_CASE("LinearClustered: clusters of 4, 3, 2 and 1 bits split by work, scatte
   LinearClustered layer(e, bias);
   for (int64_t rows : {1, 2}) {
     const std::vector<float> x = random_floats(rows * e->cols, rng);
-    std::vector<float> want(rows * e->rows);
-    layer.forward(x.data(), rows, want.data());
-    for (int size : {2, 3, 4}) {
-      CAPTURE(size);
-      CHECK(same_bits(shared_forward(layer, x, rows, size), want));
+    const std::vector<float> want = forward_on(layer, x, rows, 1);
+    for (int threads : {2, 3, 4}) {
+      CAPTURE(threads);
+      CHECK(same_bits(forward_on(layer, x, rows, threads), want));
     }
   }
 }

@@ -1,12 +1,20 @@
-// parallel_for: every index exactly once, whatever the
-// thread count, the grain, and whether other threads call it at the same time.
+// parallel_for: every index exactly once, whatever the thread count, the grain,
+// members that do not run, exceptions, and other threads calling at the same time.
 #include <doctest/doctest.h>
-#include <omp.h>
 
 #include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
+#include "runtime/cpu_count.h"
 #include "runtime/parallel.h"
 
 using namespace qtool::runtime;
@@ -17,7 +25,6 @@ namespace {
 std::vector<int> visits(int64_t n, int64_t grain) {
   std::vector<std::atomic<int>> seen(n);
   parallel_for(n, grain, [&](int64_t first, int64_t last) {
-    REQUIRE(first < last);
     for (int64_t i = first; i < last; ++i) seen[i].fetch_add(1, std::memory_order_relaxed);
   });
   std::vector<int> out(n);
@@ -27,9 +34,9 @@ std::vector<int> visits(int64_t n, int64_t grain) {
 
 }  // namespace
 
-TEST_CASE("parallel_for: every index once, any thread count and grain") {
+TEST_CASE("parallel_for: every index once, any thread count and grain; chunks as asked") {
   for (int threads : {1, 2, 3, 4}) {
-    omp_set_num_threads(threads);
+    const ThreadLimit limit(threads);
     CHECK(parallel_threads() == threads);
     for (int64_t n : {0, 1, 2, 7, 64, 501, 100000})
       for (int64_t grain : {0, 1, 3, 64, 1000}) {
@@ -40,34 +47,103 @@ TEST_CASE("parallel_for: every index once, any thread count and grain") {
           const std::vector<int> v = visits(n, grain);
           for (int64_t i = 0; i < n; ++i) REQUIRE(v[i] == 1);
         }
+        // The chunks are [k·grain, min(n, (k+1)·grain)), serial or not.
+        std::mutex mu;
+        std::set<std::pair<int64_t, int64_t>> got, want;
+        const int64_t g = std::max<int64_t>(grain, 1);
+        for (int64_t b = 0; b < n; b += g) want.insert({b, std::min(n, b + g)});
+        parallel_for(n, grain, [&](int64_t first, int64_t last) {
+          std::lock_guard<std::mutex> lock(mu);
+          got.insert({first, last});
+        });
+        REQUIRE(got == want);
       }
   }
-  omp_set_num_threads(1);
 }
 
-TEST_CASE("parallel_for: many jobs in a row, and a worker's own call runs serially") {
-  omp_set_num_threads(2);
+TEST_CASE("parallel_for: many jobs in a row, and a chunk's own call runs serially") {
+  const ThreadLimit limit(2);
   std::atomic<int64_t> total{0};
   std::atomic<int> bad{0};
-  for (int job = 0; job < 2000; ++job)
+  for (int job = 0; job < 20000; ++job)
     parallel_for(16, 1, [&](int64_t first, int64_t last) {
+      if (parallel_threads() != 1) bad.fetch_add(1);
       int inner = 0;  // nested: on the calling thread, whichever it is
       parallel_for(4, 1, [&](int64_t a, int64_t b) { inner += int(b - a); });
-      if (inner != 4) bad.fetch_add(1);  // (doctest's CHECK is not for worker threads)
+      if (inner != 4) bad.fetch_add(1);  // (doctest's CHECK is not for other threads)
       total.fetch_add(last - first, std::memory_order_relaxed);
     });
-  CHECK(total.load() == 2000 * 16);
+  CHECK(total.load() == 20000 * 16);
   CHECK(bad.load() == 0);
-  omp_set_num_threads(1);
+  CHECK(parallel_threads() == 2);  // out of the chunks again
+}
+
+TEST_CASE("parallel_for: the pool's threads do take chunks") {
+  const ThreadLimit limit(2);
+  std::set<std::thread::id> ran_on;
+  std::mutex mu;
+  for (int job = 0; job < 200 && ran_on.size() < 2; ++job)
+    parallel_for(64, 1, [&](int64_t, int64_t) {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+      std::lock_guard<std::mutex> lock(mu);
+      ran_on.insert(std::this_thread::get_id());
+    });
+  CHECK(ran_on.size() == 2);
+}
+
+TEST_CASE("parallel_for: a member that does not run holds back only the chunk it took") {
+  // Pool threads sleep 30 ms in each chunk they take (a member the OS took off
+  // the CPU); the caller's chunks cost nothing. The caller must not wait for the
+  // sleepers to show up: it runs the other chunks itself, and every index is
+  // still computed exactly once.
+  for (int threads : {2, 4}) {
+    CAPTURE(threads);
+    const ThreadLimit limit(threads);
+    const std::thread::id caller = std::this_thread::get_id();
+    const int64_t n = 400;
+    std::vector<std::atomic<int>> seen(n);
+    std::atomic<int64_t> by_caller{0};
+    const auto start = std::chrono::steady_clock::now();
+    parallel_for(n, 1, [&](int64_t first, int64_t last) {
+      if (std::this_thread::get_id() == caller)
+        by_caller.fetch_add(last - first);
+      else
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      for (int64_t i = first; i < last; ++i) seen[i].fetch_add(1);
+    });
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    for (int64_t i = 0; i < n; ++i) REQUIRE(seen[i].load() == 1);
+    // Each sleeper holds at most one chunk at a time, and a 30 ms sleep each
+    // means a handful at most (a static split would leave them n·(t−1)/t).
+    CHECK(by_caller.load() >= n / 2);
+    CHECK(ms < 30.0 * n / threads);  // far below: not one sleeper's share in turn
+  }
+}
+
+TEST_CASE("parallel_for: an exception reaches the caller, the other chunks run, the pool goes on") {
+  const ThreadLimit limit(2);
+  for (int round = 0; round < 20; ++round) {
+    std::atomic<int64_t> done{0};
+    CHECK_THROWS_WITH_AS(parallel_for(100, 1,
+                                      [&](int64_t first, int64_t last) {
+                                        if (first == 37) throw std::runtime_error("chunk 37");
+                                        done.fetch_add(last - first);
+                                      }),
+                         "chunk 37", std::runtime_error);
+    CHECK(done.load() == 99);
+  }
+  const std::vector<int> v = visits(1000, 7);
+  for (int x : v) REQUIRE(x == 1);
 }
 
 TEST_CASE("parallel_for: concurrent callers each get all their indices") {
+  // One job holds the pool at a time; the others run on their own caller.
   std::vector<std::thread> callers;
   std::atomic<int> failures{0};
   for (int c = 0; c < 3; ++c)
     callers.emplace_back([&] {
-      omp_set_num_threads(2);  // per thread: each caller asks for the pool
-      for (int round = 0; round < 200; ++round) {
+      const ThreadLimit limit(2);
+      for (int round = 0; round < 300; ++round) {
         const std::vector<int> v = visits(97, 5);
         for (int x : v)
           if (x != 1) failures.fetch_add(1);
@@ -77,37 +153,50 @@ TEST_CASE("parallel_for: concurrent callers each get all their indices") {
   CHECK(failures.load() == 0);
 }
 
-TEST_CASE("run_team: every member once, shares partition [0, n), barriers order the phases") {
-  for (int size : {1, 2, 3}) {
-    CAPTURE(size);
-    std::vector<std::atomic<int>> ran(size);
-    std::vector<int64_t> slot(size, -1), seen(size, -1);
-    std::atomic<int> bad{0};
-    run_team(size, [&](const Team& t) {
-      ran[t.rank].fetch_add(1);
-      if (t.size != size || (size > 1 && parallel_threads() != 1)) bad.fetch_add(1);  // inside, parallel_for is serial
-      slot[t.rank] = t.end(1000) - t.begin(1000);
-      t.barrier();  // every slot written before anyone sums them
-      int64_t sum = 0;
-      for (int64_t v : slot) sum += v;
-      seen[t.rank] = sum;
-    });
-    for (int r = 0; r < size; ++r) {
-      CHECK(ran[r].load() == 1);
-      CHECK(seen[r] == 1000);
-    }
-    CHECK(bad.load() == 0);
-    for (int64_t n : {0, 1, 5, 7, 1001}) {  // contiguous, in rank order, covering [0, n)
-      int64_t next = 0;
-      for (int r = 0; r < size; ++r) {
-        const Team t{r, size};
-        CHECK(t.begin(n) == next);
-        next = t.end(n);
-      }
-      CHECK(next == n);
-    }
+TEST_CASE("thread counts: process-wide, narrowed per thread, default from the CPUs we may use") {
+  CHECK(available_cpus() >= 1);
+  CHECK(available_cpus() <= static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  set_num_threads(0);
+  CHECK(num_threads() == available_cpus());
+  set_num_threads(3);
+  CHECK(num_threads() == 3);
+  {
+    const ThreadLimit one(1);
+    CHECK(num_threads() == 1);
+    CHECK(parallel_threads() == 1);
+    std::thread other([] { CHECK(num_threads() == 3); });  // the limit is this thread's only
+    other.join();
   }
-  Team solo;
-  CHECK(solo.solo());
-  solo.barrier();  // a no-op, not a deadlock
+  CHECK(num_threads() == 3);
+  set_num_threads(0);
+}
+
+TEST_CASE("cgroup CPU quota: v2 cpu.max up the tree, v1 cfs quota; the tightest wins") {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("qtool_cgroup_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  auto write = [&](const fs::path& p, const std::string& text) {
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+  };
+  // v2: the process in /a/b; b has no limit, a allows 1.5 CPUs, the root none.
+  write(root / "proc_cgroup", "0::/a/b\n");
+  write(root / "fs/cpu.max", "max 100000\n");
+  write(root / "fs/a/cpu.max", "150000 100000\n");
+  write(root / "fs/a/b/cpu.max", "max 100000\n");
+  CHECK(cgroup_cpu_limit((root / "proc_cgroup").string(), (root / "fs").string()) == 2);
+  write(root / "fs/a/b/cpu.max", "50000 100000\n");  // half a CPU: still one thread
+  CHECK(cgroup_cpu_limit((root / "proc_cgroup").string(), (root / "fs").string()) == 1);
+  write(root / "fs/a/cpu.max", "max 100000\n");
+  write(root / "fs/a/b/cpu.max", "max 100000\n");
+  CHECK(cgroup_cpu_limit((root / "proc_cgroup").string(), (root / "fs").string()) == 0);  // no quota
+  // v1: the cpu controller's group.
+  write(root / "proc_cgroup", "4:memory:/x\n3:cpu,cpuacct:/job\n");
+  write(root / "fs/cpu,cpuacct/job/cpu.cfs_quota_us", "400000\n");
+  write(root / "fs/cpu,cpuacct/job/cpu.cfs_period_us", "100000\n");
+  CHECK(cgroup_cpu_limit((root / "proc_cgroup").string(), (root / "fs").string()) == 4);
+  write(root / "fs/cpu,cpuacct/job/cpu.cfs_quota_us", "-1\n");
+  CHECK(cgroup_cpu_limit((root / "proc_cgroup").string(), (root / "fs").string()) == 0);
+  CHECK(cgroup_cpu_limit((root / "missing").string(), (root / "fs").string()) == 0);
+  fs::remove_all(root);
 }
