@@ -41,13 +41,14 @@ if [[ " $which " == *" asan "* ]]; then
   (cd build-asan && ctest --output-on-failure --timeout 1800)
 fi
 if [[ " $which " == *" tsan "* ]]; then
-  build build-tsan thread test_export_concurrency test_e2e_reference test_api
-  # One OpenMP thread per thread: libgomp is not instrumented, so a team's
-  # hand-overs would look like races; the parallelism checked here is qtool's
-  # own std::threads (the translator's streams and the test's threads).
+  build build-tsan thread test_runtime_parallel test_export_concurrency test_e2e_reference test_api
+  # The runtime's pool, streams and the tests' threads are qtool's own, all
+  # checked here. One OpenMP thread per thread for the rest: libgomp is not
+  # instrumented, so its teams' hand-overs would look like races.
   export OMP_NUM_THREADS=1
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.txt"
   echo "sanitizers: ThreadSanitizer tests" >&2
+  build-tsan/tests/runtime/test_runtime_parallel
   build-tsan/tests/export/test_export_concurrency
   build-tsan/tests/e2e/test_e2e_reference --test-case="parallel batch streams*"
   build-tsan/tests/api/test_api --test-case="concurrent calls*"

@@ -40,7 +40,7 @@ struct TranslatorOptions {
   std::string quantize = "none";  // checkpoints only: none | int8 | int8-tensor (linear layers, in memory)
 
   // Defaults of every call; a call may pass its own.
-  int threads = 0;              // OpenMP threads of a call, 0 = all cores; set for the calling thread only
+  int threads = 0;              // threads of a call, 0 = the CPUs the process may use (affinity, cgroup quota)
   int beam_size = 1;            // 1 = greedy search; at most 64
   int num_hypotheses = 1;       // n-best: hypotheses kept per sentence, at most beam_size
   int max_new_tokens = 256;     // longest output, eos included

@@ -35,7 +35,7 @@ void LinearInt8::forward(const float* x, int64_t rows, float* y) const {
   thread_local std::vector<uint8_t> a;
   thread_local std::vector<int32_t> acc;
   thread_local std::vector<float> row_scale;
-  a.assign(rows * lda, 0);
+  a.resize(rows * lda);
   acc.resize(rows * N);
   row_scale.resize(rows);
   const VecOps& ops = vec_ops();
@@ -43,6 +43,7 @@ void LinearInt8::forward(const float* x, int64_t rows, float* y) const {
   float* scales = row_scale.data();
   parallel_for(rows, chunk_grain(rows, K, int64_t(1) << 14), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
+      std::memset(a_rows + r * lda + K, 0, lda - K);  // the last quad's padding: the kernels read it
       if (asymmetric_) {
         ops.quantize_u8_affine(x + r * K, K, input_scale_, zero_point_, a_rows + r * lda);
         scales[r] = input_scale_;

@@ -205,11 +205,44 @@ TEST_CASE("parallel batch streams give the same translations as one stream") {
   runtime::TranslateOptions one;
   one.progress = false;
   one.batch_size = 8;
-  runtime::set_num_threads(1);  // the streams' kernels run on one thread each
-  const auto want = tr.translate(lines, one);
-  runtime::set_num_threads(0);
+  std::vector<std::string> want;
+  {
+    const runtime::ThreadLimit alone(1);  // the streams' kernels run on one thread each
+    want = tr.translate(lines, one);
+  }
   runtime::TranslateOptions two = one;
   two.streams = 2;
   two.max_batch_tokens = 300;  // bin packing by padded tokens too
   CHECK(tr.translate(lines, two) == want);
+}
+
+TEST_CASE("1 and 2 threads give the same translations on the kit's small model, greedy and beam 3") {
+  if (!test::have_shared()) {
+    MESSAGE("../shared not present; skipped");
+    return;
+  }
+  const std::string models = test::shared_dir() + "/models/";
+  std::vector<std::string> lines = lines_of(test::source_dir() + "/data/ddtp-en-de/dev.en");
+  if (lines.size() > 200) lines.resize(200);
+  for (bool int8 : {false, true}) {
+    CAPTURE(int8);
+    Loaded m = load(models + "ddtp-en-de-small", int8);
+    runtime::Translator tr(m.model, m.vocab);
+    for (int beam : {1, 3}) {
+      CAPTURE(beam);
+      runtime::TranslateOptions o;
+      o.progress = false;
+      o.search.beam_size = beam;
+      std::vector<std::string> one, two;
+      {
+        const runtime::ThreadLimit limit(1);
+        one = tr.translate(lines, o);
+      }
+      {
+        const runtime::ThreadLimit limit(2);
+        two = tr.translate(lines, o);
+      }
+      CHECK(one == two);
+    }
+  }
 }

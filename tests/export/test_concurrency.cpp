@@ -57,10 +57,9 @@ int concurrent_mismatches(const Loaded& m, const std::vector<std::string>& lines
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
-      // One OpenMP thread each, as the translator's own streams run: 4 threads
-      // × a team each would oversubscribe the cores (and under ThreadSanitizer,
-      // libgomp's uninstrumented hand-overs would hide what is checked here).
-      runtime::set_num_threads(1);
+      // Two threads each: one call's products hold the runtime's pool at a
+      // time, the others' run on their own thread.
+      const runtime::ThreadLimit two(2);
       for (size_t k = 0; k < chunks; ++k) {
         const size_t c = (k + size_t(t)) % chunks;
         const int o = int((k + size_t(t)) % 2);
@@ -112,6 +111,49 @@ TEST_CASE("concurrency: FP32, INT8 and low-bit models translate from 4 threads a
     const std::string path = (scratch() / "tiny.lowbit.qtm").string();
     exporter::write_qtm(path, w, ck.vocab_files, "{}");
     CHECK(concurrent_mismatches(from_qtm(path), lines, 4) == 0);
+  }
+  fs::remove_all(scratch());
+}
+
+TEST_CASE("threads: 1, 2 and 3 threads translate id for id the same, greedy and beam 3") {
+  const checkpoint::Checkpoint ck = checkpoint::load_checkpoint(test::bundled_model());
+  const std::vector<std::string> lines = test_lines();
+  auto same_at_any_threads = [&](const Loaded& m) {
+    const runtime::Translator tr(m.model, m.vocab);
+    std::vector<std::vector<int>> sources;
+    for (const std::string& l : lines) sources.push_back(tr.encode_source(l));
+    for (int beam : {1, 3}) {
+      CAPTURE(beam);
+      runtime::TranslateOptions o;
+      o.progress = false;
+      o.batch_size = 16;
+      o.search.beam_size = beam;
+      Ids want;
+      {
+        const runtime::ThreadLimit one(1);
+        want = tr.translate_ids(sources, o);
+      }
+      for (int threads : {2, 3}) {
+        const runtime::ThreadLimit limit(threads);
+        CHECK(tr.translate_ids(sources, o) == want);
+      }
+    }
+  };
+  SUBCASE("fp32") {
+    same_at_any_threads({std::make_shared<const runtime::MarianModel>(ck.weights),
+                         std::make_shared<const Vocabulary>(ck.vocab_files, 8000, 8000)});
+  }
+  SUBCASE("int8") {
+    MarianWeights w = ck.weights;
+    quantize::quantize_linears_int8(w, {});
+    same_at_any_threads({std::make_shared<const runtime::MarianModel>(w),
+                         std::make_shared<const Vocabulary>(ck.vocab_files, 8000, 8000)});
+  }
+  SUBCASE("low bit") {
+    const std::string path = (scratch() / "tiny.lowbit.qtm").string();
+    MarianWeights w = test::lowbit_tiny(ck);
+    exporter::write_qtm(path, w, ck.vocab_files, "{}");
+    same_at_any_threads(from_qtm(path));
   }
   fs::remove_all(scratch());
 }
