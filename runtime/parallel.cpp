@@ -54,7 +54,9 @@ bool spin_until(Pred&& pred) {
 // generation in the high 32 bits, the next unclaimed chunk in the low 32. A
 // member that saw an older job fails its compare-exchange and claims nothing, so
 // the job's description (fn, n, grain) is read only by members holding one of
-// its chunks, and stays valid until they are all done.
+// its chunks, and stays valid until they are all done. The ticket is closed
+// before the description changes: a member holding the last job's ticket
+// (all claimed) must not meet this job's larger chunk count and claim past them.
 class Pool {
  public:
   // Runs the job with up to `helpers` pool threads beside the caller; false
@@ -63,14 +65,15 @@ class Pool {
     if (busy_.exchange(true, std::memory_order_acquire)) return false;
     grow(helpers);
     const auto chunks = static_cast<uint32_t>((n + grain - 1) / grain);
+    const uint32_t gen = ++generation_;
+    ticket_.store(uint64_t(gen) << 32 | kClosed, std::memory_order_seq_cst);
     fn_ = &fn;
     n_ = n;
     grain_ = grain;
     error_ = nullptr;
-    chunks_.store(chunks, std::memory_order_relaxed);
+    chunks_.store(chunks, std::memory_order_seq_cst);
     helpers_.store(helpers, std::memory_order_relaxed);
     done_.store(0, std::memory_order_relaxed);
-    const uint32_t gen = ++generation_;
     ticket_.store(uint64_t(gen) << 32, std::memory_order_release);
     epoch_.store(gen, std::memory_order_seq_cst);
     if (sleeping_.load(std::memory_order_seq_cst) > 0) epoch_.notify_all();
@@ -94,7 +97,9 @@ class Pool {
     t_in_job = true;
     uint32_t ran = 0;
     for (uint64_t t = ticket_.load(std::memory_order_acquire);;) {
-      if (uint32_t(t >> 32) != gen || uint32_t(t) >= chunks_.load(std::memory_order_relaxed)) break;
+      // (The count read after the ticket is this job's or a later one's; for a
+      // later one the ticket has been closed, so the exchange below fails.)
+      if (uint32_t(t >> 32) != gen || uint32_t(t) >= chunks_.load(std::memory_order_seq_cst)) break;
       if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
       const int64_t begin = int64_t(uint32_t(t)) * grain_;
       try {
@@ -138,6 +143,7 @@ class Pool {
     }
   }
 
+  static constexpr uint64_t kClosed = 0xffffffffu;  // no chunk index reaches it
   alignas(64) std::atomic<uint64_t> ticket_{0};
   alignas(64) std::atomic<uint32_t> done_{0};
   alignas(64) std::atomic<uint32_t> epoch_{0};  // the futex idle members sleep on: the latest job
@@ -168,6 +174,7 @@ int parallel_threads() { return t_in_job ? 1 : num_threads(); }
 void parallel_for(int64_t n, int64_t grain, ChunkFn fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
+  grain = std::max<int64_t>(grain, (n + 0xfffffffe) / 0xfffffffe);  // chunk indices below the closed mark
   const int64_t chunks = (n + grain - 1) / grain;
   const int threads = parallel_threads();
   if (chunks > 1 && threads > 1 && pool().run(n, grain, static_cast<int>(std::min<int64_t>(threads, chunks)) - 1, fn))
@@ -184,12 +191,12 @@ void parallel_for(int64_t n, int64_t grain, ChunkFn fn) {
   t_in_job = was_in_job;
 }
 
-int64_t chunk_grain(int64_t n, int64_t item_cost, int64_t min_cost, int64_t align) {
+int64_t chunk_grain(int64_t n, int64_t item_cost, int64_t min_cost, int64_t align, int per_cpu) {
   align = std::max<int64_t>(align, 1);
   const int64_t by_cost = (min_cost + std::max<int64_t>(item_cost, 1) - 1) / std::max<int64_t>(item_cost, 1);
   // By the CPUs, not this call's thread count: the chunks (and so the bits of a
   // kernel that rounds by its block's shape) are the same at any --threads.
-  const int64_t by_share = n / (4 * available_cpus());
+  const int64_t by_share = n / (std::max(per_cpu, 1) * available_cpus());
   const int64_t grain = std::max<int64_t>({by_cost, by_share, 1});
   return (grain + align - 1) / align * align;
 }

@@ -46,10 +46,10 @@ int parallel_threads();
 
 // A grain for `n` items of `item_cost` multiply-adds each: chunks of at least
 // `min_cost` (smaller ones cost more to hand over than they save), and, above
-// that, about four chunks per CPU so a late member leaves little to wait for.
+// that, about `per_cpu` chunks per CPU so a late member leaves little to wait for.
 // Rounded up to a multiple of `align` items (a kernel's block). It does not
 // depend on the thread count, so neither do the chunks.
-int64_t chunk_grain(int64_t n, int64_t item_cost, int64_t min_cost, int64_t align = 1);
+int64_t chunk_grain(int64_t n, int64_t item_cost, int64_t min_cost, int64_t align = 1, int per_cpu = 4);
 
 // CPUs this process may run on: its affinity mask, capped by a cgroup CPU
 // quota (cgroup v2 cpu.max or v1 cfs_quota_us), at least 1.

@@ -78,6 +78,22 @@ TEST_CASE("parallel_for: many jobs in a row, and a chunk's own call runs seriall
   CHECK(parallel_threads() == 2);  // out of the chunks again
 }
 
+TEST_CASE("parallel_for: jobs of different sizes back to back") {
+  // A member still holding the last job's ticket must not claim this job's
+  // chunks with it (once did: a chunk run twice, the caller waiting forever).
+  const ThreadLimit limit(2);
+  std::atomic<int> bad{0};
+  for (int job = 0; job < 400000; ++job) {
+    const int64_t n = job % 2 ? 2 : 2 + job % 61;  // small, then larger
+    std::vector<std::atomic<int>> seen(n);
+    parallel_for(n, 1, [&](int64_t first, int64_t last) {
+      for (int64_t i = first; i < last; ++i) seen[i].fetch_add(1, std::memory_order_relaxed);
+    });
+    for (int64_t i = 0; i < n; ++i) bad += seen[i].load() != 1;
+  }
+  CHECK(bad.load() == 0);
+}
+
 TEST_CASE("parallel_for: the pool's threads do take chunks") {
   const ThreadLimit limit(2);
   std::set<std::thread::id> ran_on;
