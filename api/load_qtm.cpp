@@ -13,7 +13,7 @@ Model load_model(const std::string& path, const std::string& quantize) {
   QtmModel q = read_qtm(path);
   MarianWeights w = qtm_weights(q, path);
   auto vocab = std::make_shared<const Vocabulary>(std::move(q.vocab), w.config.vocab_size, w.config.decoder_vocab_size);
-  return {std::make_shared<const runtime::MarianModel>(w), std::move(vocab)};
+  return {std::make_shared<const runtime::MarianModel>(std::move(w)), std::move(vocab)};
 }
 
 bool reads_checkpoints() { return false; }

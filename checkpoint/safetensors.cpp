@@ -208,32 +208,37 @@ void check_coverage(std::vector<const Entry*> sorted, uint64_t data_size, const 
                    " bytes) belong to no tensor");
 }
 
-Tensor convert(const Entry& e, const uint8_t* src) {
+// Source bytes converted at a time; with a mapped file, each piece's pages are
+// released once converted, so a large tensor is never resident twice either.
+constexpr size_t kConvertBytes = 1 << 20;
+
+Tensor convert(const Entry& e, const uint8_t* src, const MappedFile* mapped) {
   Tensor t;
   t.shape = e.shape;
   t.data.resize((e.end - e.begin) / e.dtype->bytes);
-  // memcpy throughout: tensor data in a safetensors file need not be aligned.
-  switch (e.dtype->dtype) {
-    case Dtype::F32:
-      std::memcpy(t.data.data(), src, e.end - e.begin);
-      break;
-    case Dtype::F16:
-    case Dtype::BF16: {
+  const size_t per_piece = kConvertBytes / e.dtype->bytes;
+  for (size_t first = 0; first < t.data.size(); first += per_piece) {
+    const size_t n = std::min(per_piece, t.data.size() - first);
+    const uint8_t* from = src + first * e.dtype->bytes;
+    // memcpy throughout: tensor data in a safetensors file need not be aligned.
+    if (e.dtype->dtype == Dtype::F32) {
+      std::memcpy(t.data.data() + first, from, n * 4);
+    } else {
       const bool half = e.dtype->dtype == Dtype::F16;
-      for (size_t i = 0; i < t.data.size(); ++i) {
+      for (size_t i = 0; i < n; ++i) {
         uint16_t v;
-        std::memcpy(&v, src + 2 * i, 2);
-        t.data[i] = half ? half_to_float(v) : bf16_to_float(v);
+        std::memcpy(&v, from + 2 * i, 2);
+        t.data[first + i] = half ? half_to_float(v) : bf16_to_float(v);
       }
-      break;
     }
+    if (mapped) mapped->release({from, n * e.dtype->bytes});
   }
   return t;
 }
 
 }  // namespace
 
-TensorMap parse_safetensors(std::span<const uint8_t> bytes, const std::string& file) {
+TensorMap parse_safetensors(std::span<const uint8_t> bytes, const std::string& file, const MappedFile* mapped) {
   if (bytes.size() < 8)
     fail(file, "too short for a safetensors file (" + std::to_string(bytes.size()) +
                    " bytes; the header length alone takes 8)");
@@ -267,15 +272,15 @@ TensorMap parse_safetensors(std::span<const uint8_t> bytes, const std::string& f
 
   const uint8_t* data = header_begin + header_len;
   TensorMap tensors;
-  for (const Entry& e : entries) tensors.emplace(e.name, convert(e, data + e.begin));
+  for (const Entry& e : entries) tensors.emplace(e.name, convert(e, data + e.begin, mapped));
   return tensors;
 }
 
 TensorMap read_safetensors(const std::string& path) {
-  // Mapped, not read: the tensors are copied out once, so the file's bytes never
-  // sit in memory twice.
+  // Mapped, not read, and each tensor's pages given back once copied: the
+  // file's bytes and the tensors are never resident together.
   const std::shared_ptr<const MappedFile> map = MappedFile::open(path);
-  return parse_safetensors(map->bytes(), path);
+  return parse_safetensors(map->bytes(), path, map.get());
 }
 
 }  // namespace qtool::checkpoint

@@ -9,12 +9,16 @@
 #include <string>
 
 #include "model/tensor.h"
+#include "util/mapped_file.h"
 
 namespace qtool::checkpoint {
 
 // Parses a whole safetensors file held in memory. `file` is used in messages only.
 // F32, F16 and BF16 tensors are converted to FP32; other dtypes are refused.
-TensorMap parse_safetensors(std::span<const uint8_t> bytes, const std::string& file);
+// When `bytes` are those of `mapped`, each tensor's pages are released once it
+// is copied out, so the file and its tensors are never resident together.
+TensorMap parse_safetensors(std::span<const uint8_t> bytes, const std::string& file,
+                            const MappedFile* mapped = nullptr);
 TensorMap read_safetensors(const std::string& path);
 
 }  // namespace qtool::checkpoint

@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     QtmModel q = read_qtm(opt.model);
     MarianWeights w = qtm_weights(q, opt.model);
     auto vocab = std::make_shared<const Vocabulary>(std::move(q.vocab), w.config.vocab_size, w.config.decoder_vocab_size);
-    auto model = std::make_shared<const runtime::MarianModel>(w);
+    auto model = std::make_shared<const runtime::MarianModel>(std::move(w));
     const auto t1 = std::chrono::steady_clock::now();
     runtime::TranslateStats stats;
     std::vector<std::string> out = runtime::Translator(model, vocab).translate(lines, cli::translate_options(opt), &stats);

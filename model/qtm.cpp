@@ -26,7 +26,8 @@ struct Section {
 
 class Parser {
  public:
-  Parser(std::span<const uint8_t> bytes, const std::string& file) : b_(bytes), file_(file) {}
+  Parser(std::span<const uint8_t> bytes, const std::string& file, const MappedFile* mapped)
+      : b_(bytes), file_(file), mapped_(mapped) {}
 
   // A section descriptor at JSON path `field`, checked against the file.
   std::span<const uint8_t> section(const json& j, const std::string& field) {
@@ -97,10 +98,16 @@ class Parser {
   }
 
   const std::string& file() const { return file_; }
+  // A section's bytes were copied out (or widened): when the file is mapped, its
+  // pages are given back, so the model is not held both as a copy and as pages.
+  void copied(std::span<const uint8_t> section) const {
+    if (mapped_) mapped_->release(section);
+  }
 
  private:
   std::span<const uint8_t> b_;
   std::string file_;
+  const MappedFile* mapped_;
   uint64_t data_start_ = 0;
   uint32_t version_ = 0;
   std::vector<Section> sections_;
@@ -166,11 +173,14 @@ std::shared_ptr<const BinaryCodeTensor> read_binary(Parser& p, const std::string
     BinaryCodeTensor* t = new BinaryCodeTensor(
         width == 2 ? BinaryCodeTensor::view(rows, cols, shape.bits, shape.group_size, words, std::move(widened))
                    : BinaryCodeTensor::view(rows, cols, shape.bits, shape.group_size, words, scales));
+    if (width == 2) p.copied(alphas);
     return std::shared_ptr<const BinaryCodeTensor>(t, [storage](const BinaryCodeTensor* p) { delete p; });
   }
   BinaryCodeTensor owned = BinaryCodeTensor::make(rows, cols, shape.bits, shape.group_size);
   std::memcpy(owned.planes.data(), planes.data(), planes.size());
   std::memcpy(owned.alphas.data(), scales, owned.alphas.size() * 4);
+  p.copied(planes);
+  p.copied(alphas);
   return std::make_shared<const BinaryCodeTensor>(std::move(owned));
 }
 
@@ -234,6 +244,7 @@ void read_tensor(Parser& p, const std::string& name, const json& t, QtmModel& m)
     if (order.size() != uint64_t(dims[0]) * 4) fail(file, path + ".order: needs one int32 per row");
     e->order.resize(dims[0]);
     std::memcpy(e->order.data(), order.data(), order.size());
+    p.copied(order);
     const json& clusters = need(t, "clusters", path + ".", file);
     if (!clusters.is_array() || clusters.empty() || clusters.size() > 16)
       fail(file, path + ".clusters: must be a list of 1 to 16 clusters");
@@ -255,6 +266,7 @@ void read_tensor(Parser& p, const std::string& name, const json& t, QtmModel& m)
     out.shape = dims;
     out.data.resize(count);
     std::memcpy(out.data.data(), data.data(), data.size());
+    p.copied(data);
     m.fp32.emplace(name, std::move(out));
     return;
   }
@@ -264,6 +276,7 @@ void read_tensor(Parser& p, const std::string& name, const json& t, QtmModel& m)
     Tensor out;
     out.shape = dims;
     out.data = widen_halves(data);
+    p.copied(data);
     m.fp32.emplace(name, std::move(out));
     m.fp16_vectors.insert(name);
     return;
@@ -279,20 +292,23 @@ void read_tensor(Parser& p, const std::string& name, const json& t, QtmModel& m)
   out.rows = dims[0];
   out.cols = dims[1];
   out.values.assign(reinterpret_cast<const int8_t*>(data.data()), reinterpret_cast<const int8_t*>(data.data()) + count);
+  p.copied(data);
   auto scales = p.section(need(t, "scales", path + ".", file), path + ".scales");
   const uint64_t n_scales = type == QType::int8_per_channel ? static_cast<uint64_t>(out.rows) : 1;
   if (scales.size() != 4 * n_scales) fail(file, path + ".scales: " + std::to_string(scales.size()) + " bytes for " + std::to_string(n_scales) + " scales");
   out.scales.resize(n_scales);
   std::memcpy(out.scales.data(), scales.data(), scales.size());
+  p.copied(scales);
   for (float s : out.scales)
     if (!std::isfinite(s) || s <= 0.0f) fail(file, path + ".scales: scale " + std::to_string(s) + " is not a positive finite number");
   m.quantized.int8.emplace(name, std::move(out));
 }
 
-}  // namespace
-
-QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file, std::shared_ptr<const void> owner) {
-  Parser p(bytes, file);
+// parse_qtm, and with `mapped` (the file `bytes` are mapped from) each section
+// copied out is released from it.
+QtmModel parse(std::span<const uint8_t> bytes, const std::string& file, std::shared_ptr<const void> owner,
+               const MappedFile* mapped) {
+  Parser p(bytes, file, mapped);
   json h = p.header();
   QtmModel m;
   // Planes are read as 64-bit words in place only when the buffer is aligned as
@@ -311,8 +327,11 @@ QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file, std:
   if (m.tokenizer_beside) read_tokenizer_beside(vocab, file, m.vocab);
   else
     for (const TokenizerFile& f : kTokenizerFiles)
-      if (f.required || vocab.contains(f.role))
-        m.vocab.*f.text = text(p.section(need(vocab, f.role, "vocab.", file), std::string("vocab.") + f.role));
+      if (f.required || vocab.contains(f.role)) {
+        const auto bytes = p.section(need(vocab, f.role, "vocab.", file), std::string("vocab.") + f.role);
+        m.vocab.*f.text = text(bytes);
+        p.copied(bytes);
+      }
   const json& tensors = need(h, "tensors", "", file);
   if (!tensors.is_object() || tensors.empty()) fail(file, "field 'tensors' must be a non-empty object");
   for (const auto& [name, t] : tensors.items()) read_tensor(p, name, t, m);
@@ -358,9 +377,20 @@ QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file, std:
   return m;
 }
 
+}  // namespace
+
+QtmModel parse_qtm(std::span<const uint8_t> bytes, const std::string& file, std::shared_ptr<const void> owner) {
+  return parse(bytes, file, std::move(owner), nullptr);
+}
+
 QtmModel read_qtm(const std::string& path) {
   std::shared_ptr<const MappedFile> map = MappedFile::open(path);
-  return parse_qtm(map->bytes(), path, map);
+  QtmModel m = parse(map->bytes(), path, map, map.get());
+  // Every section was read, so every page was touched, and a page fault maps its
+  // neighbours too (pages of sections already copied and released). Sign planes
+  // used in place come back as decoding reads them; nothing else is read again.
+  map->release(map->bytes());
+  return m;
 }
 
 bool looks_like_qtm(const std::string& path) {

@@ -16,7 +16,7 @@ LoadedModel load_model(const std::string& path, const std::string& quantize) {
     MarianWeights w = qtm_weights(q, path);
     LoadedModel m;
     m.vocab = std::make_shared<const Vocabulary>(std::move(q.vocab), w.config.vocab_size, w.config.decoder_vocab_size);
-    m.model = std::make_shared<const runtime::MarianModel>(w);
+    m.model = std::make_shared<const runtime::MarianModel>(std::move(w));
     m.weights_file = path;
     m.file_bytes = static_cast<int64_t>(std::filesystem::file_size(path));
     return m;
@@ -30,7 +30,7 @@ LoadedModel load_model(const std::string& path, const std::string& quantize) {
   LoadedModel m;
   const ModelConfig& c = ck.weights.config;
   m.vocab = std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);
-  m.model = std::make_shared<const runtime::MarianModel>(ck.weights);
+  m.model = std::make_shared<const runtime::MarianModel>(std::move(ck.weights));
   m.weights_file = ck.weights_file;
   m.file_bytes = ck.weights_bytes;
   return m;

@@ -1,9 +1,12 @@
 #include "runtime/model.h"
 
+#include <malloc.h>
+
 #include <cmath>
 #include <cstring>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "runtime/ops/attention.h"
 #include "runtime/ops/elementwise.h"
@@ -14,14 +17,21 @@
 namespace qtool::runtime {
 namespace {
 
-NormParams norm_params(const LayerNormWeights& w) {
+// A layer norm's parameters, copied; the tensors are let go.
+NormParams take_norm(LayerNormWeights& w) {
   if (!w.gamma) return {};
-  return {w.gamma->data, w.beta->data};
+  NormParams p{w.gamma->data, w.beta->data};
+  w = {};
+  return p;
 }
 
-// The weights' type picks the implementation: FP32, INT8 or binary code (all parts alike).
-std::unique_ptr<Linear> linear(const std::string& name, std::vector<LinearWeights> parts,
-                               std::optional<Activation> act = std::nullopt) {
+// The weights' type picks the implementation: FP32, INT8 or binary code (all
+// parts alike). The parts are moved out: once the layer holds the weights in its
+// own layout, a tensor nothing else refers to is freed.
+std::unique_ptr<Linear> take_linear(const std::string& name, std::initializer_list<LinearWeights*> from,
+                                    std::optional<Activation> act = std::nullopt) {
+  std::vector<LinearWeights> parts;
+  for (LinearWeights* p : from) parts.push_back(std::exchange(*p, {}));
   std::unique_ptr<Linear> l;
   if (parts[0].int8) l = std::make_unique<LinearInt8>(parts);
   else if (parts[0].binary) l = std::make_unique<LinearBinary>(parts);
@@ -96,51 +106,73 @@ std::vector<int64_t> iota_rows(int64_t n) {
 
 }  // namespace
 
-MarianModel::MarianModel(const MarianWeights& w) : config_(w.config) {
+// The caller keeps its weights: the copy holds a second reference to each tensor.
+MarianModel::MarianModel(const MarianWeights& w) : MarianModel(MarianWeights(w)) {}
+
+MarianModel::MarianModel(MarianWeights&& w) : config_(w.config) {
   const ModelConfig& c = config_;
   const int64_t d = c.d_model;
   embed_scale_ = c.scale_embedding ? std::sqrt(static_cast<float>(d)) : 1.0f;
-  encoder_embed_ = w.encoder_embed;
-  decoder_embed_ = w.decoder_embed;
-  encoder_embed_int8_ = w.encoder_embed_int8;
-  decoder_embed_int8_ = w.decoder_embed_int8;
-  encoder_embed_binary_ = w.encoder_embed_binary;
-  decoder_embed_binary_ = w.decoder_embed_binary;
+  encoder_embed_int8_ = std::move(w.encoder_embed_int8);
+  decoder_embed_int8_ = std::move(w.decoder_embed_int8);
+  encoder_embed_binary_ = std::move(w.encoder_embed_binary);
+  decoder_embed_binary_ = std::move(w.decoder_embed_binary);
+  // Tied FP32: the embedding is the output projection's weight (read from its Wᵀ below).
+  const Tensor* tied = w.output.weight == w.decoder_embed && !w.output.quantized() ? w.decoder_embed.get() : nullptr;
 
   for (size_t i = 0; i < w.encoder.size(); ++i) {
-    const EncoderLayerWeights& l = w.encoder[i];
+    EncoderLayerWeights& l = w.encoder[i];
     const std::string p = "model.encoder.layers." + std::to_string(i);
     EncoderLayer e;
-    e.qkv = linear(p + ".self_attn.q_proj", {l.self_attn.q, l.self_attn.k, l.self_attn.v});
-    e.out = linear(p + ".self_attn.out_proj", {l.self_attn.out});
-    e.fc1 = linear(p + ".fc1", {l.fc1}, c.activation);
-    e.fc2 = linear(p + ".fc2", {l.fc2});
-    e.attn_norm = norm_params(l.self_attn_norm);
-    e.ffn_norm = norm_params(l.ffn_norm);
+    e.qkv = take_linear(p + ".self_attn.q_proj", {&l.self_attn.q, &l.self_attn.k, &l.self_attn.v});
+    e.out = take_linear(p + ".self_attn.out_proj", {&l.self_attn.out});
+    e.fc1 = take_linear(p + ".fc1", {&l.fc1}, c.activation);
+    e.fc2 = take_linear(p + ".fc2", {&l.fc2});
+    e.attn_norm = take_norm(l.self_attn_norm);
+    e.ffn_norm = take_norm(l.ffn_norm);
     e.attn_name = p + ".self_attn";
     encoder_.push_back(std::move(e));
   }
   for (size_t i = 0; i < w.decoder.size(); ++i) {
-    const DecoderLayerWeights& l = w.decoder[i];
+    DecoderLayerWeights& l = w.decoder[i];
     const std::string p = "model.decoder.layers." + std::to_string(i);
     DecoderLayer e;
-    e.self_qkv = linear(p + ".self_attn.q_proj", {l.self_attn.q, l.self_attn.k, l.self_attn.v});
-    e.self_out = linear(p + ".self_attn.out_proj", {l.self_attn.out});
-    e.cross_q = linear(p + ".encoder_attn.q_proj", {l.cross_attn.q});
-    e.cross_kv = linear(p + ".encoder_attn.k_proj", {l.cross_attn.k, l.cross_attn.v});
-    e.cross_out = linear(p + ".encoder_attn.out_proj", {l.cross_attn.out});
-    e.fc1 = linear(p + ".fc1", {l.fc1}, c.activation);
-    e.fc2 = linear(p + ".fc2", {l.fc2});
-    e.self_norm = norm_params(l.self_attn_norm);
-    e.cross_norm = norm_params(l.cross_attn_norm);
-    e.ffn_norm = norm_params(l.ffn_norm);
+    e.self_qkv = take_linear(p + ".self_attn.q_proj", {&l.self_attn.q, &l.self_attn.k, &l.self_attn.v});
+    e.self_out = take_linear(p + ".self_attn.out_proj", {&l.self_attn.out});
+    e.cross_q = take_linear(p + ".encoder_attn.q_proj", {&l.cross_attn.q});
+    e.cross_kv = take_linear(p + ".encoder_attn.k_proj", {&l.cross_attn.k, &l.cross_attn.v});
+    e.cross_out = take_linear(p + ".encoder_attn.out_proj", {&l.cross_attn.out});
+    e.fc1 = take_linear(p + ".fc1", {&l.fc1}, c.activation);
+    e.fc2 = take_linear(p + ".fc2", {&l.fc2});
+    e.self_norm = take_norm(l.self_attn_norm);
+    e.cross_norm = take_norm(l.cross_attn_norm);
+    e.ffn_norm = take_norm(l.ffn_norm);
     e.self_name = p + ".self_attn";
     e.cross_name = p + ".encoder_attn";
     decoder_.push_back(std::move(e));
   }
-  encoder_final_norm_ = norm_params(w.encoder_final_norm);
-  decoder_final_norm_ = norm_params(w.decoder_final_norm);
-  output_projection_ = linear("lm_head", {w.output});
+  encoder_final_norm_ = take_norm(w.encoder_final_norm);
+  decoder_final_norm_ = take_norm(w.decoder_final_norm);
+  output_projection_ = take_linear("lm_head", {&w.output});
+  // An FP32 embedding that is the output projection's weight is read from its Wᵀ
+  // [d, vocab] (an FP32 projection: LinearF32), column r as row r; another is
+  // kept and read where it lies.
+  const int64_t vocab = output_projection_->out_features();
+  auto table = [&](TensorPtr t) -> EmbeddingTable {
+    if (!t) return {};
+    if (t.get() == tied) return {static_cast<const LinearF32&>(*output_projection_).weight_t(), 1, vocab, nullptr};
+    const float* data = t->data.data();
+    return {data, d, 1, std::move(t)};
+  };
+  encoder_embed_ = table(std::exchange(w.encoder_embed, nullptr));
+  decoder_embed_ = table(std::exchange(w.decoder_embed, nullptr));
+#ifdef __GLIBC__
+  // Loading freed the imported tensors and its scratch (the file's JSON, the
+  // tokenizer's texts): glibc returns free memory to the system by itself only
+  // from the top of the heap, so the pages freed below it are given back here
+  // (1–3 MiB at ddtp-en-de-small; a few ms).
+  malloc_trim(0);
+#endif
 }
 
 void MarianModel::set_observer(ActivationObserver* observer) {
@@ -158,7 +190,7 @@ void MarianModel::embed(bool decoder, const int* ids, int64_t n, const int64_t* 
   const int64_t d = config_.d_model;
   const Int8Tensor* q = (decoder ? decoder_embed_int8_ : encoder_embed_int8_).get();
   const ClusteredBinaryEmbedding* bin = (decoder ? decoder_embed_binary_ : encoder_embed_binary_).get();
-  const Tensor* table = (decoder ? decoder_embed_ : encoder_embed_).get();
+  const EmbeddingTable& table = decoder ? decoder_embed_ : encoder_embed_;
   // Sinusoidal rows only as far as positions are used (a per-thread table that
   // grows on demand), not a [max_positions, d] table per model.
   thread_local std::vector<float> table_rows;
@@ -184,8 +216,8 @@ void MarianModel::embed(bool decoder, const int* ids, int64_t n, const int64_t* 
       const float s = q->scale(row) * embed_scale_;
       for (int64_t j = 0; j < d; ++j) o[j] = float(e[j]) * s + p[j];
     } else {
-      const float* e = table->data.data() + row * d;
-      for (int64_t j = 0; j < d; ++j) o[j] = e[j] * embed_scale_ + p[j];
+      const float* e = table.data + row * table.row_stride;
+      for (int64_t j = 0; j < d; ++j) o[j] = e[j * table.col_stride] * embed_scale_ + p[j];
     }
   }
 }

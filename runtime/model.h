@@ -49,7 +49,13 @@ struct DecoderState {
 
 class MarianModel {
  public:
+  // Builds the runtime's layers; `weights` stay as they are (calibration and the
+  // search go on using them).
   explicit MarianModel(const MarianWeights& weights);
+  // The same, consuming `weights`: each tensor is let go as soon as its layer
+  // holds it in the runtime's own layout (transposed, packed), so where `weights`
+  // held the only reference, a model being loaded is never resident twice.
+  explicit MarianModel(MarianWeights&& weights);
 
   const ModelConfig& config() const { return config_; }
   // Every matrix product reports its input to `observer` (null: none), the
@@ -69,9 +75,18 @@ class MarianModel {
   void embed(bool decoder, const int* ids, int64_t n, const int64_t* positions, float* out) const;
   void grow_cache(DecoderState& s, int64_t needed) const;
 
+  // An FP32 embedding: row r, column j at data[r * row_stride + j * col_stride].
+  // A tied model reads its rows as the columns of the output projection's Wᵀ, so
+  // one copy of the matrix serves both roles.
+  struct EmbeddingTable {
+    const float* data = nullptr;
+    int64_t row_stride = 0, col_stride = 1;
+    TensorPtr owner;  // the tensor `data` lies in; null when it is the output projection's
+  };
+
   ModelConfig config_;
   float embed_scale_ = 1.0f;
-  TensorPtr encoder_embed_, decoder_embed_;  // [vocab, d]; one tensor when tied
+  EmbeddingTable encoder_embed_, decoder_embed_;  // FP32 embeddings
   std::shared_ptr<const Int8Tensor> encoder_embed_int8_, decoder_embed_int8_;  // when quantized
   std::shared_ptr<const ClusteredBinaryEmbedding> encoder_embed_binary_, decoder_embed_binary_;
   std::vector<EncoderLayer> encoder_;

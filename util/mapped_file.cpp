@@ -16,6 +16,17 @@ MappedFile::~MappedFile() {
   if (size_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
+void MappedFile::release(std::span<const uint8_t> range) const {
+  if (range.empty() || range.data() < data_ || range.data() + range.size() > data_ + size_) return;
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t first = reinterpret_cast<uintptr_t>(range.data()) & ~(page - 1);
+  const uintptr_t last = reinterpret_cast<uintptr_t>(range.data() + range.size());
+  // A read-only private mapping has no dirty pages: MADV_DONTNEED only unmaps
+  // them, and a later read faults the file's bytes back in. Advice, so a
+  // failure changes nothing but the memory held.
+  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));

@@ -14,6 +14,11 @@ class MappedFile {
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
+  // Drops this process's pages of `range` (a part of bytes()), widened to whole
+  // pages: for bytes already copied out (or only checked), so a loaded model is
+  // not also held as the file's pages. The bytes stay readable: touching them
+  // again pages them back in from the file (the page cache keeps them).
+  void release(std::span<const uint8_t> range) const;
 
   // Throws qtool::Error naming the file when it cannot be opened or mapped.
   static std::shared_ptr<const MappedFile> open(const std::string& path);

@@ -43,9 +43,11 @@ void gemm_f32_nn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
 }
 
 std::string gemm_f32_backend() {
-  const dnnl_version_t* v = dnnl_version();
-  return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
-         " sgemm";
+  // The version built against (the library opened by its SONAME is that ABI):
+  // asking the library would open it (kernels/onednn_loader.cpp) in a process
+  // that has no FP32 product to run.
+  return "oneDNN " + std::to_string(DNNL_VERSION_MAJOR) + "." + std::to_string(DNNL_VERSION_MINOR) + "." +
+         std::to_string(DNNL_VERSION_PATCH) + " sgemm";
 }
 
 }  // namespace qtool::runtime

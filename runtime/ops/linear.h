@@ -49,6 +49,8 @@ class LinearF32 final : public Linear {
   void forward(const float* x, int64_t rows, float* y) const override;
   int64_t in_features() const override { return in_; }
   int64_t out_features() const override { return out_; }
+  // Wᵀ [in, out]: a tied model's embedding reads its rows here (as columns).
+  const float* weight_t() const { return weight_t_.data(); }
 
  private:
   int64_t in_ = 0, out_ = 0;

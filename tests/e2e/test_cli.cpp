@@ -175,6 +175,25 @@ TEST_CASE("safetensors and HDF5 give identical translations") {
   CHECK(read_lines((scratch() / "a.de").string()).size() == 150);
 }
 
+TEST_CASE("a packed INT8 model opens neither oneDNN nor HDF5; a checkpoint opens what it needs") {
+  const std::string qtm = (scratch() / "libs.int8.qtm").string(), in = (scratch() / "libs.en").string();
+  write(in, "The cat sat on the mat.\n");
+  REQUIRE(run_qtool("quantize --quiet --model " + tiny() + " --config " + test::source_dir() +
+                    "/configs/int8-dynamic.json --output " + qtm).code == 0);
+  // The dynamic linker lists on stderr every library it loads, dlopen's too
+  // (glibc's LD_DEBUG). bench also prints the kernel line, which names oneDNN.
+  auto loaded = [&](const std::string& model) {
+    ::setenv("LD_DEBUG", "files", 1);
+    Run r = run_qtool("bench --quiet --model " + model + " --input " + in);
+    ::unsetenv("LD_DEBUG");
+    REQUIRE(r.code == 0);
+    return std::pair{r.err.find("file=libdnnl") != std::string::npos, r.err.find("file=libhdf5") != std::string::npos};
+  };
+  CHECK(loaded(qtm) == std::pair{false, false});
+  CHECK(loaded(tiny()) == std::pair{true, false});            // FP32 products, from safetensors
+  CHECK(loaded(tiny() + "/model.h5") == std::pair{true, true});
+}
+
 TEST_CASE("bad checkpoints are refused on one line, and the old output survives") {
   const fs::path in = scratch() / "two.en", out = scratch() / "keep.de";
   write(in, "Hello world.\nThis package provides documentation.\n");

@@ -15,6 +15,7 @@
 #include "runtime/translator.h"
 #include "tests/export/qtm_edit.h"
 #include "tests/export/tiny_models.h"
+#include "tests/resident.h"
 #include "tests/test_paths.h"
 #include "util/crc32.h"
 #include "util/error.h"
@@ -212,6 +213,30 @@ TEST_CASE("qtm: binary-code planes and clustered embeddings round-trip and are u
                            ["model.encoder.layers.0.fc1.weight"]["data"]["offset"];
   bytes[off + 3] ^= 0x10;
   CHECK(error_of(bytes).find("tensors.model.encoder.layers.0.fc1.weight.data: checksum mismatch") != std::string::npos);
+}
+
+TEST_CASE("qtm: read_qtm keeps no page of the file; sign planes come back as decoding reads them") {
+  checkpoint::Checkpoint ck = checkpoint::load_checkpoint(test::bundled_model());
+  const std::string lowbit = fs::canonical(scratch()).string() + "/resident.lowbit.qtm";
+  const std::string int8 = fs::canonical(scratch()).string() + "/resident.int8.qtm";
+  MarianWeights packed = test::lowbit_tiny(ck);
+  exporter::write_qtm(lowbit, packed, ck.vocab_files, "{}");
+  write_file_atomic(int8, std::string(packed_tiny().begin(), packed_tiny().end()));
+  std::vector<std::string> lines = read_lines(test::source_dir() + "/data/ddtp-en-de/dev.en");
+  lines.resize(3);
+  for (const auto& [path, in_place] : {std::pair{lowbit, true}, std::pair{int8, false}}) {
+    CAPTURE(path);
+    QtmModel q = read_qtm(path);
+    // Every section was checked and copied or left in place; none stays resident.
+    CHECK(test::resident_kib_of(path) == 0);
+    MarianWeights w = qtm_weights(q, path);
+    auto vocab = std::make_shared<const Vocabulary>(q.vocab, w.config.vocab_size, w.config.decoder_vocab_size);
+    runtime::TranslateOptions opt;
+    opt.progress = false;
+    runtime::Translator(std::make_shared<const runtime::MarianModel>(std::move(w)), vocab).translate(lines, opt);
+    // Planes used in place are read from the mapping; INT8 weights were copied (packed).
+    CHECK((test::resident_kib_of(path) > 0) == in_place);
+  }
 }
 
 TEST_CASE("qtm: an OPUS-layout model (vocab.json ids, two SentencePiece models) translates alone") {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <memory>
+#include <vector>
 
 #include "checkpoint/checkpoint.h"
 #include "runtime/model.h"
@@ -18,9 +20,25 @@ namespace {
 void check_golden(const std::string& model_dir) {
   const std::string golden = model_dir + "/reference/golden.h5";
   checkpoint::Checkpoint ck = checkpoint::load_checkpoint(model_dir);
-  const ModelConfig& c = ck.weights.config;
+  const ModelConfig c = ck.weights.config;
   Vocabulary vocab(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);
-  runtime::MarianModel model(ck.weights);
+  // Built from the weights it consumes, as the loaders do: every tensor the
+  // layers copied is let go, a tied embedding too (it reads the output
+  // projection's Wᵀ); an untied embedding is kept and used in place.
+  const MarianWeights& w = ck.weights;
+  const std::vector<std::weak_ptr<const Tensor>> copied = {
+      w.output.weight, w.output.bias, w.encoder[0].fc1.weight, w.decoder.back().cross_attn.v.weight,
+      w.decoder[0].ffn_norm.gamma};
+  const std::weak_ptr<const Tensor> encoder_embed = w.encoder_embed, decoder_embed = w.decoder_embed;
+  const bool encoder_tied = w.encoder_embed == w.output.weight, decoder_tied = w.decoder_embed == w.output.weight;
+  {
+    runtime::MarianModel kept(ck.weights);  // the caller's weights stay
+    for (const auto& t : copied) CHECK_FALSE(t.expired());
+  }
+  runtime::MarianModel model(std::move(ck.weights));
+  for (const auto& t : copied) CHECK(t.expired());
+  CHECK(encoder_embed.expired() == encoder_tied);
+  CHECK(decoder_embed.expired() == decoder_tied);
   for (int s = 0; s < 4; ++s) {
     const std::string g = "/s" + std::to_string(s);
     CAPTURE(model_dir);
