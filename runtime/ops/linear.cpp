@@ -22,12 +22,12 @@ LinearF32::LinearF32(const std::vector<LinearWeights>& parts) {
 
 void LinearF32::forward(const float* x, int64_t rows, float* y) const {
   observe(x, rows);
-  // Chunks of 16-column blocks, one per CPU and ≥ 2^20 multiply-adds: sgemm packs
+  // Chunks of 16-column blocks, one per CPU and ≥ 2^16 multiply-adds: sgemm packs
   // its inputs per call (four chunks per CPU ran 7% slower on one thread). Each
   // chunk adds its bias and activation.
   const VecAct act = vec_act(activation);
   const auto add_bias_act = vec_ops().add_bias_act;
-  parallel_for(out_, chunk_grain(out_, rows * in_, int64_t(1) << 20, 16, 1), [&](int64_t c0, int64_t c1) {
+  parallel_for(out_, chunk_grain(out_, rows * in_, int64_t(1) << 16, 16, 1), [&](int64_t c0, int64_t c1) {
     gemm_f32_nn(rows, c1 - c0, in_, x, in_, weight_t_.data() + c0, out_, y + c0, out_);
     for (int64_t r = 0; r < rows; ++r) add_bias_act(y + r * out_ + c0, bias_.data() + c0, c1 - c0, act);
   });
