@@ -59,6 +59,17 @@ bool spin_until(Pred&& pred) {
 // (all claimed) must not meet this job's larger chunk count and claim past them.
 class Pool {
  public:
+  // At exit the members are woken, leave and are joined, so no thread of ours
+  // is left while the process ends (LeakSanitizer's exit scan stops and walks
+  // every thread, and crashed on members holding oneDNN's thread-locals).
+  ~Pool() {
+    std::lock_guard<std::mutex> lock(grow_mu_);
+    stop_.store(true, std::memory_order_seq_cst);
+    epoch_.fetch_add(1, std::memory_order_seq_cst);
+    epoch_.notify_all();
+    for (std::thread& t : members_) t.join();
+  }
+
   // Runs the job with up to `helpers` pool threads beside the caller; false
   // (nothing run) when another thread's job holds the pool.
   bool run(int64_t n, int64_t grain, int helpers, const ChunkFn& fn) {
@@ -128,19 +139,18 @@ class Pool {
         while (epoch_.load(std::memory_order_seq_cst) == seen) epoch_.wait(seen);
         sleeping_.fetch_sub(1, std::memory_order_relaxed);
       }
+      if (stop_.load(std::memory_order_seq_cst)) return;
       seen = epoch_.load(std::memory_order_acquire);
       if (index < helpers_.load(std::memory_order_relaxed)) work(seen);
     }
   }
 
-  // Members are started on first need and live as long as the process (they
-  // sleep when idle), so no job waits for a thread to start twice.
+  // Members are started on first need and live until exit (they sleep when
+  // idle), so no job waits for a thread to start twice.
   void grow(int helpers) {
     std::lock_guard<std::mutex> lock(grow_mu_);
-    while (static_cast<int>(members_) < helpers) {
-      std::thread(&Pool::member, this, static_cast<int>(members_)).detach();
-      ++members_;
-    }
+    while (static_cast<int>(members_.size()) < helpers)
+      members_.emplace_back(&Pool::member, this, static_cast<int>(members_.size()));
   }
 
   static constexpr uint64_t kClosed = 0xffffffffu;  // no chunk index reaches it
@@ -158,13 +168,13 @@ class Pool {
   int64_t n_ = 0, grain_ = 1;
   std::exception_ptr error_;
   std::mutex error_mu_, grow_mu_;
-  size_t members_ = 0;
+  std::vector<std::thread> members_;
+  std::atomic<bool> stop_{false};
 };
 
-// Never destroyed: detached members may still be asleep on it at exit.
 Pool& pool() {
-  static Pool* p = new Pool;
-  return *p;
+  static Pool p;
+  return p;
 }
 
 }  // namespace
