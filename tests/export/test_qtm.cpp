@@ -13,6 +13,7 @@
 #include "quantize/int8_model.h"
 #include "quantize/model_quantizer.h"
 #include "runtime/translator.h"
+#include "tests/error_text.h"
 #include "tests/export/qtm_edit.h"
 #include "tests/export/tiny_models.h"
 #include "tests/resident.h"
@@ -43,14 +44,6 @@ std::vector<std::string> translate(const std::string& qtm_path, const std::vecto
   return runtime::Translator(model, vocab).translate(lines, opt);
 }
 
-std::string error_in(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 
@@ -295,18 +288,18 @@ TEST_CASE("qtm: a tokenizer kept beside the file: written next to it, checked at
   SUBCASE("a different file already there is refused before anything is written") {
     write_file_atomic((dir / "vocab.json").string(), "{\"a\": 0}");
     const std::string other = (dir / "other.qtm").string();
-    const std::string e = error_in([&] { exporter::write_qtm(other, w, ck.vocab_files, "{}", {.tokenizer_beside = true}); });
+    const std::string e = test::error_text([&] { exporter::write_qtm(other, w, ck.vocab_files, "{}", {.tokenizer_beside = true}); });
     CHECK(e.rfind((dir / "vocab.json").string() + ": exists and is not this model's vocab.json", 0) == 0);
     CHECK(!fs::exists(other));
     CHECK(read_text_file((dir / "vocab.json").string()) == "{\"a\": 0}");
   }
   SUBCASE("a missing or changed tokenizer file is refused at load, naming it") {
     fs::remove(dir / "source.spm");
-    CHECK(error_in([&] { read_qtm(beside); }) ==
+    CHECK(test::error_text([&] { read_qtm(beside); }) ==
           beside + ": vocab.source_spm: " + (dir / "source.spm").string() +
               " is missing (this .qtm keeps its tokenizer beside it)");
     write_file_atomic((dir / "source.spm").string(), ck.vocab_files.source_spm + "x");
-    const std::string e = error_in([&] { read_qtm(beside); });
+    const std::string e = test::error_text([&] { read_qtm(beside); });
     CHECK(e.rfind(beside + ": vocab.source_spm: " + (dir / "source.spm").string() +
                       " is not the file this model was written with",
                   0) == 0);
@@ -317,7 +310,7 @@ TEST_CASE("qtm: a tokenizer kept beside the file: written next to it, checked at
       h["vocab"]["vocab_json"]["file"] = "../vocab.json";
     });
     write_file_atomic(beside, std::string(edited.begin(), edited.end()));
-    CHECK(error_in([&] { read_qtm(beside); }) == beside + ": vocab.vocab_json.file: \"../vocab.json\" is not \"vocab.json\"");
+    CHECK(test::error_text([&] { read_qtm(beside); }) == beside + ": vocab.vocab_json.file: \"../vocab.json\" is not \"vocab.json\"");
   }
 }
 

@@ -13,6 +13,7 @@
 #include "model/vocabulary.h"
 #include "quantize/frequency_clusters.h"
 #include "quantize/token_counts.h"
+#include "tests/error_text.h"
 #include "tests/test_paths.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -21,16 +22,6 @@ using namespace qtool;
 using namespace qtool::quantize;
 
 namespace {
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 Vocabulary bundled_vocab() { return Vocabulary(VocabularyFiles::from_directory(test::bundled_model()), 8000, 8000); }
 
@@ -98,12 +89,12 @@ TEST_CASE("frequency clusters: ties broken by id, most frequent first") {
 
 TEST_CASE("frequency clusters: arguments are validated") {
   const std::vector<int64_t> counts{3, 2, 1};
-  CHECK(error_of([&] { frequency_clusters(counts, 0, 2.0); }).find("clusters must be 1..8, got 0") != std::string::npos);
-  CHECK(error_of([&] { frequency_clusters(counts, 9, 2.0); }).find("clusters must be 1..8") != std::string::npos);
+  CHECK(test::error_text([&] { frequency_clusters(counts, 0, 2.0); }).find("clusters must be 1..8, got 0") != std::string::npos);
+  CHECK(test::error_text([&] { frequency_clusters(counts, 9, 2.0); }).find("clusters must be 1..8") != std::string::npos);
   for (double r : {0.0, -1.0, std::nan(""), std::numeric_limits<double>::infinity()})
-    CHECK(error_of([&] { frequency_clusters(counts, 2, r); }).find("ratio must be a positive number") != std::string::npos);
-  CHECK(error_of([&] { frequency_clusters({}, 2, 2.0); }).find("no token counts") != std::string::npos);
-  CHECK(error_of([&] { cluster_sizes(0, 2, 2.0); }).find("empty") != std::string::npos);
+    CHECK(test::error_text([&] { frequency_clusters(counts, 2, r); }).find("ratio must be a positive number") != std::string::npos);
+  CHECK(test::error_text([&] { frequency_clusters({}, 2, 2.0); }).find("no token counts") != std::string::npos);
+  CHECK(test::error_text([&] { cluster_sizes(0, 2, 2.0); }).find("empty") != std::string::npos);
 }
 
 TEST_CASE("token counts: the JSON file round-trips") {
@@ -123,7 +114,7 @@ TEST_CASE("token counts: malformed files are refused with the file and field nam
     const size_t at = text.find(from);
     REQUIRE(at != std::string::npos);
     text.replace(at, from.size(), to);
-    return error_of([&] { parse_token_counts(text, "c.json"); });
+    return test::error_text([&] { parse_token_counts(text, "c.json"); });
   };
   CHECK(refused(good, "qtool-token-counts", "something-else").find("c.json: format:") == 0);
   CHECK(refused(good, "\"version\": 1", "\"version\": 2").find("c.json: version: must be 1") == 0);
@@ -133,7 +124,7 @@ TEST_CASE("token counts: malformed files are refused with the file and field nam
   CHECK(refused(good, "\"crc32:0123abcd\"", "7").find("c.json: vocab_checksum:") == 0);
   CHECK(refused(good, "\"source_lines\": 5", "\"source_lines\": -5").find("c.json: source_lines:") == 0);
   CHECK(refused(good, "}", "").find("c.json: not valid JSON") == 0);
-  CHECK(error_of([] { parse_token_counts("[]", "c.json"); }).find("c.json: the top level must be a JSON object") == 0);
+  CHECK(test::error_text([] { parse_token_counts("[]", "c.json"); }).find("c.json: the top level must be a JSON object") == 0);
 }
 
 TEST_CASE("token counts: per-matrix counts, and counts of another vocabulary or length refused") {
@@ -141,11 +132,11 @@ TEST_CASE("token counts: per-matrix counts, and counts of another vocabulary or 
   CHECK(counts_for(c, "source", 4, "c.json") == std::vector<int64_t>{5, 0, 3, 12});
   CHECK(counts_for(c, "target", 4, "c.json") == std::vector<int64_t>{4, 1, 0, 7});
   CHECK(counts_for(c, "both", 4, "c.json") == std::vector<int64_t>{9, 1, 3, 19});
-  CHECK(error_of([&] { counts_for(c, "source", 5, "c.json"); }).find("c.json: source: 4 counts for an embedding of 5 rows") == 0);
-  CHECK(error_of([&] { counts_for(c, "decoder", 4, "c.json"); }).find("unknown side 'decoder'") != std::string::npos);
+  CHECK(test::error_text([&] { counts_for(c, "source", 5, "c.json"); }).find("c.json: source: 4 counts for an embedding of 5 rows") == 0);
+  CHECK(test::error_text([&] { counts_for(c, "decoder", 4, "c.json"); }).find("unknown side 'decoder'") != std::string::npos);
   TokenCounts no_target = c;
   no_target.target.assign(4, 0);
-  CHECK(error_of([&] { counts_for(no_target, "target", 4, "c.json"); }).find("target: no tokens were counted") != std::string::npos);
+  CHECK(test::error_text([&] { counts_for(no_target, "target", 4, "c.json"); }).find("target: no tokens were counted") != std::string::npos);
 
   const Vocabulary vocab = bundled_vocab();
   TokenCounts right;
@@ -155,10 +146,10 @@ TEST_CASE("token counts: per-matrix counts, and counts of another vocabulary or 
   CHECK_NOTHROW(check_token_counts(right, vocab, "c.json"));
   TokenCounts other = right;
   other.vocab_checksum = "crc32:00000000";
-  CHECK(error_of([&] { check_token_counts(other, vocab, "c.json"); }).find("is another vocabulary's") != std::string::npos);
+  CHECK(test::error_text([&] { check_token_counts(other, vocab, "c.json"); }).find("is another vocabulary's") != std::string::npos);
   TokenCounts shorter = right;
   shorter.target.resize(7999);
-  CHECK(error_of([&] { check_token_counts(shorter, vocab, "c.json"); }).find("target: 7999 counts for 8000 ids") !=
+  CHECK(test::error_text([&] { check_token_counts(shorter, vocab, "c.json"); }).find("target: 7999 counts for 8000 ids") !=
         std::string::npos);
 }
 
@@ -206,6 +197,6 @@ TEST_CASE("token counts: the repo's counts files belong to their models") {
     const TokenCounts o = parse_token_counts(read_text_file(opus_file), opus_file);
     CHECK_NOTHROW(check_token_counts(o, opus, opus_file));
     CHECK(o.source[opus.eos_id()] == 44113);
-    CHECK(error_of([&] { check_token_counts(o, vocab, opus_file); }).find("another vocabulary's") != std::string::npos);
+    CHECK(test::error_text([&] { check_token_counts(o, vocab, opus_file); }).find("another vocabulary's") != std::string::npos);
   }
 }

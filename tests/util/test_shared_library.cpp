@@ -3,21 +3,11 @@
 #include <cstdio>
 
 
+#include "tests/error_text.h"
 #include "util/error.h"
 #include "util/shared_library.h"
 
 using namespace qtool;
-
-namespace {
-std::string error_of(void (*f)()) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-}  // namespace
 
 TEST_CASE("SharedLibrary: opened by SONAME, symbols by name, failures named") {
   const SharedLibrary libm("libm.so.6", "a test");
@@ -25,8 +15,8 @@ TEST_CASE("SharedLibrary: opened by SONAME, symbols by name, failures named") {
   // A variable is the one this process uses, wherever it lives (the executable
   // may hold a copy of libc's stdin).
   CHECK(SharedLibrary("libc.so.6", "a test").variable("stdin") == static_cast<void*>(&stdin));
-  CHECK(error_of([] { SharedLibrary("libm.so.6", "a test").symbol("no_such_function"); }) ==
+  CHECK(test::error_text([] { SharedLibrary("libm.so.6", "a test").symbol("no_such_function"); }) ==
         "libm.so.6 (a test) has no symbol no_such_function: is it another version?");
-  const std::string missing = error_of([] { SharedLibrary("libqtool-no-such-library.so.7", "reading X files"); });
+  const std::string missing = test::error_text([] { SharedLibrary("libqtool-no-such-library.so.7", "reading X files"); });
   CHECK(missing.rfind("cannot load libqtool-no-such-library.so.7 (reading X files): ", 0) == 0);
 }
