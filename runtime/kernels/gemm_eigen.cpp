@@ -1,9 +1,9 @@
 // FP32 products through Eigen's blocked GEBP kernel, which Eigen vectorises with
 // NEON on AArch64 (one thread per call: the runtime splits products). Header-only: nothing to ship.
 #include <Eigen/Core>
-#include <omp.h>
 
 #include "runtime/kernels/gemm.h"
+#include "runtime/kernels/serial_openmp.h"
 
 namespace qtool::runtime {
 namespace {
@@ -16,10 +16,7 @@ template <class B>
 void product(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const B& b, float* C, int64_t ldc,
              float beta) {
   if (M == 0 || N == 0) return;
-  // The runtime's pool splits products into chunks (runtime/parallel.h): Eigen,
-  // which forks omp_get_max_threads() threads, runs each on the calling thread.
-  const int saved = omp_get_max_threads();
-  if (saved != 1) omp_set_num_threads(1);
+  SerialOpenMp serial;
   ConstView a(A, M, K, Eigen::OuterStride<>(lda));
   View c(C, M, N, Eigen::OuterStride<>(ldc));
   if (beta == 0.0f) {
@@ -28,7 +25,6 @@ void product(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const
     c *= beta;
     c.noalias() += a * b;
   }
-  if (saved != 1) omp_set_num_threads(saved);
 }
 
 }  // namespace

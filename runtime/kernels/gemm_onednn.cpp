@@ -1,30 +1,12 @@
 #include "runtime/kernels/gemm.h"
 
 #include <dnnl.h>
-#include <omp.h>
 
 #include <stdexcept>
 
+#include "runtime/kernels/serial_openmp.h"
+
 namespace qtool::runtime {
-namespace {
-
-// The runtime's pool splits products into chunks (runtime/parallel.h); oneDNN's
-// sgemm would fork an OpenMP team of its own inside each. A thread's OpenMP
-// count is its own, so it is set to 1 around the call and given back.
-class SerialOpenMp {
- public:
-  SerialOpenMp() : saved_(omp_get_max_threads()) {
-    if (saved_ != 1) omp_set_num_threads(1);
-  }
-  ~SerialOpenMp() {
-    if (saved_ != 1) omp_set_num_threads(saved_);
-  }
-
- private:
-  int saved_;
-};
-
-}  // namespace
 
 void gemm_f32_nt(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                  int64_t ldb, float* C, int64_t ldc, float beta) {
