@@ -32,12 +32,16 @@ void print_summary(const std::string& path, const std::string& file, int64_t fil
               w.decoder_embed_name.c_str(), w.output_projection_name.c_str(), tied ? "tied" : "untied");
 }
 
+// Stored bits (scales and tables included) first: what the size is; then the code alone.
 void print_block_bits(const std::vector<TensorBits>& rows) {
-  const std::map<std::string, double> avg = average_bits(rows);
-  std::printf("average bits");
-  for (const char* b : {"embedding", "encoder", "decoder", "output", "all"})
-    if (avg.count(b)) std::printf("  %s %.2f", std::string(b) == "all" ? "all weights" : b, avg.at(b));
-  std::printf("\n");
+  auto line = [](const char* label, const std::map<std::string, double>& avg) {
+    std::printf("%s", label);
+    for (const char* b : {"embedding", "encoder", "decoder", "output", "all"})
+      if (avg.count(b)) std::printf("  %s %.2f", std::string(b) == "all" ? "all weights" : b, avg.at(b));
+    std::printf("\n");
+  };
+  line("average bits", average_bits(rows));
+  line("code bits   ", average_code_bits(rows));
 }
 
 // Static INT8 inputs (ranges, zero points) and the layers that fell back.

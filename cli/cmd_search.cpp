@@ -46,7 +46,20 @@ void add_search(CLI::App& app) {
   auto* drop = cmd->add_option("--max-bleu-drop", opt->max_bleu_drop, "Stop before losing more dev BLEU than this");
   target->excludes(drop);
   cmd->add_option("--output", *output, "The quantization config to write (JSON)")->required();
-  cmd->add_option("--token-counts", *counts_file, "Token counts (qtool count-tokens) for frequency-clustered embeddings");
+  auto calibration_data = std::make_shared<std::string>();
+  auto calibration_sentences = std::make_shared<int>(1000);
+  auto plain = std::make_shared<bool>(false);
+  cmd->add_option("--token-counts", *counts_file,
+                  "Token counts (qtool count-tokens) for frequency-clustered embeddings (default: counted on the "
+                  "calibration data and the model's translations of it)");
+  cmd->add_option("--calibration-data", *calibration_data,
+                  "Source lines for GPTQ's hessians and the token counts (default: --dev-src); the plan records it");
+  cmd->add_option("--calibration-sentences", *calibration_sentences, "The first N lines of it")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_flag("--no-gptq", *plain, "Plain alternating binary code instead of GPTQ");
+  auto no_bias_correction = std::make_shared<bool>(false);
+  cmd->add_flag("--no-bias-correction", *no_bias_correction, "Keep the biases as they are (no b += (W − Ŵ)E[x])");
   cmd->add_option("--calibration", *calibration,
                   "Calibration file (qtool calibrate): activation-aware binary code for every candidate");
   cmd->add_option("--ratio", opt->embedding_ratio, "Embedding cluster size ratio r")->capture_default_str();
@@ -62,7 +75,8 @@ void add_search(CLI::App& app) {
     if (opt->target_bits <= 0 && opt->max_bleu_drop < 0) throw Error("search: give --target-bits or --max-bleu-drop");
     runtime::set_num_threads(*threads);
     omp_set_num_threads(runtime::num_threads());  // the quantizer's loops (GPTQ, codes) are OpenMP
-    pipeline::SearchJob job{*model, *dev_src, *dev_ref, *output, *calibration, *counts_file, *table, *opt};
+    pipeline::SearchJob job{*model, *dev_src, *dev_ref, *output, *calibration, *counts_file, *table, *opt,
+                            *calibration_data, *calibration_sentences, !*plain, !*no_bias_correction};
     job.options.progress = !*quiet;
     const search::SearchResult r = pipeline::run_search(job, [&](const std::string& line) {
       if (!*quiet) std::fprintf(stderr, "%s\n", line.c_str());

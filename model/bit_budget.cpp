@@ -36,18 +36,31 @@ const char* block_of(const std::string& name) {
   return "other";
 }
 
-std::map<std::string, double> average_bits(const std::vector<TensorBits>& rows) {
+namespace {
+
+template <class Bits>
+std::map<std::string, double> block_averages(const std::vector<TensorBits>& rows, Bits bits_of) {
   std::map<std::string, std::pair<double, int64_t>> sums;  // Σ bits·params, Σ params
   for (const TensorBits& r : rows) {
     if (!r.matrix) continue;
     for (const std::string& b : {std::string(block_of(r.name)), std::string("all")}) {
-      sums[b].first += r.code_bits * double(r.params);
+      sums[b].first += bits_of(r);
       sums[b].second += r.params;
     }
   }
   std::map<std::string, double> avg;
   for (const auto& [b, s] : sums) avg[b] = s.first / double(s.second);
   return avg;
+}
+
+}  // namespace
+
+std::map<std::string, double> average_bits(const std::vector<TensorBits>& rows) {
+  return block_averages(rows, [](const TensorBits& r) { return 8.0 * double(r.bytes); });
+}
+
+std::map<std::string, double> average_code_bits(const std::vector<TensorBits>& rows) {
+  return block_averages(rows, [](const TensorBits& r) { return r.code_bits * double(r.params); });
 }
 
 TensorPlace place_of(const std::string& name) {

@@ -27,8 +27,12 @@ std::vector<TensorBits> tensor_bits(const TensorMap& fp32);  // a checkpoint's t
 // "embedding", "encoder", "decoder", "output" or "other", by the Hugging Face name.
 const char* block_of(const std::string& tensor_name);
 
-// Average code bits per block and under "all", weighted by parameters; matrices only.
+// Average bits per weight per block and under "all", matrices only, as stored:
+// bytes · 8 / parameters, so scales (α, INT8 row scales), padding and cluster
+// order tables count. What a size budget is about.
 std::map<std::string, double> average_bits(const std::vector<TensorBits>& rows);
+// The same for the code alone (sign planes, 8, 32), as the paper quotes it.
+std::map<std::string, double> average_code_bits(const std::vector<TensorBits>& rows);
 
 // Where a weight matrix sits: block, layer (−1 outside the layer stacks) and the
 // tensor within the layer ("self_attn.q_proj", "fc1"); for the report's heat map.

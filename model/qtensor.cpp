@@ -104,6 +104,12 @@ int64_t binary_code_bytes(const BinaryCodeTensor& t) {
   return t.plane_words() * int64_t(sizeof(uint64_t)) + t.alpha_count() * 2;  // α stored as halves
 }
 
+int64_t binary_code_bytes(int64_t rows, int64_t cols, int bits, int64_t group_size) {
+  const int64_t gs = group_size > 0 ? group_size : cols;
+  const int64_t plane_words = (rows + 15) / 16 * ((cols + 3) / 4) * bits;
+  return plane_words * int64_t(sizeof(uint64_t)) + rows * bits * ((cols + gs - 1) / gs) * 2;
+}
+
 Int8Tensor quantize_int8(const Tensor& w, QType type) {
   Int8Tensor q;
   q.type = type;

@@ -86,5 +86,7 @@ float binary_code_value(const BinaryCodeTensor& t, int64_t row, int64_t col);
 void binary_code_set_sign(BinaryCodeTensor& t, int b, int64_t row, int64_t col, bool positive);
 // Bytes of planes and alphas (halves), padding included (what the tensor occupies on disk).
 int64_t binary_code_bytes(const BinaryCodeTensor& t);
+// The same for a shape, before quantizing (group_size 0: per row).
+int64_t binary_code_bytes(int64_t rows, int64_t cols, int bits, int64_t group_size);
 
 }  // namespace qtool

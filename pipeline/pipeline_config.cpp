@@ -237,7 +237,7 @@ PipelineConfig parse_pipeline_config(const std::string& text, const std::string&
       has_plan = qc.has_plan;
       v.use_hessians = qc.gptq;
     }
-    if (v.source == VariantSpec::Source::search) clustered = !c.data.token_counts.empty();
+    if (v.source == VariantSpec::Source::search) clustered = false;  // the plan records its counts and hessians
     const bool searched_aware = v.source == VariantSpec::Source::search && c.search->activation_aware;
     v.use_calibration = s.boolean("calibration", static_act || searched_aware);
     if (v.source == VariantSpec::Source::fp32 && s.has("calibration"))

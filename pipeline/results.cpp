@@ -33,11 +33,14 @@ std::string layer_type(const std::string& t) {
 
 // Bits per block and the per-layer assignments (the report's heat map).
 void add_bits(json& v, const std::vector<TensorBits>& rows) {
-  const std::map<std::string, double> avg = average_bits(rows);
-  json a = json::object();
-  for (const char* b : {"embedding", "encoder", "decoder", "output", "all"})
-    a[std::string(b) == "output" ? "output_projection" : b] = avg.count(b) ? json(avg.at(b)) : json(nullptr);
-  v["average_bits"] = a;
+  auto blocks = [](const std::map<std::string, double>& avg) {
+    json a = json::object();
+    for (const char* b : {"embedding", "encoder", "decoder", "output", "all"})
+      a[std::string(b) == "output" ? "output_projection" : b] = avg.count(b) ? json(avg.at(b)) : json(nullptr);
+    return a;
+  };
+  v["average_bits"] = blocks(average_bits(rows));  // stored: scales and tables included
+  v["code_bits"] = blocks(average_code_bits(rows));
   json layers = json::array();
   for (const TensorBits& r : rows) {
     if (!r.matrix) continue;

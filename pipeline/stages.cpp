@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "calibrate/input_hessians.h"
 #include "checkpoint/checkpoint.h"
 #include "eval/bleu.h"
 #include "model/qtm.h"
@@ -50,6 +51,56 @@ quantize::EmbeddingCounts read_counts_for(const std::string& file, const checkpo
                                           const Vocabulary& vocab) {
   return quantize::embedding_counts(quantize::parse_token_counts(read_text_file(file), file), vocab, ck.weights,
                                     file);
+}
+
+// What a searched plan is quantized with, computed from the source lines it
+// records: GPTQ's H from the FP32 model translating them, and the token counts
+// (a counts file, or the lines and the model's own translations of them).
+struct PlanData {
+  std::map<std::string, std::shared_ptr<const std::vector<float>>> hessians, means;
+  quantize::EmbeddingCounts counts;
+};
+
+PlanData compute_plan_data(const checkpoint::Checkpoint& ck, std::shared_ptr<const Vocabulary> vocab,
+                           const std::vector<std::string>& lines, const std::string& data_file,
+                           const std::string& counts_file, bool progress) {
+  runtime::MarianModel model(ck.weights);
+  if (progress) std::fprintf(stderr, "hessians and token counts from %zu lines of %s\n", lines.size(), data_file.c_str());
+  calibrate::HessianPass pass =
+      calibrate::collect_hessians(model, vocab, lines, calibrate::model_checksum(ck.weights_file), progress);
+  PlanData d;
+  for (auto& [name, t] : pass.hessians.tensors)
+    d.hessians[name] = std::make_shared<const std::vector<float>>(std::move(t.values));
+  for (auto& [name, m] : pass.means) d.means[name] = std::make_shared<const std::vector<float>>(std::move(m));
+  if (!counts_file.empty()) {
+    d.counts = read_counts_for(counts_file, ck, *vocab);
+  } else {
+    const quantize::TokenCounts tc = quantize::count_tokens(*vocab, lines, pass.translations);
+    d.counts = quantize::embedding_counts(tc, *vocab, ck.weights, data_file);
+  }
+  return d;
+}
+
+std::vector<std::string> first_lines(const std::string& file, int64_t n) {
+  std::vector<std::string> lines = non_empty_lines(file);
+  if (int64_t(lines.size()) > n) lines.resize(n);
+  return lines;
+}
+
+// A searched plan's inputs, checked against what is on disk now; the first
+// difference is refused, naming the input.
+void check_plan_inputs(const quantize::PlanInputs& in, const std::string& model, const std::string& config_name) {
+  auto check = [&](const char* field, const std::string& file, const std::string& recorded) {
+    if (!std::filesystem::exists(file))
+      throw Error(config_name + ": inputs." + field + ": " + file + " is missing (the plan was searched with it)");
+    const std::string now = hash_path(file);
+    if (now != recorded)
+      throw Error(config_name + ": inputs." + field + ": " + file + " changed since the search (content hash " + now +
+                  ", recorded " + recorded + ")");
+  };
+  check("model", model, in.model_hash);
+  check("calibration_data", in.calibration_data, in.calibration_hash);
+  if (!in.token_counts.empty()) check("token_counts", in.token_counts, in.token_counts_hash);
 }
 
 }  // namespace
@@ -149,7 +200,14 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
   const bool static_act = qc.activations == "static";
   if (static_act && job.calibration.empty())
     throw Error(job.config_name + ": int8.activations: \"static\" needs --calibration FILE (from qtool calibrate)");
-  if (qc.gptq && job.hessians.empty())
+  if (qc.inputs.present) {
+    if (!job.hessians.empty())
+      throw Error(job.hessians + ": " + job.config_name + " records its inputs (inputs.calibration_data); drop --hessians");
+    if (!job.token_counts.empty())
+      throw Error(job.token_counts + ": " + job.config_name + " records its inputs (inputs.token_counts); drop --token-counts");
+    check_plan_inputs(qc.inputs, job.model, job.config_name);
+  }
+  if (qc.gptq && job.hessians.empty() && !qc.inputs.present)
     throw Error(job.config_name + ": binary_code.gptq needs --hessians FILE (from qtool calibrate --hessian-output)");
   if (!qc.gptq && !job.hessians.empty())
     throw Error(job.hessians + ": a hessian file is only used with binary_code.gptq (" + job.config_name + " has none)");
@@ -157,9 +215,21 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
   check_distinct(ck.weights_file, job.output);
   std::optional<calibrate::Calibration> calib;
   if (!job.calibration.empty()) calib = read_calibration_for(job.calibration, ck);
-  if (qc.gptq) read_hessians_for(job.hessians, ck, qc);
+  if (qc.gptq && !job.hessians.empty()) read_hessians_for(job.hessians, ck, qc);
   quantize::EmbeddingCounts counts;
-  if (!job.token_counts.empty()) {
+  if (qc.inputs.present) {
+    const ModelConfig& mc = ck.weights.config;
+    auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, mc.vocab_size, mc.decoder_vocab_size);
+    const std::vector<std::string> lines = first_lines(qc.inputs.calibration_data, qc.inputs.calibration_sentences);
+    if (int64_t(lines.size()) < qc.inputs.calibration_sentences)
+      throw Error(job.config_name + ": inputs.calibration_data: " + qc.inputs.calibration_data + " has " +
+                  std::to_string(lines.size()) + " lines, the plan used " +
+                  std::to_string(qc.inputs.calibration_sentences));
+    PlanData d = compute_plan_data(ck, vocab, lines, qc.inputs.calibration_data, qc.inputs.token_counts, job.progress);
+    if (qc.gptq) qc.hessians = std::move(d.hessians), qc.hessian_file = qc.inputs.calibration_data;
+    if (qc.bias_correction) qc.input_means = std::move(d.means);
+    counts = std::move(d.counts);
+  } else if (!job.token_counts.empty()) {
     const ModelConfig& mc = ck.weights.config;
     const Vocabulary vocab(ck.vocab_files, mc.vocab_size, mc.decoder_vocab_size);
     counts = read_counts_for(job.token_counts, ck, vocab);
@@ -213,7 +283,7 @@ search::SearchResult run_search(const SearchJob& job, const std::function<void(c
   const search::SearchOptions& o = job.options;
   if (o.target_bits <= 0 && o.max_bleu_drop < 0) throw Error("search: give a target in bits or a largest BLEU drop");
   std::vector<std::string> inputs = model_input_files(job.model);
-  for (const std::string* f : {&job.dev_src, &job.dev_ref, &job.calibration, &job.token_counts})
+  for (const std::string* f : {&job.dev_src, &job.dev_ref, &job.calibration, &job.token_counts, &job.calibration_data})
     if (!f->empty()) inputs.push_back(*f);
   check_distinct(inputs, job.output);
   if (!job.table.empty()) {
@@ -235,13 +305,26 @@ search::SearchResult run_search(const SearchJob& job, const std::function<void(c
   }
   const ModelConfig& c = ck.weights.config;
   auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);
-  quantize::EmbeddingCounts counts;
-  if (!job.token_counts.empty()) counts = read_counts_for(job.token_counts, ck, *vocab);
-  const search::SearchResult r = search::search_precision(ck.weights, vocab, counts, src, ref, opt, log);
+  // The statistics the plan's model is quantized with, recorded so quantize can recompute them.
+  const std::string data_file = job.calibration_data.empty() ? job.dev_src : job.calibration_data;
+  const std::vector<std::string> lines = first_lines(data_file, std::max(1, job.calibration_sentences));
+  PlanData data = compute_plan_data(ck, vocab, lines, data_file, job.token_counts, o.progress);
+  if (job.gptq) opt.hessians = std::move(data.hessians);
+  if (job.bias_correction) opt.input_means = std::move(data.means);
+  nlohmann::json recorded = {
+      {"model", {{"content_hash", hash_path(job.model)}}},
+      {"calibration_data",
+       {{"file", std::filesystem::absolute(data_file).lexically_normal().string()},
+        {"content_hash", hash_path(data_file)},
+        {"sentences", lines.size()}}}};
+  if (!job.token_counts.empty())
+    recorded["token_counts"] = {{"file", std::filesystem::absolute(job.token_counts).lexically_normal().string()},
+                              {"content_hash", hash_path(job.token_counts)}};
+  const search::SearchResult r = search::search_precision(ck.weights, vocab, data.counts, src, ref, opt, log);
   char desc[160];
-  std::snprintf(desc, sizeof desc, "qtool search: %.2f average bits, dev BLEU %.2f (FP32 %.2f)",
+  std::snprintf(desc, sizeof desc, "qtool search: %.2f average bits (stored), dev BLEU %.2f (FP32 %.2f)",
                 r.steps.back().average_bits, r.steps.back().bleu, r.fp32_bleu);
-  write_file_atomic(job.output, search::plan_config_json(r.chosen, opt, desc));
+  write_file_atomic(job.output, search::plan_config_json(r.chosen, opt, desc, recorded.dump()));
   if (!job.table.empty()) write_file_atomic(job.table, search_table_json(r));
   return r;
 }

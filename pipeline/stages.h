@@ -61,6 +61,12 @@ struct SearchJob {
   std::string calibration, token_counts;        // optional
   std::string table;                            // optional: steps and sensitivities (JSON)
   search::SearchOptions options;
+  // GPTQ's hessians and the token counts come from these source lines (and the
+  // model's translations of them); "" = the dev source. The plan records them.
+  std::string calibration_data;
+  int calibration_sentences = 1000;             // the first N lines of it
+  bool gptq = true;                             // false: the plain alternating code
+  bool bias_correction = true;                  // QuantizeConfig::bias_correction
 };
 search::SearchResult run_search(const SearchJob& job, const std::function<void(const std::string&)>& log = {});
 std::string search_table_json(const search::SearchResult& r);

@@ -54,7 +54,7 @@ PrecisionPlan parse_plan(const json& p, const std::string& file) {
   if (p.contains("embedding")) {
     const json& e = p["embedding"];
     if (e.is_object()) {
-      only_keys(e, "precision.embedding.", {"clusters", "ratio"}, file);
+      only_keys(e, "precision.embedding.", {"clusters", "ratio", "bits"}, file);
       if (!e.contains("clusters") || !e["clusters"].is_number_integer() || e["clusters"].get<int64_t>() < 1 ||
           e["clusters"].get<int64_t>() > 4)
         fail(file, "precision.embedding.clusters: must be 1..4 (cluster i gets clusters − i bits)");
@@ -63,7 +63,14 @@ PrecisionPlan parse_plan(const json& p, const std::string& file) {
         fail(file, "precision.embedding.ratio: must be a number in (0, 100]");
       plan.embedding_clusters = e["clusters"];
       plan.embedding_ratio = e["ratio"];
-      plan.embedding = Precision::binary(plan.embedding_clusters);
+      int top = plan.embedding_clusters;  // the most frequent cluster's bits; default: one per cluster down to 1
+      if (e.contains("bits")) {
+        if (!e["bits"].is_number_integer() || e["bits"].get<int64_t>() < plan.embedding_clusters ||
+            e["bits"].get<int64_t>() > 4)
+          fail(file, "precision.embedding.bits: must be clusters..4 (cluster i gets bits − i planes)");
+        top = e["bits"];
+      }
+      plan.embedding = Precision::binary(top);
     } else {
       plan.embedding = parse_precision(e, "precision.embedding", file);
     }
@@ -91,11 +98,42 @@ PrecisionPlan parse_plan(const json& p, const std::string& file) {
   return plan;
 }
 
+PlanInputs parse_inputs(const json& in, const std::string& file) {
+  if (!in.is_object()) fail(file, "inputs: must be an object");
+  only_keys(in, "inputs.", {"model", "calibration_data", "token_counts"}, file);
+  auto object = [&](const char* key, std::initializer_list<const char*> keys) -> const json& {
+    if (!in.contains(key) || !in[key].is_object()) fail(file, std::string("inputs.") + key + ": must be an object");
+    only_keys(in[key], std::string("inputs.") + key + ".", keys, file);
+    return in[key];
+  };
+  auto text = [&](const json& o, const char* section, const char* key) {
+    if (!o.contains(key) || !o[key].is_string() || o[key].get<std::string>().empty())
+      fail(file, std::string("inputs.") + section + "." + key + ": must be a non-empty string");
+    return o[key].get<std::string>();
+  };
+  PlanInputs p;
+  p.present = true;
+  p.model_hash = text(object("model", {"content_hash"}), "model", "content_hash");
+  const json& d = object("calibration_data", {"file", "content_hash", "sentences"});
+  p.calibration_data = text(d, "calibration_data", "file");
+  p.calibration_hash = text(d, "calibration_data", "content_hash");
+  if (!d.contains("sentences") || !d["sentences"].is_number_integer() || d["sentences"].get<int64_t>() < 1)
+    fail(file, "inputs.calibration_data.sentences: must be an integer >= 1");
+  p.calibration_sentences = d["sentences"];
+  if (in.contains("token_counts")) {
+    const json& t = object("token_counts", {"file", "content_hash"});
+    p.token_counts = text(t, "token_counts", "file");
+    p.token_counts_hash = text(t, "token_counts", "content_hash");
+  }
+  return p;
+}
+
 }  // namespace
 
 QuantizeConfig parse_quantize_config(const std::string& text, const std::string& file) {
   const json j = parse_json_object(text, file);
-  only_keys(j, "", {"version", "int8", "description", "binary_code", "precision", "tokenizer", "vectors"}, file);
+  only_keys(j, "", {"version", "int8", "description", "binary_code", "precision", "tokenizer", "vectors", "inputs"},
+            file);
   if (!j.contains("version") || !j["version"].is_number_integer() || j["version"] != 1)
     fail(file, "version: must be 1");
   if (j.contains("description") && !j["description"].is_string()) fail(file, "description: must be a string");
@@ -131,7 +169,11 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
   if (j.contains("binary_code")) {
     const json& b = j["binary_code"];
     if (!b.is_object()) fail(file, "binary_code: must be an object");
-    only_keys(b, "binary_code.", {"iterations", "group_size", "activation_power", "gptq"}, file);
+    only_keys(b, "binary_code.", {"iterations", "group_size", "activation_power", "gptq", "bias_correction"}, file);
+    if (b.contains("bias_correction")) {
+      if (!b["bias_correction"].is_boolean()) fail(file, "binary_code.bias_correction: must be true or false");
+      c.bias_correction = b["bias_correction"];
+    }
     if (b.contains("iterations")) {
       if (!b["iterations"].is_number_integer() || b["iterations"].get<int64_t>() < 0 || b["iterations"].get<int64_t>() > 1000)
         fail(file, "binary_code.iterations: " + b["iterations"].dump() + " is not 0..1000");
@@ -174,6 +216,7 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
     }
   }
   if (c.has_plan) c.plan = parse_plan(j["precision"], file);
+  if (j.contains("inputs")) c.inputs = parse_inputs(j["inputs"], file);
   c.text = j.dump();
   return c;
 }

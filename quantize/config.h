@@ -4,15 +4,18 @@
 //    "int8": {"weights": "per_channel" | "per_tensor",
 //             "activations": "dynamic" | "static" (static needs a calibration file),
 //             "output_projection": true, "embeddings": true},      (INT8-only configs)
-//    "binary_code": {"iterations": 10, "group_size": 0, "activation_power": 1,
+//    "binary_code": {"iterations": 10, "group_size": 0, "activation_power": 1, "bias_correction": false,
 //                    "gptq": {"damp": 0.01, "rounds": 2, "act_order": false,
 //                             "embedding": false}},
 //    "precision": {"enc_self_attn": P, "enc_ffn": P, "dec_self_attn": P,
 //                  "dec_cross_attn": P, "dec_ffn": P,
 //                  "output_projection": P | "embedding",
-//                  "embedding": P | {"clusters": b, "ratio": r},
+//                  "embedding": P | {"clusters": b, "ratio": r, "bits": t},
 //                  "layers": {"decoder.0.ffn": P, ...}},
-//    "tokenizer": "embedded" | "beside", "vectors": "fp32" | "fp16"}
+//    "tokenizer": "embedded" | "beside", "vectors": "fp32" | "fp16",
+//    "inputs": {"model": {"content_hash": h},
+//               "calibration_data": {"file": f, "content_hash": h, "sentences": n},
+//               "token_counts": {"file": f, "content_hash": h}}}     (optional)
 // where P is 1..4 (binary-code planes), "int8" or "fp32". Without "precision"
 // every linear layer is INT8 (the int8 section's flags choose the rest).
 #pragma once
@@ -48,7 +51,9 @@ struct PrecisionPlan {
   // "decoder.N.cross_attn", "decoder.N.ffn".
   std::map<std::string, Precision> layers;
   Precision embedding = Precision::fp32();
-  int embedding_clusters = 0;  // > 0: frequency clusters, cluster i gets (clusters − i) bits
+  // > 0: frequency clusters, cluster i gets (embedding.bits − i) planes; embedding.bits
+  // ("bits", default = clusters) is the most frequent cluster's.
+  int embedding_clusters = 0;
   double embedding_ratio = 2.0;
   bool output_shares_embedding = true;  // "embedding": the tied matrix serves both (else quantized like it)
   Precision output_projection = Precision::int8();
@@ -59,6 +64,17 @@ struct PrecisionPlan {
 
 // The override key of a linear layer ("decoder.2.ffn") and its sub-layer type ("dec_ffn").
 std::pair<std::string, std::string> sublayer_of(const std::string& linear_name);
+
+// What a searched plan was made from, so `qtool quantize --config plan.json`
+// recomputes the same statistics (docs/quantize-config.md, "inputs"). Files are
+// checked by content hash: a changed input is refused, naming it.
+struct PlanInputs {
+  bool present = false;
+  std::string model_hash;                       // hash_path of the checkpoint
+  std::string calibration_data, calibration_hash;  // source lines the H and counts come from
+  int64_t calibration_sentences = 0;            // the first N lines
+  std::string token_counts, token_counts_hash;  // a counts file; "" = count the data and its translations
+};
 
 struct QuantizeConfig {
   Int8Options int8;
@@ -76,6 +92,12 @@ struct QuantizeConfig {
   GptqOptions gptq_options;
   std::map<std::string, std::shared_ptr<const std::vector<float>>> hessians;
   std::string hessian_file;
+  // binary_code.bias_correction: each binary-coded layer's bias absorbs the mean
+  // of its output error, b += (W − Ŵ) E[x], and GPTQ then minimises what is left,
+  // on the centred H − E[x]E[x]ᵀ. E[x] by calibration name (not part of the file:
+  // a searched plan's recorded inputs give it).
+  bool bias_correction = false;
+  std::map<std::string, std::shared_ptr<const std::vector<float>>> input_means;
   bool has_plan = false;      // "precision" given
   PrecisionPlan plan;
   // "beside": the .qtm records its tokenizer files (names, sizes, CRCs) and they
@@ -85,6 +107,7 @@ struct QuantizeConfig {
   // "fp16": biases, LayerNorm parameters and final_logits_bias rounded to and
   // stored as halves (a low-bit model's remaining FP32 bytes); default "fp32".
   bool vectors_f16 = false;
+  PlanInputs inputs;  // "inputs" (written by qtool search)
   std::string text;  // normalised JSON, recorded in the packed model
 };
 

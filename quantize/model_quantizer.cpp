@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "quantize/bias_correction.h"
 #include "quantize/frequency_clusters.h"
 #include "quantize/token_counts.h"
 #include "util/error.h"
@@ -49,6 +50,17 @@ const float* hessian_for(const std::string& name, int64_t cols, const QuantizeCo
   return it->second->data();
 }
 
+// E[x] of a linear layer's input (bias correction), refused when missing or not `cols` long.
+const std::vector<float>& mean_for(const std::string& name, int64_t cols, const QuantizeConfig& c,
+                                   const std::string& file) {
+  const std::string input = linear_input_name(name);
+  auto it = c.input_means.find(input);
+  if (it == c.input_means.end() || int64_t(it->second->size()) != cols)
+    fail(file, "binary_code.bias_correction: no input mean of " + name +
+                   " (it comes from a searched plan's recorded inputs: qtool search)");
+  return *it->second;
+}
+
 // One linear layer to its format (from the cache when it was done before);
 // returns the report line.
 TensorReport quantize_linear(const std::string& name, LinearWeights& l, const Precision& p, const QuantizeConfig& c,
@@ -66,8 +78,11 @@ TensorReport quantize_linear(const std::string& name, LinearWeights& l, const Pr
     } else {
       BinaryCodeOptions opt = c.binary;
       opt.bits = p.bits;
+      const std::vector<float>* mu = c.bias_correction ? &mean_for(name, w.dim(1), c, file) : nullptr;
       if (c.gptq) {
         const float* hessian = hessian_for(name, w.dim(1), c);
+        std::vector<float> centred_h;
+        if (mu) centred_h = centred_hessian(hessian, *mu), hessian = centred_h.data();
         GptqResult g = quantize_binary_code_gptq(w.data.data(), w.dim(0), w.dim(1), opt, hessian, c.gptq_options);
         q.report.relative_error = g.code.relative_error;
         q.report.activation_aware = true;  // the start is weighted by diag H
@@ -85,10 +100,17 @@ TensorReport quantize_linear(const std::string& name, LinearWeights& l, const Pr
         q.report.weighted_relative_error = b.weighted_relative_error;
         q.binary = std::make_shared<const BinaryCodeTensor>(std::move(b.tensor));
       }
+      if (mu) {
+        std::vector<float> b = corrected_bias(w.data.data(), *q.binary, l.bias ? l.bias->data.data() : nullptr, *mu);
+        if (c.vectors_f16)
+          for (float& v : b) v = round_to_half(v);
+        q.bias = std::make_shared<Tensor>(Tensor{{w.dim(0)}, std::move(b)});
+      }
     }
   }
   l.int8 = q.int8;
   l.binary = q.binary;
+  if (q.bias) l.bias = q.bias;
   l.weight.reset();
   return q.report;
 }
@@ -131,7 +153,7 @@ ClusteredBinaryEmbedding cluster_embedding(const Tensor& table, const std::vecto
       e.order.push_back(static_cast<int32_t>(id));
     }
     BinaryCodeOptions o = opt;
-    o.bits = clusters == 1 && counts.empty() ? opt.bits : clusters - int(c);
+    o.bits = opt.bits - int(c);  // cluster c of the most frequent: opt.bits − c planes
     BinaryCodeResult b = hessian && gptq
                              ? quantize_binary_code_gptq(rows.data(), int64_t(groups[c].size()), d, o, hessian, *gptq).code
                              : quantize_binary_code(rows.data(), int64_t(groups[c].size()), d, o);
@@ -207,7 +229,8 @@ std::vector<TensorReport> quantize_model(MarianWeights& w, const QuantizeConfig&
     const Precision& p = plan.embedding;
     const bool clustered = p.kind == Precision::Kind::binary && plan.embedding_clusters > 0;
     const std::string format =
-        clustered ? std::to_string(plan.embedding_clusters) + " clusters, ratio " + std::to_string(plan.embedding_ratio)
+        clustered ? std::to_string(plan.embedding_clusters) + " clusters from " + p.str() + ", ratio " +
+                        std::to_string(plan.embedding_ratio)
                   : p.str();
     QuantizeCache::Embedding local;
     QuantizeCache::Embedding& q = cache ? cache->embeddings[{name, format}] : local;

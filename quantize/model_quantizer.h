@@ -47,6 +47,7 @@ struct QuantizeCache {
   struct Linear {
     std::shared_ptr<const Int8Tensor> int8;
     std::shared_ptr<const BinaryCodeTensor> binary;
+    TensorPtr bias;  // with bias correction: the corrected bias
     TensorReport report;
   };
   struct Embedding {
@@ -73,7 +74,7 @@ std::vector<TensorReport> quantize_model(MarianWeights& w, const QuantizeConfig&
 
 // Binary-codes an embedding table in frequency clusters: rows sorted by `counts`
 // (descending), `clusters` clusters growing by `ratio`, cluster i with
-// (clusters − i) planes. clusters = 1 with empty counts: one cluster, rows in id order.
+// (opt.bits − i) planes (opt.bits ≥ clusters). clusters = 1 with empty counts: one cluster, rows in id order.
 // opt.column_weights (d of them), when set, weigh every cluster's columns; with
 // `hessian` (d × d) and `gptq`, every cluster is GPTQ'd on it instead.
 ClusteredBinaryEmbedding cluster_embedding(const Tensor& table, const std::vector<int64_t>& counts, int clusters,

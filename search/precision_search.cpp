@@ -18,6 +18,12 @@ using quantize::Precision;
 using quantize::PrecisionPlan;
 using State = std::map<std::string, int>;  // knob → level (bits; clusters for the embedding)
 
+// The embedding's ladder with token counts: (most frequent cluster's bits, clusters; 0 = uniform).
+struct EmbeddingLevel {
+  int bits, clusters;
+};
+constexpr EmbeddingLevel kEmbeddingLadder[] = {{1, 0}, {2, 2}, {3, 3}, {4, 4}, {4, 3}, {4, 2}, {4, 0}};
+
 class Searcher {
  public:
   Searcher(const MarianWeights& fp32, std::shared_ptr<const Vocabulary> vocab, const quantize::EmbeddingCounts& counts,
@@ -27,33 +33,59 @@ class Searcher {
     tied_ = w.output.weight && w.output.weight == w.decoder_embed;
     for (NamedLinear& l : linear_layers(w)) {
       if (l.name == "lm_head") continue;
-      knob_params_[quantize::sublayer_of(l.name).second] += l.weights->weight->numel();
+      const Tensor& t = *l.weights->weight;
+      Knob& k = knobs_[quantize::sublayer_of(l.name).second];
+      k.params += t.numel();
+      k.shapes.push_back({t.dim(0), t.dim(1)});
     }
-    knob_params_["embedding"] = w.encoder_embed->numel() + (w.encoder_embed == w.decoder_embed ? 0 : w.decoder_embed->numel());
-    if (!tied_) knob_params_["output_projection"] = w.output.weight->numel();
-    for (const auto& [k, p] : knob_params_) total_params_ += p;
+    Knob& e = knobs_["embedding"];
+    e.params = w.encoder_embed->numel() + (w.encoder_embed == w.decoder_embed ? 0 : w.decoder_embed->numel());
+    e.shapes.push_back({w.encoder_embed->dim(0), w.encoder_embed->dim(1)});
+    if (w.encoder_embed != w.decoder_embed) e.shapes.push_back({w.decoder_embed->dim(0), w.decoder_embed->dim(1)});
+    if (!tied_) {
+      Knob& o = knobs_["output_projection"];
+      o.params = w.output.weight->numel();
+      o.shapes.push_back({w.output.weight->dim(0), w.output.weight->dim(1)});
+    }
+    for (const auto& [k, knob] : knobs_) total_params_ += knob.params;
     clustered_ = !counts_.encoder.empty() && !counts_.decoder.empty();
   }
 
   std::vector<std::string> knobs() const {
     std::vector<std::string> k;
-    for (const auto& [name, p] : knob_params_) k.push_back(name);
+    for (const auto& [name, p] : knobs_) k.push_back(name);
     return k;
   }
+  int top_level(const std::string& knob) const { return knob == "embedding" && clustered_ ? 7 : 4; }
 
-  // Bits per weight of a knob at a level: the embedding's average over its clusters.
-  double level_bits(const std::string& knob, int level) const {
-    if (knob != "embedding" || !clustered_) return level;
-    const std::vector<int64_t> sizes = quantize::cluster_sizes(fp32_.config.vocab_size, level, opt_.embedding_ratio);
-    double bits = 0;
-    for (size_t i = 0; i < sizes.size(); ++i) bits += double(sizes[i]) * double(level - int(i));
-    return bits / double(fp32_.config.vocab_size);
+  EmbeddingLevel embedding_level(int level) const {
+    return clustered_ ? kEmbeddingLadder[level - 1] : EmbeddingLevel{level, 0};
+  }
+
+  // Stored bytes of a knob at a level: sign planes with their padding, α as
+  // halves, and a clustered embedding's order table (what the .qtm holds).
+  int64_t level_bytes(const std::string& knob, int level) const {
+    const Knob& k = knobs_.at(knob);
+    int64_t bytes = 0;
+    for (const auto& [rows, cols] : k.shapes) {
+      if (knob != "embedding") {
+        bytes += binary_code_bytes(rows, cols, level, opt_.binary.group_size);
+        continue;
+      }
+      const EmbeddingLevel e = embedding_level(level);
+      const std::vector<int64_t> sizes =
+          e.clusters > 0 ? quantize::cluster_sizes(rows, e.clusters, opt_.embedding_ratio) : std::vector<int64_t>{rows};
+      for (size_t i = 0; i < sizes.size(); ++i)
+        if (sizes[i] > 0) bytes += binary_code_bytes(sizes[i], cols, e.bits - int(i), opt_.binary.group_size);
+      bytes += rows * int64_t(sizeof(int32_t));  // the order table (identity when uniform)
+    }
+    return bytes;
   }
 
   double average_bits(const State& s) const {
-    double sum = 0;
-    for (const auto& [k, level] : s) sum += level_bits(k, level) * double(knob_params_.at(k));
-    return sum / double(total_params_);
+    double bits = 0;
+    for (const auto& [k, level] : s) bits += 8.0 * double(level_bytes(k, level));
+    return bits / double(total_params_);
   }
 
   // The plan of a state; knobs absent from it stay FP32.
@@ -64,8 +96,9 @@ class Searcher {
       p.sublayers[t] = it == s.end() ? Precision::fp32() : Precision::binary(it->second);
     }
     if (auto it = s.find("embedding"); it != s.end()) {
-      p.embedding = Precision::binary(it->second);
-      p.embedding_clusters = clustered_ ? it->second : 0;
+      const EmbeddingLevel e = embedding_level(it->second);
+      p.embedding = Precision::binary(e.bits);
+      p.embedding_clusters = e.clusters;
       p.embedding_ratio = opt_.embedding_ratio;
     }
     p.output_shares_embedding = tied_;
@@ -74,6 +107,16 @@ class Searcher {
       p.output_projection = it == s.end() ? Precision::fp32() : Precision::binary(it->second);
     }
     return p;
+  }
+
+  // A level as people read it: "3 bits", or the embedding's "{4,3,2} clusters".
+  std::string level_name(const std::string& knob, int level) const {
+    if (knob != "embedding") return std::to_string(level);
+    const EmbeddingLevel e = embedding_level(level);
+    if (e.clusters == 0) return std::to_string(e.bits);
+    std::string n = "{";
+    for (int c = 0; c < e.clusters; ++c) n += (c ? "," : "") + std::to_string(e.bits - c);
+    return n + "}";
   }
 
   // Dev BLEU of a plan on the first n lines, and the weights' bytes.
@@ -85,6 +128,12 @@ class Searcher {
     c.binary = opt_.binary;
     c.column_weights = opt_.column_weights;  // the cache serves this one set of weights
     c.activation_power = opt_.activation_power;
+    c.gptq = !opt_.hessians.empty();
+    c.gptq_options = opt_.gptq;
+    c.hessians = opt_.hessians;
+    c.bias_correction = !opt_.input_means.empty();
+    c.input_means = opt_.input_means;
+    c.vectors_f16 = opt_.vectors_f16;
     MarianWeights w = fp32_;
     quantize::quantize_model(w, c, counts_, "search", {}, &cache_);
     const int64_t bytes = weight_bytes(w);
@@ -120,12 +169,16 @@ class Searcher {
     return bytes;
   }
 
+  struct Knob {
+    int64_t params = 0;
+    std::vector<std::pair<int64_t, int64_t>> shapes;  // [rows, cols] of its matrices
+  };
   const MarianWeights& fp32_;
   std::shared_ptr<const Vocabulary> vocab_;
   const quantize::EmbeddingCounts& counts_;
   SearchOptions opt_;
   quantize::QuantizeCache cache_;
-  std::map<std::string, int64_t> knob_params_;
+  std::map<std::string, Knob> knobs_;
   int64_t total_params_ = 0;
   bool tied_ = false, clustered_ = false;
 };
@@ -162,19 +215,19 @@ SearchResult search_precision(const MarianWeights& fp32, std::shared_ptr<const V
   // Sensitivity: one knob quantized at a time, every level.
   std::map<std::pair<std::string, int>, double> sens;
   for (const std::string& k : s.knobs())
-    for (int level = 4; level >= 1; --level) {
+    for (int level = s.top_level(k); level >= 1; --level) {
       const double b = s.evaluate(s.plan({{k, level}}), src_s, ref_s).first;
       sens[{k, level}] = b;
       r.sensitivity.push_back({k, level, b});
-      say("sensitivity " + k + " at " + std::to_string(level) + ": dev BLEU " + fmt("%.2f", b) + " (" +
+      say("sensitivity " + k + " at " + s.level_name(k, level) + ": dev BLEU " + fmt("%.2f", b) + " (" +
           fmt("%+.2f", b - fp32_small) + ")");
     }
 
-  // Greedy descent from 4 everywhere.
+  // Greedy descent from the top level everywhere.
   State state;
-  for (const std::string& k : s.knobs()) state[k] = 4;
+  for (const std::string& k : s.knobs()) state[k] = s.top_level(k);
   auto [bleu, bytes] = s.evaluate(s.plan(state), src, ref);
-  r.steps.push_back({"start: 4 everywhere", s.average_bits(state), bytes, bleu, s.plan(state)});
+  r.steps.push_back({"start: 4 bits everywhere", s.average_bits(state), bytes, bleu, s.plan(state)});
   say("start: " + fmt("%.2f", s.average_bits(state)) + " bits, dev BLEU " + fmt("%.2f", bleu));
   r.chosen = s.plan(state);
   while (true) {
@@ -208,7 +261,7 @@ SearchResult search_precision(const MarianWeights& fp32, std::shared_ptr<const V
     const int from = state[best];
     state[best] = from - 1;
     bleu = best_bleu;
-    const std::string change = best + " " + std::to_string(from) + " → " + std::to_string(from - 1);
+    const std::string change = best + " " + s.level_name(best, from) + " → " + s.level_name(best, from - 1);
     r.steps.push_back({change, s.average_bits(state), best_bytes, bleu, s.plan(state)});
     r.chosen = s.plan(state);
     say("step " + std::to_string(r.steps.size() - 1) + ": " + change + ": " + fmt("%.2f", s.average_bits(state)) +
@@ -217,7 +270,8 @@ SearchResult search_precision(const MarianWeights& fp32, std::shared_ptr<const V
   return r;
 }
 
-std::string plan_config_json(const PrecisionPlan& plan, const SearchOptions& opt, const std::string& description) {
+std::string plan_config_json(const PrecisionPlan& plan, const SearchOptions& opt, const std::string& description,
+                             const std::string& inputs_json) {
   using nlohmann::json;
   auto value = [](const Precision& p) -> json {
     if (p.kind == Precision::Kind::binary) return p.bits;
@@ -226,13 +280,20 @@ std::string plan_config_json(const PrecisionPlan& plan, const SearchOptions& opt
   json prec = json::object();
   for (const auto& [type, p] : plan.sublayers) prec[type] = value(p);
   if (plan.embedding.kind == Precision::Kind::binary && plan.embedding_clusters > 0)
-    prec["embedding"] = {{"clusters", plan.embedding_clusters}, {"ratio", plan.embedding_ratio}};
+    prec["embedding"] = {
+        {"clusters", plan.embedding_clusters}, {"ratio", plan.embedding_ratio}, {"bits", plan.embedding.bits}};
   else
     prec["embedding"] = value(plan.embedding);
   prec["output_projection"] = plan.output_shares_embedding ? json("embedding") : value(plan.output_projection);
   json bc = {{"iterations", opt.binary.iterations}, {"group_size", opt.binary.group_size}};
   if (!opt.column_weights.empty()) bc["activation_power"] = opt.activation_power;
+  if (!opt.input_means.empty()) bc["bias_correction"] = true;
+  if (!opt.hessians.empty())
+    bc["gptq"] = {{"damp", opt.gptq.damp}, {"rounds", opt.gptq.rounds}, {"act_order", opt.gptq.act_order},
+                  {"embedding", opt.gptq.embedding}};
   json j = {{"version", 1}, {"description", description}, {"binary_code", bc}, {"precision", prec}};
+  if (opt.vectors_f16) j["vectors"] = "fp16";
+  if (!inputs_json.empty()) j["inputs"] = json::parse(inputs_json);
   return j.dump(2) + "\n";
 }
 

@@ -1,9 +1,17 @@
 // Per-sub-layer mixed precision by greedy search (Chung et al. 2020, §3.3):
 // first the sensitivity of each sub-layer type (dev BLEU when only that type is
-// binary-coded, at each bit width), then, from 4 bits everywhere, repeatedly
-// lower by one bit the type whose measured dev-BLEU cost per saved bit is
+// binary-coded, at each level), then, from the top level everywhere, repeatedly
+// lower by one level the knob whose measured dev-BLEU cost per saved bit is
 // smallest, until the average bits reach the target (or the next step would
 // lose more BLEU than allowed). Dev data only, never test.
+//
+// Every candidate is quantized by the method the final model uses: GPTQ when
+// hessians are given, biases and LayerNorm as halves. Bits are stored bits:
+// sign planes, α (halves) and the embedding's order table, per weight.
+// The embedding's levels with token counts (the paper's frequency clusters,
+// extended upward so frequent words can keep 4 bits):
+//   1: 1 bit   2: {2,1}   3: {3,2,1}   4: {4,3,2,1}   5: {4,3,2}   6: {4,3}   7: 4 bits
+// without counts: 1..4 bits.
 #pragma once
 #include <functional>
 #include <map>
@@ -31,11 +39,18 @@ struct SearchOptions {
   // (QuantizeConfig::column_weights), used by every candidate; empty = unweighted.
   std::map<std::string, std::vector<float>> column_weights;
   double activation_power = quantize::QuantizeConfig{}.activation_power;  // h^a
+  // GPTQ for every binary-coded layer (quantize/gptq.h) on these H by calibration
+  // name; empty = the plain alternating code.
+  std::map<std::string, std::shared_ptr<const std::vector<float>>> hessians;
+  quantize::GptqOptions gptq{0.01, 2, true, false};
+  // Bias correction (QuantizeConfig::bias_correction) on these E[x]; empty = off.
+  std::map<std::string, std::shared_ptr<const std::vector<float>>> input_means;
+  bool vectors_f16 = true;  // biases and LayerNorm as halves, as the plan's model stores them
   bool progress = true;
 };
 
-// A knob the search turns: a sub-layer type, the embedding's cluster count, or
-// an untied output projection; level = bits (clusters for the embedding), 1..4.
+// A knob the search turns: a sub-layer type, the embedding, or an untied output
+// projection; level = bits, or the embedding's ladder step (above).
 struct Knob {
   std::string name;
   int64_t params = 0;
@@ -67,8 +82,9 @@ SearchResult search_precision(const MarianWeights& fp32, std::shared_ptr<const V
                               const std::vector<std::string>& dev_ref, const SearchOptions& opt,
                               const std::function<void(const std::string&)>& log = {});
 
-// The config file the search writes: a quantization config with its plan.
+// The config file the search writes: a quantization config with its plan and
+// method; `inputs` (an object) records what quantize must recompute from.
 std::string plan_config_json(const quantize::PrecisionPlan& plan, const SearchOptions& opt,
-                             const std::string& description);
+                             const std::string& description, const std::string& inputs_json = "");
 
 }  // namespace qtool::search

@@ -247,17 +247,27 @@ TEST_CASE("awkward input: empty file refused; invalid UTF-8 and a 5,000-word lin
                 "same file as input");
 }
 
-TEST_CASE("low bit: search on dev → quantize with token counts → inspect → translate") {
+TEST_CASE("low bit: search on dev → quantize by the plan alone → inspect → translate") {
   const std::string counts = test::source_dir() + "/data/ddtp-en-de/token-counts.json";
   const std::string plan = (scratch() / "plan.json").string(), qtm = (scratch() / "tiny.lowbit.qtm").string();
+  const fs::path calib = scratch() / "calib.en";
+  fs::copy_file(data("dev.en"), calib, fs::copy_options::overwrite_existing);
   Run s = run_qtool("search --quiet --model " + tiny() + " --dev-src " + data("dev.en") + " --dev-ref " + data("dev.de") +
-                    " --target-bits 3.0 --sentences 40 --token-counts " + counts + " --output " + plan);
+                    " --target-bits 3.0 --sentences 40 --token-counts " + counts + " --calibration-data " +
+                    calib.string() + " --calibration-sentences 30 --output " + plan);
   REQUIRE(s.code == 0);
   CHECK(s.out.find("| step | change | average bits") != std::string::npos);
   const nlohmann::json p = nlohmann::json::parse(read_text_file(plan));
-  CHECK(p.at("precision").at("embedding").at("clusters").get<int>() >= 1);
-  Run q = run_qtool("quantize --quiet --model " + tiny() + " --config " + plan + " --token-counts " + counts +
-                    " --output " + qtm);
+  // The plan names its method and what quantize recomputes from.
+  CHECK(p.at("binary_code").contains("gptq"));
+  CHECK(p.at("vectors") == "fp16");
+  CHECK(p.at("inputs").at("calibration_data").at("sentences") == 30);
+  CHECK(p.at("inputs").at("token_counts").at("file").get<std::string>().find("token-counts.json") != std::string::npos);
+  // The plan alone is enough; extra statistics are refused rather than silently mixed in.
+  check_refused(run_qtool("quantize --quiet --model " + tiny() + " --config " + plan + " --token-counts " + counts +
+                          " --output " + qtm),
+                "records its inputs");
+  Run q = run_qtool("quantize --quiet --model " + tiny() + " --config " + plan + " --output " + qtm);
   REQUIRE(q.code == 0);
   Run i = run_qtool("inspect --summary " + qtm);
   REQUIRE(i.code == 0);
@@ -290,6 +300,12 @@ TEST_CASE("low bit: search on dev → quantize with token counts → inspect →
   check_refused(run_qtool("quantize --model " + tiny() + " --config " + plan + " --token-counts " + test::source_dir() +
                           "/data/ddtp-en-de/token-counts.opus-tiny.json --output " + qtm),
                 "vocab_checksum");
+  // A recorded input that changed since the search is refused, naming it; nothing is written.
+  write(calib, read_text_file(calib.string()) + "one more line\n");
+  const std::string qtm2 = (scratch() / "tiny.lowbit2.qtm").string();
+  check_refused(run_qtool("quantize --quiet --model " + tiny() + " --config " + plan + " --output " + qtm2),
+                "inputs.calibration_data");
+  CHECK(!fs::exists(qtm2));
 }
 
 namespace {

@@ -81,7 +81,9 @@ TEST_CASE("a valid config is read whole: paths, variants and stage options") {
   CHECK(c.variants[1].use_calibration);  // int8-kl.json asks for static activations
   CHECK(c.variants[2].source == pipeline::VariantSpec::Source::inline_config);
   CHECK_FALSE(c.variants[2].use_token_counts);
-  CHECK(c.variants[3].use_token_counts);  // the search uses the counts it is given
+  // The searched plan records its counts and hessians: quantize recomputes them, not the pipeline.
+  CHECK_FALSE(c.variants[3].use_token_counts);
+  CHECK_FALSE(c.variants[3].use_hessians);
   CHECK(c.calibrate->sentences == 10);
   CHECK(c.search->options.target_bits == doctest::Approx(2.6));
   CHECK(c.evaluate->beam == 4);

@@ -307,3 +307,19 @@ TEST_CASE("binary code: α rounded to halves (what a .qtm stores) cost almost no
     CHECK(half.relative_error == doctest::Approx(relative_error(half.tensor, w)).epsilon(1e-6));
   }
 }
+
+TEST_CASE("binary code: stored bytes from a shape match the tensor's") {
+  for (int64_t rows : {1, 15, 16, 33})
+    for (int64_t cols : {4, 7, 64, 130})
+      for (int bits = 1; bits <= 4; ++bits)
+        for (int64_t gs : {int64_t(0), int64_t(4), int64_t(64)}) {
+          CAPTURE(rows);
+          CAPTURE(cols);
+          CAPTURE(bits);
+          CAPTURE(gs);
+          const BinaryCodeTensor t = BinaryCodeTensor::make(rows, cols, bits, gs);
+          CHECK(binary_code_bytes(rows, cols, bits, gs) == binary_code_bytes(t));
+        }
+  // By hand: 16 rows × 256 columns at 2 bits, per-row α: 64 words of planes, 32 halves.
+  CHECK(binary_code_bytes(16, 256, 2, 0) == 1 * 64 * 2 * 8 + 16 * 2 * 2);
+}

@@ -55,6 +55,19 @@ TEST_CASE("quantize config: malformed configs are refused naming the file and th
        "precision.embedding.clusters: must be 1..4"},
       {"ratio 0", R"({"version": 1, "precision": {PLAN, "embedding": {"clusters": 2, "ratio": 0}}})",
        "precision.embedding.ratio: must be a number in (0, 100]"},
+      {"top bits below clusters", R"({"version": 1, "precision": {PLAN, "embedding": {"clusters": 3, "ratio": 1, "bits": 2}}})",
+       "precision.embedding.bits: must be clusters..4"},
+      {"inputs not an object", R"({"version": 1, "int8": {}, "inputs": []})", "inputs: must be an object"},
+      {"inputs without model", R"({"version": 1, "int8": {}, "inputs": {"calibration_data": {}}})",
+       "inputs.model: must be an object"},
+      {"inputs unknown key", R"({"version": 1, "int8": {}, "inputs": {"model": {"content_hash": "h"}, "hessians": {}}})",
+       "inputs.hessians: unknown key"},
+      {"inputs sentences 0",
+       R"({"version": 1, "int8": {}, "inputs": {"model": {"content_hash": "h"}, "calibration_data": {"file": "d.en", "content_hash": "h", "sentences": 0}}})",
+       "inputs.calibration_data.sentences: must be an integer >= 1"},
+      {"inputs empty hash",
+       R"({"version": 1, "int8": {}, "inputs": {"model": {"content_hash": ""}, "calibration_data": {"file": "d.en", "content_hash": "h", "sentences": 3}}})",
+       "inputs.model.content_hash: must be a non-empty string"},
   };
   for (const Case& c : cases) {
     std::string text = c.text;
@@ -88,4 +101,30 @@ TEST_CASE("quantize config: binary_code.gptq") {
   CHECK(set.gptq_options.act_order);
   CHECK(set.gptq_options.embedding);
   CHECK_FALSE(defaults.gptq_options.embedding);
+}
+
+TEST_CASE("quantize config: embedding clusters from a top bit width, and recorded inputs") {
+  const char* plan = R"("enc_self_attn": 2, "enc_ffn": 2, "dec_self_attn": 2, "dec_cross_attn": 2, "dec_ffn": 2)";
+  const auto paper = quantize::parse_quantize_config(
+      std::string(R"({"version": 1, "precision": {)") + plan + R"(, "embedding": {"clusters": 3, "ratio": 1}}})", "q.json");
+  CHECK(paper.plan.embedding_clusters == 3);
+  CHECK(paper.plan.embedding.bits == 3);  // {3, 2, 1}
+  const auto top = quantize::parse_quantize_config(
+      std::string(R"({"version": 1, "precision": {)") + plan + R"(, "embedding": {"clusters": 2, "ratio": 1, "bits": 4}}})",
+      "q.json");
+  CHECK(top.plan.embedding_clusters == 2);
+  CHECK(top.plan.embedding.bits == 4);  // {4, 3}
+  CHECK_FALSE(top.inputs.present);
+  const auto in = quantize::parse_quantize_config(
+      R"({"version": 1, "int8": {}, "inputs": {"model": {"content_hash": "fnv1a64:1"},
+          "calibration_data": {"file": "/d/dev.en", "content_hash": "fnv1a64:2", "sentences": 7},
+          "token_counts": {"file": "/d/c.json", "content_hash": "fnv1a64:3"}}})",
+      "q.json");
+  CHECK(in.inputs.present);
+  CHECK(in.inputs.model_hash == "fnv1a64:1");
+  CHECK(in.inputs.calibration_data == "/d/dev.en");
+  CHECK(in.inputs.calibration_hash == "fnv1a64:2");
+  CHECK(in.inputs.calibration_sentences == 7);
+  CHECK(in.inputs.token_counts == "/d/c.json");
+  CHECK(in.inputs.token_counts_hash == "fnv1a64:3");
 }
