@@ -64,17 +64,16 @@ struct PlanData {
 PlanData compute_plan_data(const checkpoint::Checkpoint& ck, std::shared_ptr<const Vocabulary> vocab,
                            const std::vector<std::string>& lines, const std::string& data_file,
                            const std::string& counts_file, bool progress) {
+  PlanData d;
+  if (!counts_file.empty()) d.counts = read_counts_for(counts_file, ck, *vocab);  // refused before the pass
   runtime::MarianModel model(ck.weights);
   if (progress) std::fprintf(stderr, "hessians and token counts from %zu lines of %s\n", lines.size(), data_file.c_str());
   calibrate::HessianPass pass =
       calibrate::collect_hessians(model, vocab, lines, calibrate::model_checksum(ck.weights_file), progress);
-  PlanData d;
   for (auto& [name, t] : pass.hessians.tensors)
     d.hessians[name] = std::make_shared<const std::vector<float>>(std::move(t.values));
   for (auto& [name, m] : pass.means) d.means[name] = std::make_shared<const std::vector<float>>(std::move(m));
-  if (!counts_file.empty()) {
-    d.counts = read_counts_for(counts_file, ck, *vocab);
-  } else {
+  if (counts_file.empty()) {
     const quantize::TokenCounts tc = quantize::count_tokens(*vocab, lines, pass.translations);
     d.counts = quantize::embedding_counts(tc, *vocab, ck.weights, data_file);
   }

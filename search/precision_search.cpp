@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 #include "eval/bleu.h"
 #include "quantize/frequency_clusters.h"
@@ -34,9 +35,12 @@ class Searcher {
     for (NamedLinear& l : linear_layers(w)) {
       if (l.name == "lm_head") continue;
       const Tensor& t = *l.weights->weight;
-      Knob& k = knobs_[quantize::sublayer_of(l.name).second];
-      k.params += t.numel();
-      k.shapes.push_back({t.dim(0), t.dim(1)});
+      const auto [layer, type] = quantize::sublayer_of(l.name);
+      for (Knob* k : {&knobs_[type], &layers_[layer]}) {
+        k->params += t.numel();
+        k->shapes.push_back({t.dim(0), t.dim(1)});
+      }
+      type_of_[layer] = type;
     }
     Knob& e = knobs_["embedding"];
     e.params = w.encoder_embed->numel() + (w.encoder_embed == w.decoder_embed ? 0 : w.decoder_embed->numel());
@@ -65,7 +69,7 @@ class Searcher {
   // Stored bytes of a knob at a level: sign planes with their padding, α as
   // halves, and a clustered embedding's order table (what the .qtm holds).
   int64_t level_bytes(const std::string& knob, int level) const {
-    const Knob& k = knobs_.at(knob);
+    const Knob& k = knobs_.count(knob) ? knobs_.at(knob) : layers_.at(knob);
     int64_t bytes = 0;
     for (const auto& [rows, cols] : k.shapes) {
       if (knob != "embedding") {
@@ -82,15 +86,30 @@ class Searcher {
     return bytes;
   }
 
-  double average_bits(const State& s) const {
+  // `layers`: per-layer levels ("decoder.3.ffn") over their type's.
+  double average_bits(const State& s, const State& layers = {}) const {
     double bits = 0;
     for (const auto& [k, level] : s) bits += 8.0 * double(level_bytes(k, level));
+    for (const auto& [key, level] : layers)
+      bits += 8.0 * double(level_bytes(key, level) - level_bytes(key, s.at(type_of_.at(key))));
     return bits / double(total_params_);
   }
 
+  // The sub-layers one level can be raised in, with their current level.
+  State raisable(const State& s, const State& layers) const {
+    State out;
+    for (const auto& [key, type] : type_of_) {
+      auto it = layers.find(key);
+      const int level = it != layers.end() ? it->second : s.at(type);
+      if (level < 4) out[key] = level;
+    }
+    return out;
+  }
+
   // The plan of a state; knobs absent from it stay FP32.
-  PrecisionPlan plan(const State& s) const {
+  PrecisionPlan plan(const State& s, const State& layers = {}) const {
     PrecisionPlan p;
+    for (const auto& [key, level] : layers) p.layers[key] = Precision::binary(level);
     for (const char* t : quantize::kSublayerTypes) {
       auto it = s.find(t);
       p.sublayers[t] = it == s.end() ? Precision::fp32() : Precision::binary(it->second);
@@ -178,7 +197,9 @@ class Searcher {
   const quantize::EmbeddingCounts& counts_;
   SearchOptions opt_;
   quantize::QuantizeCache cache_;
-  std::map<std::string, Knob> knobs_;
+  std::map<std::string, Knob> knobs_;   // by sub-layer type (and embedding, output projection)
+  std::map<std::string, Knob> layers_;  // by sub-layer ("decoder.3.ffn")
+  std::map<std::string, std::string> type_of_;  // sub-layer → its type
   int64_t total_params_ = 0;
   bool tied_ = false, clustered_ = false;
 };
@@ -267,6 +288,39 @@ SearchResult search_precision(const MarianWeights& fp32, std::shared_ptr<const V
     say("step " + std::to_string(r.steps.size() - 1) + ": " + change + ": " + fmt("%.2f", s.average_bits(state)) +
         " bits, dev BLEU " + fmt("%.2f", bleu));
   }
+  // Refill: the last step usually lands below the target. Spend what is left
+  // one sub-layer at a time: rank every one-level raise by its dev-BLEU gain per
+  // bit on the sensitivity lines, then take them best first while they fit,
+  // keeping each only if the whole dev set does not lose by it.
+  if (opt.target_bits > 0 && opt.refill) {
+    State layers;
+    const double base_small = s.evaluate(s.plan(state), src_s, ref_s).first;
+    std::vector<std::tuple<double, std::string, int>> ranked;  // −gain per bit, sub-layer, level
+    for (const auto& [key, level] : s.raisable(state, layers)) {
+      State next = {{key, level + 1}};
+      const double cost_bits = s.average_bits(state, next) - s.average_bits(state);
+      if (s.average_bits(state, next) > opt.target_bits + 1e-9) continue;
+      const double gain = s.evaluate(s.plan(state, next), src_s, ref_s).first - base_small;
+      say("refill candidate " + key + " " + std::to_string(level) + " → " + std::to_string(level + 1) + ": " +
+          fmt("%+.2f", gain) + " dev BLEU (sensitivity lines)");
+      if (gain > 0) ranked.push_back({-gain / std::max(cost_bits, 1e-9), key, level + 1});
+    }
+    std::sort(ranked.begin(), ranked.end());
+    for (const auto& [neg, key, level] : ranked) {
+      State next = layers;
+      next[key] = level;
+      if (s.average_bits(state, next) > opt.target_bits + 1e-9) continue;
+      const auto [b, by] = s.evaluate(s.plan(state, next), src, ref);
+      if (b < bleu) continue;
+      layers = next;
+      bleu = b;
+      const std::string change = key + " " + std::to_string(level - 1) + " → " + std::to_string(level);
+      r.steps.push_back({change, s.average_bits(state, layers), by, bleu, s.plan(state, layers)});
+      r.chosen = s.plan(state, layers);
+      say("refill step " + std::to_string(r.steps.size() - 1) + ": " + change + ": " +
+          fmt("%.2f", s.average_bits(state, layers)) + " bits, dev BLEU " + fmt("%.2f", bleu));
+    }
+  }
   return r;
 }
 
@@ -285,6 +339,11 @@ std::string plan_config_json(const PrecisionPlan& plan, const SearchOptions& opt
   else
     prec["embedding"] = value(plan.embedding);
   prec["output_projection"] = plan.output_shares_embedding ? json("embedding") : value(plan.output_projection);
+  if (!plan.layers.empty()) {
+    json layers = json::object();
+    for (const auto& [key, p] : plan.layers) layers[key] = value(p);
+    prec["layers"] = layers;
+  }
   json bc = {{"iterations", opt.binary.iterations}, {"group_size", opt.binary.group_size}};
   if (!opt.column_weights.empty()) bc["activation_power"] = opt.activation_power;
   if (!opt.input_means.empty()) bc["bias_correction"] = true;

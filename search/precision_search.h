@@ -5,6 +5,9 @@
 // smallest, until the average bits reach the target (or the next step would
 // lose more BLEU than allowed). Dev data only, never test.
 //
+// Then, with a target, the budget the last step left is refilled sub-layer by
+// sub-layer (per-layer bits, "precision.layers"), each raise kept only when dev
+// BLEU does not drop.
 // Every candidate is quantized by the method the final model uses: GPTQ when
 // hessians are given, biases and LayerNorm as halves. Bits are stored bits:
 // sign planes, α (halves) and the embedding's order table, per weight.
@@ -45,7 +48,8 @@ struct SearchOptions {
   quantize::GptqOptions gptq{0.01, 2, true, false};
   // Bias correction (QuantizeConfig::bias_correction) on these E[x]; empty = off.
   std::map<std::string, std::shared_ptr<const std::vector<float>>> input_means;
-  bool vectors_f16 = true;  // biases and LayerNorm as halves, as the plan's model stores them
+  bool vectors_f16 = true;
+  bool refill = true;  // after the descent, raise single sub-layers back while they fit the target  // biases and LayerNorm as halves, as the plan's model stores them
   bool progress = true;
 };
 

@@ -295,10 +295,10 @@ TEST_CASE("low bit: search on dev → quantize by the plan alone → inspect →
     CHECK(!out[0].empty());
     CHECK(out[0] == out[1]);
   }
-  // Clusters need counts, and counts of another vocabulary are refused.
-  check_refused(run_qtool("quantize --model " + tiny() + " --config " + plan + " --output " + qtm), "token counts");
-  check_refused(run_qtool("quantize --model " + tiny() + " --config " + plan + " --token-counts " + test::source_dir() +
-                          "/data/ddtp-en-de/token-counts.opus-tiny.json --output " + qtm),
+  // Counts of another vocabulary are refused before any work.
+  check_refused(run_qtool("search --quiet --model " + tiny() + " --dev-src " + data("dev.en") + " --dev-ref " +
+                          data("dev.de") + " --target-bits 3.0 --sentences 40 --token-counts " + test::source_dir() +
+                          "/data/ddtp-en-de/token-counts.opus-tiny.json --output " + (scratch() / "p2.json").string()),
                 "vocab_checksum");
   // A recorded input that changed since the search is refused, naming it; nothing is written.
   write(calib, read_text_file(calib.string()) + "one more line\n");
