@@ -99,6 +99,13 @@ void for_heads(int64_t units, int64_t unit_cost, int64_t scratch_floats, F&& fn)
   });
 }
 
+// The encoder attends in integers only over sentences this long: quantizing
+// each key, value and query costs more than the products save on shorter ones
+// (at head_dim 64 the two break even near 32 tokens; docs/benchmarks.md). The
+// decoder attends in integers at every length: its int8 caches are reused
+// at every step, and cross-attention's are quantized once per sentence.
+constexpr int64_t kEncoderInt8MinLength = 48;
+
 std::vector<int64_t> iota_rows(int64_t n) {
   std::vector<int64_t> r(n);
   for (int64_t i = 0; i < n; ++i) r[i] = i;
@@ -259,8 +266,8 @@ EncoderOutput MarianModel::encode(const std::vector<std::vector<int>>& sources) 
   std::vector<float> ffn(rows * c.encoder_ffn_dim);
   const float scaling = 1.0f / std::sqrt(static_cast<float>(hd));
   const bool int8_attn = int8_attention();
-  // Integer attention: one layer's keys and values at a time.
-  Int8KVCache kv8 = int8_attn ? Int8KVCache(B * heads, hd, T) : Int8KVCache();
+  // Integer attention: one layer's keys and values at a time (sentences long enough).
+  Int8KVCache kv8 = int8_attn && T >= kEncoderInt8MinLength ? Int8KVCache(B * heads, hd, T) : Int8KVCache();
   for (const EncoderLayer& L : encoder_) {
     const float* in = block_input(x.data(), rows, d, L.attn_norm, pre, normed);
     L.qkv->forward(in, rows, qkv.data());
@@ -277,29 +284,22 @@ EncoderOutput MarianModel::encode(const std::vector<std::vector<int>>& sources) 
       observe_rows(observer_, L.attn_name + ".matmul_pv.v", qkv.data(), 3 * d, 2 * d, d, valid);
       probs.assign(B * heads * T * T, 0.0f);
     }
-    if (int8_attn) {
-      // Each unit's keys and values are quantized by the chunk that attends with them.
-      for_heads(B * heads, 2 * T * T * hd, 0, [&](int64_t first, int64_t last, float*) {
-        for (int64_t u = first; u < last; ++u) {
-          const int64_t b = u / heads, h = u % heads, len = enc.lengths[b];
-          const float* base = qkv.data() + b * T * 3 * d + h * hd;
+    for_heads(B * heads, 2 * T * T * hd, T, [&](int64_t first, int64_t last, float* scratch) {
+      for (int64_t u = first; u < last; ++u) {
+        const int64_t b = u / heads, h = u % heads, len = enc.lengths[b];
+        const float* base = qkv.data() + b * T * 3 * d + h * hd;
+        if (int8_attn && len >= kEncoderInt8MinLength) {
+          // The unit's keys and values are quantized by the chunk that attends with them.
           for (int64_t t = 0; t < len; ++t) kv8.store(u, t, base + t * 3 * d + d, base + t * 3 * d + 2 * d);
           for (int64_t i = 0; i < len; ++i)
             attend_head_int8(base + i * 3 * d, kv8, u, len, ctx.data() + (b * T + i) * d + h * hd);
-        }
-      });
-    } else {
-      for_heads(B * heads, 2 * T * T * hd, T, [&](int64_t first, int64_t last, float* scratch) {
-        for (int64_t u = first; u < last; ++u) {
-          const int64_t b = u / heads, h = u % heads;
-          const float* base = qkv.data() + b * T * 3 * d + h * hd;
-          const int64_t len = enc.lengths[b];
+        } else {
           attend_head({base, 3 * d}, {base + d, 3 * d}, {base + 2 * d, 3 * d}, len, len, hd, false,
                       ctx.data() + b * T * d + h * hd, d, scratch,
                       observer_ ? probs.data() + (b * heads + h) * T * T : nullptr);
         }
-      });
-    }
+      }
+    });
     if (observer_)
       observe_probs(observer_, L.attn_name + ".matmul_pv.p", probs, B * heads, T, T,
                     [&](int64_t u, int64_t i) { return i < enc.lengths[u / heads] ? enc.lengths[u / heads] : 0; });

@@ -65,39 +65,53 @@ void Int8KVCache::select(const std::vector<int64_t>& from, int64_t group, int64_
   *this = std::move(picked);
 }
 
+namespace {
+
+// Per-thread buffers of attend_head_int8, grown only.
+struct Scratch {
+  std::vector<uint8_t> q8, p8;
+  std::vector<int32_t> acc;
+  std::vector<float> p;
+  void reserve(const Int8HeadLayout& L, int64_t n_keys) {
+    if (static_cast<int64_t>(q8.size()) < L.d_quads * 4) q8.assign(L.d_quads * 4, 128);  // padding meets zero keys
+    const int64_t n16 = (n_keys + 15) / 16 * 16;
+    if (static_cast<int64_t>(acc.size()) < std::max(n16, L.v_dims)) acc.resize(std::max(n16, L.v_dims));
+    if (static_cast<int64_t>(p.size()) < n16) p.resize(n16), p8.resize(n16);
+  }
+};
+
+}  // namespace
+
 void attend_head_int8(const float* q, const Int8KVCache& kv, int64_t u, int64_t n_keys, float* ctx) {
   const AttentionInt8Kernels& kern = attention_int8_kernels();
   const VecOps& ops = vec_ops();
   const Int8HeadLayout& L = kv.layout();
-  const int64_t hd = L.head_dim, n4 = (n_keys + 3) / 4 * 4;
-  thread_local std::vector<uint8_t> q8, p8;
-  thread_local std::vector<int32_t> acc;
-  thread_local std::vector<float> p;
-  q8.assign(L.d_quads * 4, 128);  // dims past head_dim meet zero keys
-  acc.resize(std::max(n_keys, L.v_dims));
-  p.resize(n_keys);
-  p8.resize(n4);
+  thread_local Scratch scratch;
+  scratch.reserve(L, n_keys);
+  // Raw pointers: the loops below then vectorize (no reloads through the vectors).
+  uint8_t* const q8 = scratch.q8.data();
+  uint8_t* const p8 = scratch.p8.data();
+  int32_t* const acc = scratch.acc.data();
+  float* const p = scratch.p.data();
 
   // Scores: u8 query (q + 128), corrected by each key's Σ k.
-  const float sq = ops.quantize_u8(q, hd, 0.0f, q8.data());
-  kern.scores(q8.data(), kv.k(u), L.d_quads, n_keys, acc.data());
+  const float sq = ops.quantize_u8(q, L.head_dim, 0.0f, q8);
+  kern.scores(q8, kv.k(u), L.d_quads, n_keys, acc);
   const float* ks = kv.k_scale(u);
   const int32_t* sums = kv.k_sum(u);
   for (int64_t j = 0; j < n_keys; ++j) p[j] = sq * ks[j] * static_cast<float>(acc[j] - 128 * sums[j]);
-  ops.softmax(p.data(), n_keys);
+  ops.softmax(p, n_keys);
 
-  // Context: w_j = p_j · s_j as u8 over [0, max w].
+  // Context: w_j = p_j · s_j as u8 over [0, max w]; w/s_w ≤ 255 up to one
+  // rounding, so rounding half up (truncating w/s_w + 0.5) needs no clamp.
   const float* vs = kv.v_scale(u);
-  float wmax = 0.0f;
-  for (int64_t j = 0; j < n_keys; ++j) wmax = std::max(wmax, p[j] *= vs[j]);
+  for (int64_t j = 0; j < n_keys; ++j) p[j] *= vs[j];
+  const float wmax = p[ops.argmax(p, n_keys)];
   const float sw = wmax > 0.0f ? wmax / 255.0f : 1.0f, inv = 1.0f / sw;
-  for (int64_t j = 0; j < n_keys; ++j) {  // w ≥ 0: rounding half up is a truncation of w/s + 0.5
-    const float x = p[j] * inv + 0.5f;
-    p8[j] = static_cast<uint8_t>(x < 255.0f ? x : 255.0f);
-  }
-  for (int64_t j = n_keys; j < n4; ++j) p8[j] = 0;
-  kern.context(p8.data(), kv.v(u), L.v_dims, n_keys, acc.data());
-  for (int64_t d = 0; d < hd; ++d) ctx[d] = sw * static_cast<float>(acc[d]);
+  for (int64_t j = 0; j < n_keys; ++j) p8[j] = static_cast<uint8_t>(static_cast<int32_t>(p[j] * inv + 0.5f));
+  for (int64_t j = n_keys; j < (n_keys + 3) / 4 * 4; ++j) p8[j] = 0;
+  kern.context(p8, kv.v(u), L.v_dims, n_keys, acc);
+  for (int64_t d = 0; d < L.head_dim; ++d) ctx[d] = sw * static_cast<float>(acc[d]);
 }
 
 }  // namespace qtool::runtime
