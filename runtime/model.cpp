@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -98,6 +99,13 @@ void for_heads(int64_t units, int64_t unit_cost, int64_t scratch_floats, F&& fn)
   });
 }
 
+// The encoder attends in integers only over sentences this long: quantizing
+// each key, value and query costs more than the products save on shorter ones
+// (at head_dim 64 the two break even near 32 tokens; docs/benchmarks.md). The
+// decoder attends in integers at every length: its int8 caches are reused
+// at every step, and cross-attention's are quantized once per sentence.
+constexpr int64_t kEncoderInt8MinLength = 48;
+
 std::vector<int64_t> iota_rows(int64_t n) {
   std::vector<int64_t> r(n);
   for (int64_t i = 0; i < n; ++i) r[i] = i;
@@ -166,6 +174,15 @@ MarianModel::MarianModel(MarianWeights&& w) : config_(w.config) {
   };
   encoder_embed_ = table(std::exchange(w.encoder_embed, nullptr));
   decoder_embed_ = table(std::exchange(w.decoder_embed, nullptr));
+  // An INT8 model attends in integers: its q, k and v already carry INT8 error,
+  // and the attention products were a quarter of its decoding time in FP32.
+  auto int8 = [](const std::unique_ptr<Linear>& l) { return dynamic_cast<const LinearInt8*>(l.get()) != nullptr; };
+  int8_attention_ = !encoder_.empty() || !decoder_.empty();
+  for (const EncoderLayer& e : encoder_) int8_attention_ = int8_attention_ && int8(e.qkv);
+  for (const DecoderLayer& e : decoder_)
+    int8_attention_ = int8_attention_ && int8(e.self_qkv) && int8(e.cross_q) && int8(e.cross_kv);
+  const char* env = std::getenv("QTOOL_ATTENTION");
+  if (env && std::string(env) == "fp32") int8_attention_ = false;
 #ifdef __GLIBC__
   // Loading freed the imported tensors and its scratch (the file's JSON, the
   // tokenizer's texts): glibc returns free memory to the system by itself only
@@ -248,6 +265,9 @@ EncoderOutput MarianModel::encode(const std::vector<std::vector<int>>& sources) 
   std::vector<float> normed, qkv(rows * 3 * d), ctx(rows * d), proj(rows * d);
   std::vector<float> ffn(rows * c.encoder_ffn_dim);
   const float scaling = 1.0f / std::sqrt(static_cast<float>(hd));
+  const bool int8_attn = int8_attention();
+  // Integer attention: one layer's keys and values at a time (sentences long enough).
+  Int8KVCache kv8 = int8_attn && T >= kEncoderInt8MinLength ? Int8KVCache(B * heads, hd, T) : Int8KVCache();
   for (const EncoderLayer& L : encoder_) {
     const float* in = block_input(x.data(), rows, d, L.attn_norm, pre, normed);
     L.qkv->forward(in, rows, qkv.data());
@@ -266,12 +286,18 @@ EncoderOutput MarianModel::encode(const std::vector<std::vector<int>>& sources) 
     }
     for_heads(B * heads, 2 * T * T * hd, T, [&](int64_t first, int64_t last, float* scratch) {
       for (int64_t u = first; u < last; ++u) {
-        const int64_t b = u / heads, h = u % heads;
+        const int64_t b = u / heads, h = u % heads, len = enc.lengths[b];
         const float* base = qkv.data() + b * T * 3 * d + h * hd;
-        const int64_t len = enc.lengths[b];
-        attend_head({base, 3 * d}, {base + d, 3 * d}, {base + 2 * d, 3 * d}, len, len, hd, false,
-                    ctx.data() + b * T * d + h * hd, d, scratch,
-                    observer_ ? probs.data() + (b * heads + h) * T * T : nullptr);
+        if (int8_attn && len >= kEncoderInt8MinLength) {
+          // The unit's keys and values are quantized by the chunk that attends with them.
+          for (int64_t t = 0; t < len; ++t) kv8.store(u, t, base + t * 3 * d + d, base + t * 3 * d + 2 * d);
+          for (int64_t i = 0; i < len; ++i)
+            attend_head_int8(base + i * 3 * d, kv8, u, len, ctx.data() + (b * T + i) * d + h * hd);
+        } else {
+          attend_head({base, 3 * d}, {base + d, 3 * d}, {base + 2 * d, 3 * d}, len, len, hd, false,
+                      ctx.data() + b * T * d + h * hd, d, scratch,
+                      observer_ ? probs.data() + (b * heads + h) * T * T : nullptr);
+        }
       }
     });
     if (observer_)
@@ -301,7 +327,13 @@ DecoderState MarianModel::start_decoding(const EncoderOutput& enc,
   s.self_k.resize(decoder_.size());
   s.self_v.resize(decoder_.size());
   s.cross_kv.resize(decoder_.size());
+  s.int8 = int8_attention();
   const int64_t rows = enc.batch * enc.max_len;
+  const int64_t heads = config_.decoder_heads, hd = d / heads, T = enc.max_len;
+  if (s.int8) {
+    s.self_kv8.assign(decoder_.size(), Int8KVCache(s.rows() * heads, hd, 0));
+    s.cross_kv8.assign(decoder_.size(), Int8KVCache(enc.batch * heads, hd, T));
+  }
   for (size_t l = 0; l < decoder_.size(); ++l) {
     s.cross_kv[l].resize(rows * 2 * d);
     decoder_[l].cross_kv->forward(enc.hidden.data(), rows, s.cross_kv[l].data());
@@ -313,6 +345,20 @@ DecoderState MarianModel::start_decoding(const EncoderOutput& enc,
       observe_rows(observer_, name + ".matmul_qk.k", s.cross_kv[l].data(), 2 * d, 0, d, valid);
       observe_rows(observer_, name + ".matmul_pv.v", s.cross_kv[l].data(), 2 * d, d, d, valid);
     }
+    if (s.int8) {  // the FP32 keys and values are quantized once, then let go
+      const float* kv = s.cross_kv[l].data();
+      Int8KVCache& c = s.cross_kv8[l];
+      for_heads(enc.batch * heads, 2 * T * hd, 0, [&](int64_t first, int64_t last, float*) {
+        for (int64_t u = first; u < last; ++u) {
+          const int64_t b = u / heads, h = u % heads;
+          for (int64_t t = 0; t < enc.lengths[b]; ++t) {
+            const float* row = kv + (b * T + t) * 2 * d + h * hd;
+            c.store(u, t, row, row + d);
+          }
+        }
+      });
+      std::vector<float>().swap(s.cross_kv[l]);
+    }
   }
   grow_cache(s, 16);
   return s;
@@ -322,6 +368,11 @@ void MarianModel::grow_cache(DecoderState& s, int64_t needed) const {
   if (needed <= s.capacity) return;
   const int64_t d = config_.d_model, rows = s.rows();
   const int64_t cap = std::max<int64_t>(needed, 2 * s.capacity);
+  if (s.int8) {
+    for (Int8KVCache& c : s.self_kv8) c.grow(cap, s.step);
+    s.capacity = s.self_kv8.empty() ? cap : s.self_kv8[0].capacity();
+    return;
+  }
   for (auto* caches : {&s.self_k, &s.self_v})
     for (std::vector<float>& c : *caches) {
       std::vector<float> grown(rows * cap * d);
@@ -337,8 +388,10 @@ void MarianModel::grow_cache(DecoderState& s, int64_t needed) const {
 void MarianModel::select_rows(DecoderState& s, const std::vector<int64_t>& from) {
   const int64_t n = static_cast<int64_t>(from.size());
   const int64_t row_floats = s.capacity * s.d_model;
+  for (Int8KVCache& c : s.self_kv8) c.select(from, s.rows() ? c.units() / s.rows() : 0, s.step);
   for (auto* caches : {&s.self_k, &s.self_v})
     for (std::vector<float>& c : *caches) {
+      if (c.empty()) continue;  // integer attention: the int8 caches above hold the steps
       std::vector<float> picked(n * row_floats);
       for (int64_t i = 0; i < n; ++i)
         std::memcpy(picked.data() + i * row_floats, c.data() + from[i] * row_floats,
@@ -380,34 +433,48 @@ void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
     // Self-attention over this row's cached positions 0..t.
     const float* in = block_input(x.data(), N, d, L.self_norm, pre, normed);
     L.self_qkv->forward(in, N, qkv);
-    float* K = s.self_k[l].data();
-    float* V = s.self_v[l].data();
-    for (int64_t u = 0; u < units; ++u) {
-      const int64_t r = u / heads, h = u % heads;
-      float* row = qkv + r * 3 * d + h * hd;
-      for (int64_t j = 0; j < hd; ++j) row[j] *= scaling;
-      std::memcpy(K + (r * cap + t) * d + h * hd, row + d, hd * sizeof(float));
-      std::memcpy(V + (r * cap + t) * d + h * hd, row + 2 * d, hd * sizeof(float));
-    }
-    std::vector<float> probs;  // calibration only: [N, heads, t + 1]
-    if (observer_) {
-      const std::vector<int64_t> all = iota_rows(N);
-      observe_rows(observer_, L.self_name + ".matmul_qk.q", qkv, 3 * d, 0, d, all);
-      observe_rows(observer_, L.self_name + ".matmul_qk.k", qkv, 3 * d, d, d, all);
-      observe_rows(observer_, L.self_name + ".matmul_pv.v", qkv, 3 * d, 2 * d, d, all);
-      probs.assign(N * heads * (t + 1), 0.0f);
-    }
-    for_heads(units, 2 * (t + 1) * hd, t + 1, [&](int64_t first, int64_t last, float* scratch) {
-      for (int64_t u = first; u < last; ++u) {
-        const int64_t r = u / heads, h = u % heads;
-        attend_head({qkv + r * 3 * d + h * hd, 3 * d}, {K + r * cap * d + h * hd, d},
-                    {V + r * cap * d + h * hd, d}, 1, t + 1, hd, false, ctx + r * d + h * hd, d, scratch,
-                    observer_ ? probs.data() + (r * heads + h) * (t + 1) : nullptr);
+    if (s.int8) {
+      Int8KVCache& kv = s.self_kv8[l];
+      for (int64_t u = 0; u < units; ++u) {
+        float* row = qkv + (u / heads) * 3 * d + (u % heads) * hd;
+        for (int64_t j = 0; j < hd; ++j) row[j] *= scaling;
+        kv.store(u, t, row + d, row + 2 * d);
       }
-    });
-    if (observer_)
-      observe_probs(observer_, L.self_name + ".matmul_pv.p", probs, N * heads, 1, t + 1,
-                    [&](int64_t, int64_t) { return t + 1; });
+      for_heads(units, 2 * (t + 1) * hd, 0, [&](int64_t first, int64_t last, float*) {
+        for (int64_t u = first; u < last; ++u)
+          attend_head_int8(qkv + (u / heads) * 3 * d + (u % heads) * hd, kv, u, t + 1,
+                           ctx + (u / heads) * d + (u % heads) * hd);
+      });
+    } else {
+      float* K = s.self_k[l].data();
+      float* V = s.self_v[l].data();
+      for (int64_t u = 0; u < units; ++u) {
+        const int64_t r = u / heads, h = u % heads;
+        float* row = qkv + r * 3 * d + h * hd;
+        for (int64_t j = 0; j < hd; ++j) row[j] *= scaling;
+        std::memcpy(K + (r * cap + t) * d + h * hd, row + d, hd * sizeof(float));
+        std::memcpy(V + (r * cap + t) * d + h * hd, row + 2 * d, hd * sizeof(float));
+      }
+      std::vector<float> probs;  // calibration only: [N, heads, t + 1]
+      if (observer_) {
+        const std::vector<int64_t> all = iota_rows(N);
+        observe_rows(observer_, L.self_name + ".matmul_qk.q", qkv, 3 * d, 0, d, all);
+        observe_rows(observer_, L.self_name + ".matmul_qk.k", qkv, 3 * d, d, d, all);
+        observe_rows(observer_, L.self_name + ".matmul_pv.v", qkv, 3 * d, 2 * d, d, all);
+        probs.assign(N * heads * (t + 1), 0.0f);
+      }
+      for_heads(units, 2 * (t + 1) * hd, t + 1, [&](int64_t first, int64_t last, float* scratch) {
+        for (int64_t u = first; u < last; ++u) {
+          const int64_t r = u / heads, h = u % heads;
+          attend_head({qkv + r * 3 * d + h * hd, 3 * d}, {K + r * cap * d + h * hd, d},
+                      {V + r * cap * d + h * hd, d}, 1, t + 1, hd, false, ctx + r * d + h * hd, d, scratch,
+                      observer_ ? probs.data() + (r * heads + h) * (t + 1) : nullptr);
+        }
+      });
+      if (observer_)
+        observe_probs(observer_, L.self_name + ".matmul_pv.p", probs, N * heads, 1, t + 1,
+                      [&](int64_t, int64_t) { return t + 1; });
+    }
     L.self_out->forward(ctx, N, proj);
     residual(x.data(), proj, N, d, L.self_norm, pre);
 
@@ -420,15 +487,24 @@ void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
     if (observer_) observer_->observe(L.cross_name + ".matmul_qk.q", q, N * d);
     std::vector<float> cross_probs;  // calibration only: [N, heads, T]
     if (observer_) cross_probs.assign(N * heads * T, 0.0f);
-    for_heads(units, 2 * T * hd, T, [&](int64_t first, int64_t last, float* scratch) {
-      for (int64_t u = first; u < last; ++u) {
-        const int64_t r = u / heads, h = u % heads, b = s.sentence[r];
-        const float* base = KV + b * T * 2 * d + h * hd;
-        attend_head({q + r * d + h * hd, d}, {base, 2 * d}, {base + d, 2 * d}, 1, s.encoder->lengths[b], hd,
-                    false, ctx + r * d + h * hd, d, scratch,
-                    observer_ ? cross_probs.data() + (r * heads + h) * T : nullptr);
-      }
-    });
+    if (s.int8)
+      for_heads(units, 2 * T * hd, 0, [&](int64_t first, int64_t last, float*) {
+        for (int64_t u = first; u < last; ++u) {
+          const int64_t r = u / heads, h = u % heads, b = s.sentence[r];
+          attend_head_int8(q + r * d + h * hd, s.cross_kv8[l], b * heads + h, s.encoder->lengths[b],
+                           ctx + r * d + h * hd);
+        }
+      });
+    else
+      for_heads(units, 2 * T * hd, T, [&](int64_t first, int64_t last, float* scratch) {
+        for (int64_t u = first; u < last; ++u) {
+          const int64_t r = u / heads, h = u % heads, b = s.sentence[r];
+          const float* base = KV + b * T * 2 * d + h * hd;
+          attend_head({q + r * d + h * hd, d}, {base, 2 * d}, {base + d, 2 * d}, 1, s.encoder->lengths[b], hd,
+                      false, ctx + r * d + h * hd, d, scratch,
+                      observer_ ? cross_probs.data() + (r * heads + h) * T : nullptr);
+        }
+      });
     if (observer_)
       observe_probs(observer_, L.cross_name + ".matmul_pv.p", cross_probs, N * heads, 1, T,
                     [&](int64_t u, int64_t) { return s.encoder->lengths[s.sentence[u / heads]]; });

@@ -8,6 +8,7 @@
 
 #include "model/config.h"
 #include "model/weights.h"
+#include "runtime/ops/attention_int8.h"
 #include "runtime/ops/linear.h"
 
 namespace qtool::runtime {
@@ -43,6 +44,11 @@ struct DecoderState {
   int64_t capacity = 0;             // positions allocated per row in the caches
   std::vector<std::vector<float>> self_k, self_v;    // per layer [rows, capacity, d]
   std::vector<std::vector<float>> cross_kv;          // per layer [batch, max_len, 2d]
+  // Integer attention (MarianModel::int8_attention()): the caches above stay
+  // empty and these hold keys and values as int8, per layer.
+  bool int8 = false;
+  std::vector<Int8KVCache> self_kv8;   // units (row, head)
+  std::vector<Int8KVCache> cross_kv8;  // units (sentence, head), max_len steps
   const EncoderOutput* encoder = nullptr;
   int64_t rows() const { return static_cast<int64_t>(sentence.size()); }
 };
@@ -61,6 +67,11 @@ class MarianModel {
   // Every matrix product reports its input to `observer` (null: none), the
   // attention products Q·Kᵀ and softmax·V included. Calibration only.
   void set_observer(ActivationObserver* observer);
+  // Attention in integers (ops/attention_int8.h): on by default when every
+  // attention's q, k and v projections are INT8, unless QTOOL_ATTENTION=fp32.
+  // FP32 models never use it; calibration (an observer set) attends in FP32.
+  bool int8_attention() const { return int8_attention_ && !observer_; }
+  void set_int8_attention(bool on) { int8_attention_ = on; }
 
   EncoderOutput encode(const std::vector<std::vector<int>>& sources) const;
   // One row per sentence; beam search widens it with select_rows().
@@ -94,6 +105,7 @@ class MarianModel {
   NormParams encoder_final_norm_, decoder_final_norm_;
   std::unique_ptr<Linear> output_projection_;  // logits = x·Eᵀ + final_logits_bias
   ActivationObserver* observer_ = nullptr;
+  bool int8_attention_ = false;
 };
 
 }  // namespace qtool::runtime

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "runtime/kernels/attention_int8.h"
 #include "runtime/kernels/gemm.h"
 #include "runtime/kernels/vec_ops.h"
 
@@ -42,7 +43,8 @@ const char* isa_name(Isa isa) {
 
 std::string kernel_description() {
   return std::string("row kernels: ") + vec_ops().isa + "; cpu:" + cpu_extension_names(cpu_features()) +
-         "; fp32 gemm: " + gemm_f32_backend();
+         "; fp32 gemm: " + gemm_f32_backend() +
+         "; int8 attention: " + attention_int8_kernels().name;
 }
 
 }  // namespace qtool::runtime

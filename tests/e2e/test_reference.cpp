@@ -246,3 +246,40 @@ TEST_CASE("1 and 2 threads give the same translations on the kit's small model, 
     }
   }
 }
+
+namespace {
+
+// Integer attention (ops/attention_int8.h), on by default for INT8 models,
+// against the same INT8 model attending in FP32: most greedy lines identical,
+// BLEU within 0.3. FP32 models never attend in integers.
+void check_int8_attention(const std::string& model_dir, const std::string& data_dir, double min_same) {
+  checkpoint::Checkpoint ck = checkpoint::load_checkpoint(model_dir);
+  const ModelConfig& c = ck.weights.config;
+  auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);
+  CHECK_FALSE(runtime::MarianModel(ck.weights).int8_attention());
+  quantize::quantize_linears_int8(ck.weights, {});
+  auto integer = std::make_shared<runtime::MarianModel>(ck.weights);
+  auto fp32 = std::make_shared<runtime::MarianModel>(ck.weights);
+  CHECK(integer->int8_attention());
+  fp32->set_int8_attention(false);
+  runtime::TranslateOptions opt;
+  opt.progress = false;
+  const std::vector<std::string> src = lines_of(data_dir + "/test.en"), ref = lines_of(data_dir + "/test.de");
+  const std::vector<std::string> a = runtime::Translator(integer, vocab).translate(src, opt);
+  const std::vector<std::string> b = runtime::Translator(fp32, vocab).translate(src, opt);
+  size_t same = 0;
+  for (size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
+  const double bleu_a = eval::corpus_bleu(a, ref).score, bleu_b = eval::corpus_bleu(b, ref).score;
+  MESSAGE(model_dir << ": INT8 greedy, integer attention against FP32 attention: identical on " << same << "/"
+                    << a.size() << " lines; BLEU " << bleu_a << " against " << bleu_b);
+  CHECK(double(same) >= min_same * double(a.size()));
+  CHECK(std::abs(bleu_a - bleu_b) <= quantized_tolerance());
+}
+
+}  // namespace
+
+TEST_CASE("INT8 with integer attention translates nearly as with FP32 attention") {
+  check_int8_attention(test::bundled_model(), test::source_dir() + "/data/ddtp-en-de", 0.8);
+  if (test::have_shared())
+    check_int8_attention(test::shared_dir() + "/models/ddtp-en-de-small", test::shared_dir() + "/data/ddtp-en-de", 0.8);
+}
