@@ -58,6 +58,14 @@ void add_quantize(CLI::App& app) {
                   "Token counts from `qtool count-tokens` (for frequency-clustered embeddings)");
   auto hessians = std::make_shared<std::string>();
   cmd->add_option("--hessians", *hessians, "Hessian file from `qtool calibrate --hessian-output` (binary_code.gptq)");
+  auto calibration_data = std::make_shared<std::string>();
+  auto calibration_sentences = std::make_shared<int>(1000);
+  cmd->add_option("--calibration-data", *calibration_data,
+                  "Source lines for binary_code.gptq's hessians (and bias correction's means, and token counts when "
+                  "none are given): the FP32 model translates them (a searched plan records its own)");
+  cmd->add_option("--calibration-sentences", *calibration_sentences, "The first N lines of it")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   cmd->add_option("--report", *report_file, "Write every tensor's format, bits and reconstruction error (JSON)");
   cmd->add_option("--tokenizer", *tokenizer,
                   "Where the tokenizer files go: inside the .qtm (embedded) or next to it (beside); overrides the config's \"tokenizer\"")
@@ -65,7 +73,8 @@ void add_quantize(CLI::App& app) {
   cmd->add_flag("--quiet", *quiet, "No progress display");
   cmd->callback([=] {
     pipeline::QuantizeJob job{*model, read_text_file(*config), *config, *calibration, *counts_file, *output,
-                              *report_file, !*quiet, *hessians, *tokenizer};
+                              *report_file, !*quiet, *hessians, *tokenizer, *calibration_data,
+                              *calibration_sentences};
     const pipeline::QuantizeResult r = pipeline::run_quantize(job);
     int gptq = 0;
     for (const auto& t : r.tensors) gptq += t.gptq;

@@ -58,8 +58,9 @@ void add_search(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   cmd->add_flag("--no-gptq", *plain, "Plain alternating binary code instead of GPTQ");
-  auto no_bias_correction = std::make_shared<bool>(false);
-  cmd->add_flag("--no-bias-correction", *no_bias_correction, "Keep the biases as they are (no b += (W − Ŵ)E[x])");
+  auto bias_correction = std::make_shared<bool>(false);
+  cmd->add_flag("--bias-correction", *bias_correction,
+                "Also correct each binary-coded layer's bias for its mean output error (binary_code.bias_correction)");
   cmd->add_option("--calibration", *calibration,
                   "Calibration file (qtool calibrate): activation-aware binary code for every candidate");
   cmd->add_option("--ratio", opt->embedding_ratio, "Embedding cluster size ratio r")->capture_default_str();
@@ -76,7 +77,7 @@ void add_search(CLI::App& app) {
     runtime::set_num_threads(*threads);
     omp_set_num_threads(runtime::num_threads());  // the quantizer's loops (GPTQ, codes) are OpenMP
     pipeline::SearchJob job{*model, *dev_src, *dev_ref, *output, *calibration, *counts_file, *table, *opt,
-                            *calibration_data, *calibration_sentences, !*plain, !*no_bias_correction};
+                            *calibration_data, *calibration_sentences, !*plain, *bias_correction};
     job.options.progress = !*quiet;
     const search::SearchResult r = pipeline::run_search(job, [&](const std::string& line) {
       if (!*quiet) std::fprintf(stderr, "%s\n", line.c_str());

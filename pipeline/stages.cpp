@@ -189,7 +189,7 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
   quantize::QuantizeConfig qc = quantize::parse_quantize_config(job.config_text, job.config_name);
   // The outputs (the .qtm, the report) never name an input, nor each other.
   std::vector<std::string> inputs = model_input_files(job.model);
-  for (const std::string* f : {&job.config_name, &job.calibration, &job.token_counts, &job.hessians})
+  for (const std::string* f : {&job.config_name, &job.calibration, &job.token_counts, &job.hessians, &job.calibration_data})
     if (!f->empty()) inputs.push_back(*f);
   check_distinct(inputs, job.output);
   if (!job.report.empty()) {
@@ -199,15 +199,26 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
   const bool static_act = qc.activations == "static";
   if (static_act && job.calibration.empty())
     throw Error(job.config_name + ": int8.activations: \"static\" needs --calibration FILE (from qtool calibrate)");
-  if (qc.inputs.present) {
+  if (qc.inputs.present && job.calibration_data.empty()) {
     if (!job.hessians.empty())
       throw Error(job.hessians + ": " + job.config_name + " records its inputs (inputs.calibration_data); drop --hessians");
     if (!job.token_counts.empty())
       throw Error(job.token_counts + ": " + job.config_name + " records its inputs (inputs.token_counts); drop --token-counts");
     check_plan_inputs(qc.inputs, job.model, job.config_name);
   }
+  if (!job.calibration_data.empty()) {
+    if (qc.inputs.present)
+      throw Error(job.calibration_data + ": " + job.config_name + " records its inputs (inputs.calibration_data); drop --calibration-data");
+    if (!job.hessians.empty())
+      throw Error(job.calibration_data + ": give --calibration-data or --hessians, not both");
+    qc.inputs.present = true;  // as if recorded, but nothing to check against
+    qc.inputs.calibration_data = job.calibration_data;
+    qc.inputs.calibration_sentences = job.calibration_sentences;
+    qc.inputs.token_counts = job.token_counts;
+  }
   if (qc.gptq && job.hessians.empty() && !qc.inputs.present)
-    throw Error(job.config_name + ": binary_code.gptq needs --hessians FILE (from qtool calibrate --hessian-output)");
+    throw Error(job.config_name + ": binary_code.gptq needs --calibration-data FILE (source lines) or --hessians FILE "
+                                  "(from qtool calibrate --hessian-output)");
   if (!qc.gptq && !job.hessians.empty())
     throw Error(job.hessians + ": a hessian file is only used with binary_code.gptq (" + job.config_name + " has none)");
   checkpoint::Checkpoint ck = checkpoint::load_checkpoint(job.model);
@@ -220,7 +231,7 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
     const ModelConfig& mc = ck.weights.config;
     auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, mc.vocab_size, mc.decoder_vocab_size);
     const std::vector<std::string> lines = first_lines(qc.inputs.calibration_data, qc.inputs.calibration_sentences);
-    if (int64_t(lines.size()) < qc.inputs.calibration_sentences)
+    if (int64_t(lines.size()) < qc.inputs.calibration_sentences && job.calibration_data.empty())
       throw Error(job.config_name + ": inputs.calibration_data: " + qc.inputs.calibration_data + " has " +
                   std::to_string(lines.size()) + " lines, the plan used " +
                   std::to_string(qc.inputs.calibration_sentences));

@@ -32,6 +32,11 @@ struct QuantizeJob {
   bool progress = true;
   std::string hessians;                   // the hessian file, for binary_code.gptq ("" = none)
   std::string tokenizer;                  // "embedded" / "beside" overrides the config's; "" = the config's
+  // For a hand-written config with binary_code.gptq / bias_correction (or clusters
+  // without counts): compute the statistics from these source lines, as a searched
+  // plan's recorded inputs would ("" = none).
+  std::string calibration_data;
+  int calibration_sentences = 1000;
 };
 // A static INT8 product input: how its range was chosen, what it does to the
 // product, and what the quantized model uses ("static", or a fallback:
@@ -66,7 +71,7 @@ struct SearchJob {
   std::string calibration_data;
   int calibration_sentences = 1000;             // the first N lines of it
   bool gptq = true;                             // false: the plain alternating code
-  bool bias_correction = true;                  // QuantizeConfig::bias_correction
+  bool bias_correction = false;                 // QuantizeConfig::bias_correction (measured: no BLEU gain)
 };
 search::SearchResult run_search(const SearchJob& job, const std::function<void(const std::string&)>& log = {});
 std::string search_table_json(const search::SearchResult& r);

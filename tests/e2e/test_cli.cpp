@@ -247,6 +247,19 @@ TEST_CASE("awkward input: empty file refused; invalid UTF-8 and a 5,000-word lin
                 "same file as input");
 }
 
+TEST_CASE("low bit: a hand-written GPTQ config takes its statistics from --calibration-data") {
+  const std::string qtm = (scratch() / "tiny.3bit.qtm").string();
+  const std::string config = test::source_dir() + "/configs/lowbit-3bit-gptq.json";
+  check_refused(run_qtool("quantize --quiet --model " + tiny() + " --config " + config + " --output " + qtm),
+                "binary_code.gptq needs --calibration-data");
+  Run q = run_qtool("quantize --quiet --model " + tiny() + " --config " + config + " --calibration-data " +
+                    data("dev.en") + " --calibration-sentences 20 --output " + qtm);
+  REQUIRE(q.code == 0);
+  CHECK(q.err.find("gptq binary code") != std::string::npos);
+  Run i = run_qtool("inspect --summary " + qtm);
+  CHECK(i.out.find("code bits     embedding 3.00  encoder 3.00  decoder 3.00") != std::string::npos);
+}
+
 TEST_CASE("low bit: search on dev → quantize by the plan alone → inspect → translate") {
   const std::string counts = test::source_dir() + "/data/ddtp-en-de/token-counts.json";
   const std::string plan = (scratch() / "plan.json").string(), qtm = (scratch() / "tiny.lowbit.qtm").string();
