@@ -11,6 +11,7 @@
 #include "eval/bleu.h"
 #include "quantize/frequency_clusters.h"
 #include "runtime/translator.h"
+#include "search/forced_score.h"
 
 namespace qtool::search {
 namespace {
@@ -141,6 +142,19 @@ class Searcher {
   // Dev BLEU of a plan on the first n lines, and the weights' bytes.
   std::pair<double, int64_t> evaluate(const PrecisionPlan& p, const std::vector<std::string>& src,
                                       const std::vector<std::string>& ref) {
+    MarianWeights w = quantized(p);
+    const int64_t bytes = weight_bytes(w);
+    auto model = std::make_shared<const runtime::MarianModel>(w);
+    runtime::Translator tr(model, vocab_);
+    runtime::TranslateOptions t;
+    t.batch_size = opt_.batch_size;
+    t.streams = opt_.streams;
+    t.progress = false;
+    return {eval::corpus_bleu(tr.translate(src, t), ref).score, bytes};
+  }
+
+  // The FP32 weights quantized by a plan, the way the final model is (tensors cached).
+  MarianWeights quantized(const PrecisionPlan& p) {
     quantize::QuantizeConfig c;
     c.has_plan = true;
     c.plan = p;
@@ -155,14 +169,26 @@ class Searcher {
     c.vectors_f16 = opt_.vectors_f16;
     MarianWeights w = fp32_;
     quantize::quantize_model(w, c, counts_, "search", {}, &cache_);
-    const int64_t bytes = weight_bytes(w);
-    auto model = std::make_shared<const runtime::MarianModel>(w);
+    return w;
+  }
+
+  // The FP32 model's greedy translations of `src`: the targets forced_nll scores.
+  void set_forced_targets(const std::vector<std::string>& src) {
+    auto model = std::make_shared<const runtime::MarianModel>(fp32_);
     runtime::Translator tr(model, vocab_);
+    forced_sources_.clear();
+    for (const std::string& l : src) forced_sources_.push_back(tr.encode_source(l));
     runtime::TranslateOptions t;
     t.batch_size = opt_.batch_size;
-    t.streams = opt_.streams;
     t.progress = false;
-    return {eval::corpus_bleu(tr.translate(src, t), ref).score, bytes};
+    forced_targets_ = tr.translate_ids(forced_sources_, t);
+  }
+
+  // Mean NLL per token of those translations under a plan's model (lower is closer to FP32).
+  double forced_nll(const PrecisionPlan& p) {
+    MarianWeights w = quantized(p);
+    const runtime::MarianModel model(w);
+    return search::forced_nll(model, forced_sources_, forced_targets_, opt_.batch_size);
   }
 
   bool tied() const { return tied_; }
@@ -200,6 +226,7 @@ class Searcher {
   std::map<std::string, Knob> knobs_;   // by sub-layer type (and embedding, output projection)
   std::map<std::string, Knob> layers_;  // by sub-layer ("decoder.3.ffn")
   std::map<std::string, std::string> type_of_;  // sub-layer → its type
+  std::vector<std::vector<int>> forced_sources_, forced_targets_;
   int64_t total_params_ = 0;
   bool tied_ = false, clustered_ = false;
 };
@@ -289,36 +316,41 @@ SearchResult search_precision(const MarianWeights& fp32, std::shared_ptr<const V
         " bits, dev BLEU " + fmt("%.2f", bleu));
   }
   // Refill: the last step usually lands below the target. Spend what is left
-  // one sub-layer at a time: rank every one-level raise by its dev-BLEU gain per
-  // bit on the sensitivity lines, then take them best first while they fit,
-  // keeping each only if the whole dev set does not lose by it.
+  // one sub-layer at a time: every one-level raise that fits is scored by the
+  // NLL of the FP32 translations of the dev lines (forced_score.h: smooth where
+  // BLEU on a few hundred lines is noise), and the raises are taken best gain
+  // per bit first while they fit.
   if (opt.target_bits > 0 && opt.refill) {
+    s.set_forced_targets(src);
     State layers;
-    const double base_small = s.evaluate(s.plan(state), src_s, ref_s).first;
+    const double base = s.forced_nll(s.plan(state));
+    say("refill: NLL of the FP32 translations " + fmt("%.4f", base) + " per token at " +
+        fmt("%.3f", s.average_bits(state)) + " bits");
     std::vector<std::tuple<double, std::string, int>> ranked;  // −gain per bit, sub-layer, level
     for (const auto& [key, level] : s.raisable(state, layers)) {
-      State next = {{key, level + 1}};
+      const State next = {{key, level + 1}};
       const double cost_bits = s.average_bits(state, next) - s.average_bits(state);
       if (s.average_bits(state, next) > opt.target_bits + 1e-9) continue;
-      const double gain = s.evaluate(s.plan(state, next), src_s, ref_s).first - base_small;
-      say("refill candidate " + key + " " + std::to_string(level) + " → " + std::to_string(level + 1) + ": " +
-          fmt("%+.2f", gain) + " dev BLEU (sensitivity lines)");
+      const double gain = base - s.forced_nll(s.plan(state, next));
+      say("refill candidate " + key + " " + std::to_string(level) + " → " + std::to_string(level + 1) + ": NLL " +
+          fmt("%+.4f", -gain));
       if (gain > 0) ranked.push_back({-gain / std::max(cost_bits, 1e-9), key, level + 1});
     }
     std::sort(ranked.begin(), ranked.end());
+    std::string change;
     for (const auto& [neg, key, level] : ranked) {
       State next = layers;
       next[key] = level;
       if (s.average_bits(state, next) > opt.target_bits + 1e-9) continue;
-      const auto [b, by] = s.evaluate(s.plan(state, next), src, ref);
-      if (b < bleu) continue;
       layers = next;
-      bleu = b;
-      const std::string change = key + " " + std::to_string(level - 1) + " → " + std::to_string(level);
-      r.steps.push_back({change, s.average_bits(state, layers), by, bleu, s.plan(state, layers)});
+      change += (change.empty() ? "" : ", ") + key + " " + std::to_string(level - 1) + " → " + std::to_string(level);
+    }
+    if (!layers.empty()) {
+      const auto [b, by] = s.evaluate(s.plan(state, layers), src, ref);
+      r.steps.push_back({"refill: " + change, s.average_bits(state, layers), by, b, s.plan(state, layers)});
       r.chosen = s.plan(state, layers);
       say("refill step " + std::to_string(r.steps.size() - 1) + ": " + change + ": " +
-          fmt("%.2f", s.average_bits(state, layers)) + " bits, dev BLEU " + fmt("%.2f", bleu));
+          fmt("%.2f", s.average_bits(state, layers)) + " bits, dev BLEU " + fmt("%.2f", b));
     }
   }
   return r;
