@@ -174,9 +174,12 @@ MarianModel::MarianModel(MarianWeights&& w) : config_(w.config) {
   };
   encoder_embed_ = table(std::exchange(w.encoder_embed, nullptr));
   decoder_embed_ = table(std::exchange(w.decoder_embed, nullptr));
-  // An INT8 model attends in integers: its q, k and v already carry INT8 error,
-  // and the attention products were a quarter of its decoding time in FP32.
-  auto int8 = [](const std::unique_ptr<Linear>& l) { return dynamic_cast<const LinearInt8*>(l.get()) != nullptr; };
+  // A quantized model (INT8 or binary-coded q, k and v) attends in integers: its
+  // q, k and v already carry the products' error, the attention products were a
+  // quarter of INT8 decoding time in FP32, and int8 caches are a quarter the memory.
+  auto int8 = [](const std::unique_ptr<Linear>& l) {
+    return dynamic_cast<const LinearInt8*>(l.get()) != nullptr || dynamic_cast<const LinearBinary*>(l.get()) != nullptr;
+  };
   int8_attention_ = !encoder_.empty() || !decoder_.empty();
   for (const EncoderLayer& e : encoder_) int8_attention_ = int8_attention_ && int8(e.qkv);
   for (const DecoderLayer& e : decoder_)
