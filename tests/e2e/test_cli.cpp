@@ -458,7 +458,7 @@ TEST_CASE("gptq: calibrate --hessian-output → quantize --hessians; bad hessian
                     (scratch() / "dev.gptq.de").string());
   CHECK(t.code == 0);
   const std::string args = " --model " + tiny() + " --config " + config + " --output " + qtm;
-  check_refused(run_qtool("quantize" + args), "binary_code.gptq needs --hessians");
+  check_refused(run_qtool("quantize" + args), "binary_code.gptq needs --calibration-data FILE (source lines) or --hessians");
   const std::string bytes = read_text_file(hess);
   const fs::path bad = scratch() / "bad.hessians.bin";
   write(bad, bytes.substr(0, bytes.size() / 2));
