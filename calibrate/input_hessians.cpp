@@ -1,7 +1,10 @@
 #include "calibrate/input_hessians.h"
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <map>
+
+#include "util/error.h"
 
 #include "runtime/translator.h"
 
@@ -34,7 +37,132 @@ class GramRecorder final : public runtime::ActivationObserver {
   Eigen::MatrixXf product_;
 };
 
+using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// The reference model's inputs of the current call, by name, for PairRecorder.
+class LastInputs final : public runtime::ActivationObserver {
+ public:
+  explicit LastInputs(const std::set<std::string>& wanted) : wanted_(wanted) {}
+  void observe(const std::string&, const float*, int64_t) override {}
+  void observe_linear(const std::string& name, const float* x, int64_t rows, int64_t cols) override {
+    if (!wanted_.count(name)) return;
+    Input& in = last_[name];
+    in.x.assign(x, x + rows * cols);
+    in.rows = rows, in.cols = cols;
+  }
+  struct Input {
+    std::vector<float> x;
+    int64_t rows = 0, cols = 0;
+  };
+  std::map<std::string, Input> last_;
+
+ private:
+  const std::set<std::string>& wanted_;
+};
+
+// Σ x̂ x̂ᵀ, Σ x x̂ᵀ and Σ x̂ per input, x from LastInputs at the same call.
+class PairRecorder final : public runtime::ActivationObserver {
+ public:
+  PairRecorder(const LastInputs& ref, const std::set<std::string>& wanted) : ref_(ref), wanted_(wanted) {}
+  void observe(const std::string&, const float*, int64_t) override {}
+  void observe_linear(const std::string& name, const float* x, int64_t rows, int64_t cols) override {
+    if (rows <= 0 || cols <= 0 || !wanted_.count(name)) return;
+    auto it = ref_.last_.find(name);
+    if (it == ref_.last_.end() || it->second.rows != rows || it->second.cols != cols)
+      throw Error("paired hessians: the reference model's input of " + name + " is not the same shape (not one model?)");
+    const Eigen::Map<const RowMajor> xq(x, rows, cols), xr(it->second.x.data(), rows, cols);
+    Sums& s = sums_[name];
+    if (s.h.size() == 0)
+      s.h = Eigen::MatrixXd::Zero(cols, cols), s.cross = Eigen::MatrixXd::Zero(cols, cols),
+      s.sum = Eigen::VectorXd::Zero(cols);
+    product_.noalias() = xq.transpose() * xq;
+    s.h += product_.cast<double>();
+    product_.noalias() = xr.transpose() * xq;
+    s.cross += product_.cast<double>();
+    s.sum += xq.cast<double>().colwise().sum().transpose();
+    s.rows += rows;
+  }
+  struct Sums {
+    Eigen::MatrixXd h, cross;
+    Eigen::VectorXd sum;
+    int64_t rows = 0;
+  };
+  std::map<std::string, Sums> sums_;
+
+ private:
+  const LastInputs& ref_;
+  const std::set<std::string>& wanted_;
+  Eigen::MatrixXf product_;
+};
+
 }  // namespace
+
+PairedHessians collect_paired_hessians(runtime::MarianModel& model, runtime::MarianModel& reference,
+                                       const std::vector<std::vector<int>>& sources,
+                                       const std::vector<std::vector<int>>& targets, int batch_size,
+                                       const std::set<std::string>& inputs) {
+  LastInputs last(inputs);
+  PairRecorder rec(last, inputs);
+  bool decode = false;
+  for (const std::string& name : inputs) decode = decode || name.rfind("model.encoder.", 0) != 0;
+  reference.set_observer(&last);
+  model.set_observer(&rec);
+  const int start = model.config().decoder_start_id;
+  try {
+    std::vector<float> logits;
+    for (size_t b0 = 0; b0 < sources.size(); b0 += size_t(batch_size)) {
+      const size_t b1 = std::min(sources.size(), b0 + size_t(batch_size));
+      const std::vector<std::vector<int>> src(sources.begin() + b0, sources.begin() + b1);
+      // Each call of the reference, then the same call of the model: one observation per name between them.
+      const runtime::EncoderOutput enc_r = reference.encode(src);
+      const runtime::EncoderOutput enc_m = model.encode(src);
+      if (!decode) continue;
+      std::vector<int64_t> active(src.size());  // row → sentence index in `targets`
+      for (size_t i = 0; i < active.size(); ++i) active[i] = int64_t(b0 + i);
+      std::vector<int64_t> rows(src.size());
+      for (size_t i = 0; i < rows.size(); ++i) rows[i] = int64_t(i);
+      runtime::DecoderState sr = reference.start_decoding(enc_r, rows);
+      runtime::DecoderState sm = model.start_decoding(enc_m, rows);
+      for (size_t t = 0;; ++t) {
+        std::vector<int64_t> keep;  // a sentence is fed its t-th token while t ≤ its length (the last predicts </s>)
+        for (size_t r = 0; r < active.size(); ++r)
+          if (t <= targets[active[r]].size()) keep.push_back(int64_t(r));
+        if (keep.empty()) break;
+        if (keep.size() < active.size()) {
+          runtime::MarianModel::select_rows(sr, keep);
+          runtime::MarianModel::select_rows(sm, keep);
+          std::vector<int64_t> kept;
+          for (int64_t r : keep) kept.push_back(active[r]);
+          active = std::move(kept);
+        }
+        std::vector<int> feed(active.size());
+        for (size_t r = 0; r < active.size(); ++r) feed[r] = t == 0 ? start : targets[active[r]][t - 1];
+        reference.decode_step(sr, feed, logits);
+        model.decode_step(sm, feed, logits);
+      }
+    }
+  } catch (...) {
+    reference.set_observer(nullptr);
+    model.set_observer(nullptr);
+    throw;
+  }
+  reference.set_observer(nullptr);
+  model.set_observer(nullptr);
+  PairedHessians out;
+  for (const auto& [name, s] : rec.sums_) {
+    const int64_t d = s.h.rows();
+    std::vector<float>&h = out.h[name], &c = out.cross[name], &m = out.means[name];
+    h.resize(d * d), c.resize(d * d), m.resize(d);
+    for (int64_t a = 0; a < d; ++a) {
+      m[a] = float(s.sum(a) / double(s.rows));
+      for (int64_t b = 0; b < d; ++b) {
+        h[a * d + b] = float((a <= b ? s.h(a, b) : s.h(b, a)) / double(s.rows));
+        c[a * d + b] = float(s.cross(a, b) / double(s.rows));
+      }
+    }
+  }
+  return out;
+}
 
 HessianPass collect_hessians(runtime::MarianModel& model, std::shared_ptr<const Vocabulary> vocab,
                              const std::vector<std::string>& sentences, const std::string& model_checksum,

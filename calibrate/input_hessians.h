@@ -7,6 +7,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,5 +26,19 @@ struct HessianPass {
 HessianPass collect_hessians(runtime::MarianModel& model, std::shared_ptr<const Vocabulary> vocab,
                              const std::vector<std::string>& sentences, const std::string& model_checksum,
                              bool progress);
+
+// Two models fed the same tokens in step (teacher forcing on `targets`, ids
+// without </s>), for sequential GPTQ with error compensation: per linear input,
+// H = E[x̂ x̂ᵀ] of `model`'s inputs x̂ and C = E[x x̂ᵀ] with `reference`'s input x
+// at the same token (d × d row-major, C[a·d + b] = E[x_a x̂_b]), and E[x̂].
+// Rows of finished sentences are dropped, not padded. Only the inputs named in
+// `inputs` are summed; without a decoder input among them nothing is decoded.
+struct PairedHessians {
+  std::map<std::string, std::vector<float>> h, cross, means;
+};
+PairedHessians collect_paired_hessians(runtime::MarianModel& model, runtime::MarianModel& reference,
+                                       const std::vector<std::vector<int>>& sources,
+                                       const std::vector<std::vector<int>>& targets, int batch_size,
+                                       const std::set<std::string>& inputs);
 
 }  // namespace qtool::calibrate

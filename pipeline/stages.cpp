@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "calibrate/input_hessians.h"
+#include "pipeline/sequential_gptq.h"
 #include "checkpoint/checkpoint.h"
 #include "eval/bleu.h"
 #include "model/qtm.h"
@@ -221,9 +222,13 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
                                   "(from qtool calibrate --hessian-output)");
   if (!qc.gptq && !job.hessians.empty())
     throw Error(job.hessians + ": a hessian file is only used with binary_code.gptq (" + job.config_name + " has none)");
+  if (qc.gptq && qc.gptq_options.sequential && !qc.inputs.present)
+    throw Error(job.config_name + ": binary_code.gptq.sequential takes each layer's hessians with the layers before it "
+                                  "quantized: give --calibration-data FILE, not --hessians");
   checkpoint::Checkpoint ck = checkpoint::load_checkpoint(job.model);
   check_distinct(ck.weights_file, job.output);
   std::optional<calibrate::Calibration> calib;
+  quantize::QuantizeCache cache;  // sequential GPTQ's codes, made while its statistics were taken
   if (!job.calibration.empty()) calib = read_calibration_for(job.calibration, ck);
   if (qc.gptq && !job.hessians.empty()) read_hessians_for(job.hessians, ck, qc);
   quantize::EmbeddingCounts counts;
@@ -239,6 +244,8 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
     if (qc.gptq) qc.hessians = std::move(d.hessians), qc.hessian_file = qc.inputs.calibration_data;
     if (qc.bias_correction) qc.input_means = std::move(d.means);
     counts = std::move(d.counts);
+    if (qc.gptq && qc.gptq_options.sequential)
+      sequential_gptq(ck.weights, vocab, lines, qc, cache, job.config_name, job.progress);
   } else if (!job.token_counts.empty()) {
     const ModelConfig& mc = ck.weights.config;
     const Vocabulary vocab(ck.vocab_files, mc.vocab_size, mc.decoder_vocab_size);
@@ -257,7 +264,7 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
   r.tensors = quantize::quantize_model(ck.weights, qc, counts, job.config_name, [&](int done, int) {
     progress.advance(done - last);
     last = done;
-  });
+  }, &cache);
   progress.finish();
   if (calib && qc.has_plan) {
     r.activation_aware = 0;

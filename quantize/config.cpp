@@ -193,7 +193,7 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
     if (b.contains("gptq")) {
       const json& g = b["gptq"];
       if (!g.is_object()) fail(file, "binary_code.gptq: must be an object ({} for the defaults)");
-      only_keys(g, "binary_code.gptq.", {"damp", "rounds", "act_order", "embedding"}, file);
+      only_keys(g, "binary_code.gptq.", {"damp", "rounds", "act_order", "embedding", "sequential"}, file);
       c.gptq = true;
       if (g.contains("damp")) {
         if (!g["damp"].is_number() || !(g["damp"].get<double>() >= 0) || g["damp"].get<double>() > 10)
@@ -212,6 +212,10 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
       if (g.contains("embedding")) {
         if (!g["embedding"].is_boolean()) fail(file, "binary_code.gptq.embedding: must be true or false");
         c.gptq_options.embedding = g["embedding"];
+      }
+      if (g.contains("sequential")) {
+        if (!g["sequential"].is_boolean()) fail(file, "binary_code.gptq.sequential: must be true or false");
+        c.gptq_options.sequential = g["sequential"];
       }
     }
   }

@@ -232,4 +232,22 @@ GptqResult quantize_binary_code_gptq(const float* w, int64_t rows, int64_t cols,
   return res;
 }
 
+std::vector<float> compensated_weights(const float* w, int64_t rows, int64_t cols, const float* hessian,
+                                       const float* cross, double damp) {
+  const Matrix h = to_matrix(hessian, cols, cols), c = to_matrix(cross, cols, cols), wm = to_matrix(w, rows, cols);
+  const double mean_diag = h.diagonal().mean();
+  std::vector<float> out(w, w + rows * cols);
+  if (!(mean_diag > 0.0)) return out;
+  Matrix hd = h;
+  for (int64_t j = 0; j < cols; ++j) hd(j, j) += (h(j, j) == 0.0 ? 1.0 : 0.0) + damp * mean_diag;
+  Eigen::LLT<Matrix> llt(hd);
+  if (llt.info() != Eigen::Success) return out;
+  const Matrix wt = llt.solve(c.transpose() * wm.transpose());  // W̃ᵀ = H⁻¹ Cᵀ Wᵀ
+  if (!wt.allFinite()) return out;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j)
+      if (h(j, j) != 0.0) out[r * cols + j] = float(wt(j, r));
+  return out;
+}
+
 }  // namespace qtool::quantize

@@ -27,6 +27,9 @@ struct GptqOptions {
   int rounds = 2;          // sweep + α refit rounds, 1..10
   bool act_order = false;  // sweep by decreasing diag H
   bool embedding = false;   // also a tied clustered embedding, as the output projection (lm_head's H)
+  // Each layer's H taken with the layers before it already quantized (GPTQ's
+  // own order): needs the source lines, not a hessian file (pipeline/sequential_gptq).
+  bool sequential = false;
 };
 
 struct GptqResult {
@@ -47,5 +50,13 @@ std::vector<uint8_t> gptq_sweep(const float* w, const BinaryCodeTensor& t, const
 
 // tr((W − Ŵ) H (W − Ŵ)ᵀ): the output error summed over rows.
 double hessian_error(const float* w, const BinaryCodeTensor& t, const float* hessian);
+
+// Sequential GPTQ with error compensation (as GPTAQ, Li et al. 2025): the
+// weights W̃ = W C (H + λ·mean(diag H)·I)⁻¹ that best reproduce the FP32 layer's
+// output W x from the partly quantized model's input x̂, i.e. minimise
+// Σ‖W x − W̃ x̂‖² (H = E[x̂ x̂ᵀ], C = E[x x̂ᵀ], λ = damp). Quantizing W̃ under H then
+// minimises Σ‖W x − Ŵ x̂‖². A column no input reaches (H_jj = 0) keeps W's.
+std::vector<float> compensated_weights(const float* w, int64_t rows, int64_t cols, const float* hessian,
+                                       const float* cross, double damp);
 
 }  // namespace qtool::quantize

@@ -61,8 +61,8 @@ const std::vector<float>& mean_for(const std::string& name, int64_t cols, const 
   return *it->second;
 }
 
-// One linear layer to its format (from the cache when it was done before);
-// returns the report line.
+}  // namespace
+
 TensorReport quantize_linear(const std::string& name, LinearWeights& l, const Precision& p, const QuantizeConfig& c,
                              QuantizeCache* cache, const std::string& file) {
   if (p.kind == Precision::Kind::fp32) return {name, p.str(), l.weight->numel(), 32.0, 0.0};
@@ -114,8 +114,6 @@ TensorReport quantize_linear(const std::string& name, LinearWeights& l, const Pr
   l.weight.reset();
   return q.report;
 }
-
-}  // namespace
 
 EmbeddingCounts embedding_counts(const TokenCounts& tc, const Vocabulary& vocab, const MarianWeights& w,
                                  const std::string& file) {

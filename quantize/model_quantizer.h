@@ -59,6 +59,12 @@ struct QuantizeCache {
   std::map<std::pair<std::string, std::string>, Embedding> embeddings;
 };
 
+// One linear layer to precision `p` (from `cache` when it was done before):
+// sets l.int8 or l.binary (and l.bias, with bias correction) and drops l.weight;
+// FP32 leaves l as it is. Returns the report line.
+TensorReport quantize_linear(const std::string& name, LinearWeights& l, const Precision& p, const QuantizeConfig& c,
+                             QuantizeCache* cache, const std::string& config_file);
+
 // `counts` is needed only for clustered embeddings. Binary-coded layers whose input has column weights in
 // `config.column_weights` (by linear_input_name) are quantized activation-aware
 // with h^activation_power; a binary-coded embedding that also serves as the tied

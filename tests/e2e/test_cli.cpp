@@ -260,6 +260,23 @@ TEST_CASE("low bit: a hand-written GPTQ config takes its statistics from --calib
   CHECK(i.out.find("code bits     embedding 3.00  encoder 3.00  decoder 3.00") != std::string::npos);
 }
 
+TEST_CASE("low bit: sequential GPTQ takes a pass per layer from --calibration-data, and refuses a hessian file") {
+  const std::string qtm = (scratch() / "tiny.seq.qtm").string(), config = (scratch() / "seq.json").string();
+  write(config, R"({"version": 1, "binary_code": {"gptq": {"act_order": true, "sequential": true}},
+    "precision": {"enc_self_attn": 3, "enc_ffn": 3, "dec_self_attn": 3, "dec_cross_attn": 3, "dec_ffn": 3,
+                  "embedding": "int8", "output_projection": 3}})");
+  check_refused(run_qtool("quantize --quiet --model " + tiny() + " --config " + config + " --hessians " + config +
+                          " --output " + qtm),
+                "binary_code.gptq.sequential takes each layer's hessians with the layers before it quantized");
+  Run q = run_qtool("quantize --quiet --model " + tiny() + " --config " + config + " --calibration-data " +
+                    data("dev.en") + " --calibration-sentences 20 --output " + qtm);
+  REQUIRE(q.code == 0);
+  CHECK(run_qtool("inspect --summary " + qtm).out.find("encoder 3.00  decoder 3.00") != std::string::npos);
+  Run t = run_qtool("translate --quiet --model " + qtm + " --input " + data("dev.en") + " --output " +
+                    (scratch() / "seq.de").string());
+  CHECK(t.code == 0);
+}
+
 TEST_CASE("low bit: search on dev → quantize by the plan alone → inspect → translate") {
   const std::string counts = test::source_dir() + "/data/ddtp-en-de/token-counts.json";
   const std::string plan = (scratch() / "plan.json").string(), qtm = (scratch() / "tiny.lowbit.qtm").string();

@@ -44,6 +44,8 @@ TEST_CASE("quantize config: malformed configs are refused naming the file and th
        "binary_code.gptq.rounds: 0 is not 1..10"},
       {"gptq embedding \"yes\"", R"({"version": 1, "int8": {}, "binary_code": {"gptq": {"embedding": "yes"}}})",
        "binary_code.gptq.embedding: must be true or false"},
+      {"gptq sequential 1", R"({"version": 1, "int8": {}, "binary_code": {"gptq": {"sequential": 1}}})",
+       "binary_code.gptq.sequential: must be true or false"},
       {"gptq act_order 1", R"({"version": 1, "int8": {}, "binary_code": {"gptq": {"act_order": 1}}})",
        "binary_code.gptq.act_order: must be true or false"},
       {"bits 0", R"({"version": 1, "precision": {"enc_self_attn": 0}})", "precision.enc_self_attn: 0 is not 1, 2, 3, 4"},
@@ -94,8 +96,10 @@ TEST_CASE("quantize config: binary_code.gptq") {
   CHECK(defaults.gptq_options.rounds == 2);
   CHECK_FALSE(defaults.gptq_options.act_order);
   const auto set = quantize::parse_quantize_config(
-      R"({"version": 1, "int8": {}, "binary_code": {"gptq": {"damp": 0.1, "rounds": 3, "act_order": true, "embedding": true}}})",
+      R"({"version": 1, "int8": {}, "binary_code": {"gptq": {"damp": 0.1, "rounds": 3, "act_order": true, "embedding": true, "sequential": true}}})",
       "q.json");
+  CHECK(set.gptq_options.sequential);
+  CHECK_FALSE(defaults.gptq_options.sequential);
   CHECK(set.gptq_options.damp == 0.1);
   CHECK(set.gptq_options.rounds == 3);
   CHECK(set.gptq_options.act_order);

@@ -138,3 +138,82 @@ TEST_CASE("gptq: bad arguments") {
   const std::vector<float> eye = {1, 0, 0, 1};
   CHECK_THROWS_AS(quantize_binary_code_gptq(w.data(), 2, 2, opt, eye.data(), bad), Error);
 }
+
+namespace {
+
+// Σ_t ‖W x_t − V x̂_t‖² over rows of x, x̂ [m, n] (W, V [rows, n]).
+double paired_error(const std::vector<float>& w, const std::vector<float>& x, const std::vector<float>& v,
+                    const std::vector<float>& xq, int64_t rows, int64_t m, int64_t n) {
+  double e = 0.0;
+  for (int64_t t = 0; t < m; ++t)
+    for (int64_t r = 0; r < rows; ++r) {
+      double a = 0.0, b = 0.0;
+      for (int64_t j = 0; j < n; ++j) a += double(w[r * n + j]) * x[t * n + j], b += double(v[r * n + j]) * xq[t * n + j];
+      e += (a - b) * (a - b);
+    }
+  return e;
+}
+
+std::vector<float> decoded(const BinaryCodeTensor& t) {
+  std::vector<float> v(t.rows * t.cols);
+  for (int64_t r = 0; r < t.rows; ++r)
+    for (int64_t c = 0; c < t.cols; ++c) v[r * t.cols + c] = binary_code_value(t, r, c);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("gptq: error compensation reproduces W x from a perturbed input x̂, before and after quantizing") {
+  // x: correlated inputs (some columns dead); x̂ = x with a layer's worth of error:
+  // a fixed linear distortion plus noise, as when the layers before are quantized.
+  const int64_t rows = 24, n = 40, m = 400;
+  const std::vector<float> z = random_matrix(m, n, 11), mix = random_matrix(n, n, 12), w = random_matrix(rows, n, 13),
+                           distort = random_matrix(n, n, 14), noise = random_matrix(m, n, 15);
+  std::vector<float> x(m * n, 0.0f), xq(m * n, 0.0f);
+  for (int64_t t = 0; t < m; ++t)
+    for (int64_t j = 0; j < n; ++j) {
+      if (j % 13 == 5) continue;  // a dead column: H_jj = 0
+      double s = 0.0;
+      for (int64_t k = 0; k < n; ++k) s += z[t * n + k] * mix[k * n + j];
+      x[t * n + j] = float(s / std::sqrt(double(n)));
+    }
+  for (int64_t t = 0; t < m; ++t)
+    for (int64_t j = 0; j < n; ++j) {
+      if (j % 13 == 5) continue;
+      double s = x[t * n + j];
+      for (int64_t k = 0; k < n; ++k) s += 0.1 * x[t * n + k] * distort[k * n + j] / std::sqrt(double(n));
+      xq[t * n + j] = float(s + 0.05 * noise[t * n + j]);
+    }
+  std::vector<float> h(n * n, 0.0f), c(n * n, 0.0f);
+  for (int64_t a = 0; a < n; ++a)
+    for (int64_t b = 0; b < n; ++b) {
+      double sh = 0.0, sc = 0.0;
+      for (int64_t t = 0; t < m; ++t) sh += double(xq[t * n + a]) * xq[t * n + b], sc += double(x[t * n + a]) * xq[t * n + b];
+      h[a * n + b] = float(sh / m), c[a * n + b] = float(sc / m);
+    }
+  const std::vector<float> wc = compensated_weights(w.data(), rows, n, h.data(), c.data(), 1e-6);
+  for (int64_t r = 0; r < rows; ++r) CHECK(wc[r * n + 5] == w[r * n + 5]);  // the dead column is kept
+  // Unquantized, W̃ is the least-squares answer: far below using W on x̂.
+  const double e_w = paired_error(w, x, w, xq, rows, m, n), e_wc = paired_error(w, x, wc, xq, rows, m, n);
+  CAPTURE(e_w);
+  CAPTURE(e_wc);
+  CHECK(e_wc < 0.5 * e_w);
+  // Quantized to 2 and 3 bits by GPTQ under H: the compensated target's code is closer to W x.
+  for (int bits : {2, 3}) {
+    CAPTURE(bits);
+    BinaryCodeOptions opt;
+    opt.bits = bits;
+    GptqOptions g;
+    g.act_order = true;
+    const GptqResult plain = quantize_binary_code_gptq(w.data(), rows, n, opt, h.data(), g);
+    const GptqResult comp = quantize_binary_code_gptq(wc.data(), rows, n, opt, h.data(), g);
+    const double e_plain = paired_error(w, x, decoded(plain.code.tensor), xq, rows, m, n);
+    const double e_comp = paired_error(w, x, decoded(comp.code.tensor), xq, rows, m, n);
+    CAPTURE(e_plain);
+    CAPTURE(e_comp);
+    CHECK(e_comp < 0.9 * e_plain);
+  }
+  // x̂ = x: C = H, and W̃ = W up to the damping.
+  const std::vector<float> same = compensated_weights(w.data(), rows, n, h.data(), h.data(), 0.0);
+  for (size_t i = 0; i < w.size(); ++i) CHECK(same[i] == doctest::Approx(w[i]).epsilon(1e-3));
+}
