@@ -46,7 +46,7 @@ void check_options(const TranslatorOptions& o) {
   check_range("threads", o.threads, 0, 1024);
   check_range("beam_size", o.beam_size, 1, 64);
   check_range("num_hypotheses", o.num_hypotheses, 1, o.beam_size);
-  check_range("max_new_tokens", o.max_new_tokens, 1, 100000);
+  check_range("max_new_tokens", o.max_new_tokens, 0, 100000);
   if (!std::isfinite(o.length_penalty)) throw Error("length_penalty: not a finite number");
   check_range("batch_size", o.batch_size, 1, 4096);
   check_range("max_batch_tokens", o.max_batch_tokens, 0, 1 << 24);

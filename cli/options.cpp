@@ -11,7 +11,7 @@ void add_run_options(CLI::App& cmd, RunOptions& opt) {
   cmd.add_option("--batch-tokens", opt.batch_tokens, "Also cap each batch at this many padded source tokens (0 = no cap)")->check(CLI::Range(0, 1 << 24))->capture_default_str();
   cmd.add_option("--streams", opt.streams, "Batches translated concurrently, one thread each (1 = one batch at a time on all threads)")->check(CLI::Range(1, 256))->capture_default_str();
   cmd.add_option("--threads", opt.threads, "Worker threads (0 = the CPUs this process may use: affinity and cgroup quota)")->check(CLI::Range(0, 1024))->capture_default_str();
-  cmd.add_option("--max-new-tokens", opt.max_new_tokens, "Longest output, eos included")->check(CLI::Range(1, 100000))->capture_default_str();
+  cmd.add_option("--max-new-tokens", opt.max_new_tokens, "Longest output, eos included (0 = the model's generation max_length - 1, as transformers)")->check(CLI::Range(0, 100000))->capture_default_str();
   cmd.add_option("--length-penalty", opt.length_penalty, "Beam score = log-prob / length^this")->capture_default_str();
   cmd.add_flag("--quiet", opt.quiet, "No progress display");
   cmd.add_option("--quantize", opt.quantize,

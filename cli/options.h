@@ -17,7 +17,7 @@ struct RunOptions {
   int batch_tokens = 0;
   int streams = 1;
   int threads = 0;
-  int max_new_tokens = 256;
+  int max_new_tokens = 0;  // 0 = the model's (runtime::max_new_tokens)
   double length_penalty = 1.0;
   bool quiet = false;
   std::string quantize = "none";  // in-memory quantization at load: none | int8 | int8-tensor

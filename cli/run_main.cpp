@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   app.add_option("--beam", opt.beam, "Beam size (1 = greedy)")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--batch", opt.batch, "Sentences per batch (sorted by length)")->check(CLI::Range(1, 4096))->capture_default_str();
   app.add_option("--threads", opt.threads, "Worker threads (0 = all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
-  app.add_option("--max-new-tokens", opt.max_new_tokens, "Longest output, eos included")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--max-new-tokens", opt.max_new_tokens, "Longest output, eos included (0 = the model's generation max_length - 1, as transformers)")->check(CLI::Range(0, 100000))->capture_default_str();
   app.add_flag("--quiet", opt.quiet, "No progress display");
   try {
     app.parse(argc, argv);

@@ -95,7 +95,7 @@ std::vector<std::vector<Hypothesis>> beam_search_hypotheses(const MarianModel& m
     std::vector<int> next_tokens;
     std::vector<std::vector<int>> next_hyp;
     std::vector<double> next_score;
-    const bool last = generated + 1 >= opt.max_new_tokens;
+    const bool last = generated + 1 >= max_new_tokens(opt, c);
     for (int64_t r0 = 0; r0 < state.rows();) {
       const int64_t b = state.sentence[r0];
       int64_t r1 = r0;

@@ -21,13 +21,17 @@ double log_sum_exp(const float* x, int n) {
 }
 }  // namespace
 
+int max_new_tokens(const SearchOptions& opt, const ModelConfig& c) {
+  return opt.max_new_tokens > 0 ? opt.max_new_tokens : std::max(1, c.max_length - 1);
+}
+
 void apply_generation_rules(const ModelConfig& c, int generated, const SearchOptions& opt,
                             float* scores) {
   const int V = c.decoder_vocab_size;
   scores[c.pad_id] = kNegInf;
   for (const auto& seq : c.bad_words_ids)
     if (seq.size() == 1) scores[seq[0]] = kNegInf;
-  if (c.forced_eos_id >= 0 && generated + 1 >= opt.max_new_tokens) {
+  if (c.forced_eos_id >= 0 && generated + 1 >= max_new_tokens(opt, c)) {
     const float keep = scores[c.forced_eos_id];
     std::fill(scores, scores + V, kNegInf);
     scores[c.forced_eos_id] = keep;
@@ -58,7 +62,7 @@ std::vector<std::vector<Hypothesis>> greedy_search_hypotheses(const MarianModel&
       Hypothesis& h = out[state.sentence[r]][0];
       if (opt.greedy_scores) h.score += row[best] - log_z;
       if (best != c.eos_id) h.ids.push_back(best);
-      if (best == c.eos_id || generated + 1 >= opt.max_new_tokens) {  // finished
+      if (best == c.eos_id || generated + 1 >= max_new_tokens(opt, c)) {  // finished
         if (opt.greedy_scores) h.score /= std::pow(static_cast<double>(h.ids.size() + 1), opt.length_penalty);
         continue;
       }

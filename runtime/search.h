@@ -10,12 +10,17 @@ namespace qtool::runtime {
 
 struct SearchOptions {
   int beam_size = 1;
-  int max_new_tokens = 256;  // including the final eos
+  int max_new_tokens = 0;  // including the final eos; 0 = the model's (max_new_tokens() below)
   double length_penalty = 1.0;
   bool early_stopping = true;
   int num_hypotheses = 1;      // n-best kept per sentence (beam search: at most beam_size)
   bool greedy_scores = false;  // greedy search also sums log-probabilities (beam search always does)
 };
+
+// The longest output, eos included: opt.max_new_tokens, or when 0 the model's
+// generation max_length − 1, as transformers' generate() (its max_length counts
+// the decoder start token; 256 when the checkpoint gives none).
+int max_new_tokens(const SearchOptions& opt, const ModelConfig& c);
 
 // A finished output: ids without the start token and without eos; score =
 // Σ log p(token) over its tokens and eos / (tokens + 1)^length_penalty, the

@@ -171,10 +171,9 @@ def translate(model, voc, sents, batch=25):
         for k in range(0, len(order), batch):
             chunk = order[k:k + batch]
             x = padded([voc.encode(sents[i], voc.sp_src) for i in chunk], voc.pad)
-            # max_new_tokens 256 (eos included), as the kit's references and qtool's default:
-            # generation_config's max_length 256 alone would count the start token too.
-            y = model.generate(input_ids=x, attention_mask=(x != voc.pad).long(), num_beams=1, do_sample=False,
-                               max_new_tokens=256)
+            # generate()'s own length: generation_config's max_length 256 (the start token
+            # counted), i.e. 255 new tokens with eos, as the kit's references and qtool's default.
+            y = model.generate(input_ids=x, attention_mask=(x != voc.pad).long(), num_beams=1, do_sample=False)
             for i, row in zip(chunk, y[:, 1:].tolist()):
                 result[i] = row[:row.index(voc.eos)] if voc.eos in row else row
     return result
@@ -299,7 +298,7 @@ def finish(name, v, model, voc, od, final, rd, log, say, src, tgt, n_params, tra
                   "target_tokens": seen, "pairs": len(pairs), "lr": a.lr, "warmup": a.warmup,
                   "batch_tokens": a.batch_tokens, "dropout": a.dropout, "seed": a.seed, "threads": a.threads,
                   "replay": f"--only {name} --steps {step}"},
-              "decode": {"num_beams": 1, "max_new_tokens": 256},
+              "decode": {"num_beams": 1, "max_length": 256},
               "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
                            "sentencepiece": spm.__version__, "sacrebleu": sacrebleu.__version__}}
     for split, n in (("dev", None), ("test", a.test_lines)):

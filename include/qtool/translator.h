@@ -43,7 +43,7 @@ struct TranslatorOptions {
   int threads = 0;              // threads of a call, 0 = the CPUs the process may use (affinity, cgroup quota)
   int beam_size = 1;            // 1 = greedy search; at most 64
   int num_hypotheses = 1;       // n-best: hypotheses kept per sentence, at most beam_size
-  int max_new_tokens = 256;     // longest output, eos included
+  int max_new_tokens = 0;       // longest output, eos included; 0 = the model's generation max_length − 1
   double length_penalty = 1.0;  // score = Σ log p / (tokens + 1)^length_penalty
   int batch_size = 32;          // sentences per batch (sorted by length first)
   int max_batch_tokens = 0;     // also cap sentences × longest source per batch; 0 = no cap

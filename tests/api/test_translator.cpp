@@ -169,8 +169,8 @@ TEST_CASE("errors: options and ids are checked before any work") {
                        "qtool: error: quantize: \"int4\" is not one of none, int8, int8-tensor", qtool::Error);
   const qtool::Translator t(tiny());
   qtool::TranslatorOptions call;
-  call.max_new_tokens = 0;
-  CHECK_THROWS_WITH_AS(t.translate({"Hi."}, call), "qtool: error: max_new_tokens: 0 not in range [1, 100000]",
+  call.max_new_tokens = -1;
+  CHECK_THROWS_WITH_AS(t.translate({"Hi."}, call), "qtool: error: max_new_tokens: -1 not in range [0, 100000]",
                        qtool::Error);
   CHECK_THROWS_WITH_AS(t.translate_ids({{5, 100000, 0}}),
                        "qtool: error: sources[0]: id 100000 is outside the source vocabulary (8000 ids)", qtool::Error);
@@ -183,4 +183,32 @@ TEST_CASE("version") {
   CHECK(std::string(qtool::version()) == QTOOL_VERSION_STRING);
   CHECK_FALSE(qtool::runtime_only());
   CHECK_FALSE(qtool::kernels().empty());
+}
+
+TEST_CASE("translator: the default length is the checkpoint's generation max_length − 1, as transformers") {
+  // A copy of the tiny model whose generation_config says max_length 4: at most
+  // 3 new tokens, the last of them the forced eos, so at most 2 ids come back.
+  const fs::path dir = scratch() / "tiny-max-length-4";
+  fs::create_directories(dir);
+  for (const auto& e : fs::directory_iterator(tiny()))
+    if (e.is_regular_file()) fs::copy_file(e.path(), dir / e.path().filename(), fs::copy_options::overwrite_existing);
+  std::string g = qtool::read_text_file((dir / "generation_config.json").string());
+  const size_t at = g.find("\"max_length\"");
+  REQUIRE(at != std::string::npos);
+  g.replace(at, g.find_first_of(",}", at) - at, "\"max_length\": 4");
+  qtool::write_file_atomic((dir / "generation_config.json").string(), g);
+
+  const std::vector<std::string> src = test_source(20);
+  const qtool::Translator short_model(dir.string()), full(tiny());
+  std::vector<std::vector<int>> ids;
+  for (const std::string& s : src) ids.push_back(full.encode(s));
+  size_t longer = 0;
+  for (const auto& out : short_model.translate_ids(ids)) CHECK(out.size() <= 2);
+  for (const auto& out : full.translate_ids(ids)) longer += out.size() > 2;
+  CHECK(longer > 10);  // the unchanged model's outputs are longer: the limit did it
+  qtool::TranslatorOptions call;
+  call.max_new_tokens = 10;  // an explicit length wins
+  size_t over = 0;
+  for (const auto& out : short_model.translate_ids(ids, call)) over += out.size() > 2;
+  CHECK(over > 10);
 }
