@@ -185,6 +185,16 @@ std::string Vocabulary::decode(const std::vector<int>& ids) const {
   }
   std::string text;
   target_sp_->Decode(pieces, &text).IgnoreError();
+  // A piece the SentencePiece model does not have (vocab.json is often joint: a
+  // source-side piece) comes out verbatim. Its "▁" becomes a space, as
+  // transformers' MarianTokenizer does, and at the start of the text it is
+  // dropped, as SentencePiece drops its own first "▁". (MarianTokenizer also
+  // strips the text; the kit's references, SentencePiece's decoding, do not.)
+  static const std::string kSpaceMark = "\xe2\x96\x81";  // U+2581
+  const bool leading = text.compare(0, kSpaceMark.size(), kSpaceMark) == 0;
+  for (size_t at = text.find(kSpaceMark); at != std::string::npos; at = text.find(kSpaceMark, at + 1))
+    text.replace(at, kSpaceMark.size(), " ");
+  if (leading) text.erase(0, 1);
   return text;
 }
 

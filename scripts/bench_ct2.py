@@ -225,10 +225,13 @@ class Bench:
         if self.a.max_decoding_length:
             return self.a.max_decoding_length
         g = self.generation
+        # transformers: max_length counts the decoder start token, and with a forced eos the
+        # last of the max_length − 1 new tokens is that eos. CT2 stops after max_decoding_length
+        # tokens without forcing one, so the same ids need one token fewer.
+        forced = 1 if g.get("forced_eos_token_id", self.config.get("forced_eos_token_id")) is not None else 0
         if g.get("max_new_tokens"):
-            return int(g["max_new_tokens"])
-        # Hugging Face's max_length counts the decoder start token.
-        return int(g.get("max_length") or self.config.get("max_length") or 256) - 1
+            return int(g["max_new_tokens"]) - forced
+        return int(g.get("max_length") or self.config.get("max_length") or 256) - 1 - forced
 
     def specials(self):
         t = self.tokenizer_config
@@ -611,7 +614,7 @@ def main():
     ap.add_argument("--reference", help="Hugging Face greedy output of --input, one line each")
     ap.add_argument("--bleu-ref", help="target-side reference for BLEU (default: --input with the target language's extension)")
     ap.add_argument("--max-decoding-length", type=int, default=0,
-                    help="CT2 max_decoding_length (0: generation_config.json's max_length − 1)")
+                    help="CT2 max_decoding_length (0: generation_config.json's max_length − 1, − 1 more with a forced eos)")
     ap.add_argument("--min-agreement", type=float, default=0.98)
     ap.add_argument("--out", help="work and result folder (default build/bench-ct2/<model folder name>)")
     a = ap.parse_args()

@@ -64,14 +64,19 @@ TEST_CASE("vocabulary: ids go through vocab.json, missing pieces become <unk>") 
   f.vocab_json = table.dump();
   Vocabulary missing(f, 8000, 8000);
   CHECK(missing.encode("the package")[0] == 1);
+  // Decoding that id: the SentencePiece model does not know the piece, so it
+  // comes out verbatim; its "▁" becomes a space (dropped at the start), as
+  // transformers' MarianTokenizer gives.
+  const int package = table[pieces[1]];
+  CHECK(missing.decode({id, package, 0}) == "not-a-piece-of-the-model package");
+  CHECK(missing.decode({package, id, 0}) == "package not-a-piece-of-the-model");
 }
 
 TEST_CASE("vocabulary: the reference ids decode to the reference text") {
   // Every greedy output of the bundled model, and of the kit's models when
   // present: target SentencePiece decoding of the pieces, special tokens
-  // dropped, as the kit defines it (not MarianTokenizer.decode, which also
-  // turns a "▁" SentencePiece left into a space and strips: one line of
-  // opus-tiny's ends in a space).
+  // dropped, as the kit defines it (MarianTokenizer.decode also strips: one
+  // line of opus-tiny's ends in a space).
   std::vector<std::string> dirs = {test::bundled_model()};
   for (const char* m : {"ddtp-en-de-small", "ddtp-en-de-opus-tiny"})
     if (test::have_shared()) dirs.push_back(test::shared_dir() + "/models/" + m);
