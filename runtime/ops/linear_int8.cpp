@@ -12,14 +12,18 @@ LinearInt8::LinearInt8(const std::vector<LinearWeights>& parts) {
   const int64_t in = parts.at(0).int8->cols;
   int64_t out = 0;
   for (const LinearWeights& p : parts) out += p.int8->rows;
-  std::vector<int8_t> values;
-  values.reserve(out * in);
   for (const LinearWeights& p : parts) {
-    values.insert(values.end(), p.int8->values.begin(), p.int8->values.end());
     for (int64_t r = 0; r < p.int8->rows; ++r) weight_scale_.push_back(p.int8->scale(r));
     bias_.insert(bias_.end(), p.bias->data.begin(), p.bias->data.end());
   }
-  packed_ = pack_s8(values.data(), out, in);
+  if (parts.size() == 1) {  // packed from the tensor itself: no third copy of a 58k-row output projection
+    packed_ = pack_s8(parts[0].int8->values.data(), out, in);
+  } else {
+    std::vector<int8_t> values;
+    values.reserve(out * in);
+    for (const LinearWeights& p : parts) values.insert(values.end(), p.int8->values.begin(), p.int8->values.end());
+    packed_ = pack_s8(values.data(), out, in);
+  }
   set_input(parts[0].input);
 }
 
