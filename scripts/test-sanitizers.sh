@@ -38,11 +38,13 @@ if [[ " $which " == *" asan "* ]]; then
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
   export LSAN_OPTIONS="suppressions=$supp/lsan.txt:print_suppressions=0"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-  # One OpenMP thread: libgomp's idle workers (oneDNN's, the quantizer's loops)
-  # are still alive when LeakSanitizer stops every thread at exit, and its
-  # tracer then crashed now and then (signal 11, exit 134 in two CI runs). The
-  # runtime's own pool is joined before that scan and still runs 2 threads here.
-  (cd build-asan && OMP_NUM_THREADS=1 ctest --output-on-failure --timeout 1800)
+  (cd build-asan && ctest --output-on-failure --timeout 1800 -E '^test_e2e_pipeline$')
+  # `qtool pipeline` (ten stages in one process) makes LeakSanitizer's own
+  # exit-time tracer crash ("Tracer caught signal 11", exit 134; reproducible
+  # since 2026-12-06, cause not found yet, and not a leak report): that one
+  # test runs with ASan and UBSan but without the leak scan.
+  (cd build-asan && ASAN_OPTIONS="${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0}" \
+    ctest --output-on-failure --timeout 1800 -R '^test_e2e_pipeline$')
 fi
 if [[ " $which " == *" tsan "* ]]; then
   build build-tsan thread test_runtime_parallel test_export_concurrency test_e2e_reference test_api
