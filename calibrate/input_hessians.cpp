@@ -11,33 +11,50 @@
 namespace qtool::calibrate {
 namespace {
 
-// Σ x xᵀ per linear input: each call's product in float, accumulated in double.
+using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Σ x xᵀ and Σ x of one linear input: each call's product in float (`scratch`),
+// accumulated in double.
+struct Gram {
+  Eigen::MatrixXd sum;
+  Eigen::VectorXd column_sum;
+  int64_t rows = 0;
+
+  void add(const Eigen::Map<const RowMajor>& x, Eigen::MatrixXf& scratch) {
+    if (sum.size() == 0) sum = Eigen::MatrixXd::Zero(x.cols(), x.cols()), column_sum = Eigen::VectorXd::Zero(x.cols());
+    scratch.noalias() = x.transpose() * x;
+    sum += scratch.cast<double>();
+    column_sum += x.cast<double>().colwise().sum().transpose();
+    rows += x.rows();
+  }
+  // E[x xᵀ], exactly symmetric (as the hessian file requires), row-major.
+  std::vector<float> hessian() const {
+    const int64_t d = sum.rows();
+    std::vector<float> h(d * d);
+    for (int64_t a = 0; a < d; ++a)
+      for (int64_t b = 0; b < d; ++b) h[a * d + b] = float((a <= b ? sum(a, b) : sum(b, a)) / double(rows));
+    return h;
+  }
+  std::vector<float> mean() const {
+    std::vector<float> m(column_sum.size());
+    for (int64_t a = 0; a < column_sum.size(); ++a) m[a] = float(column_sum(a) / double(rows));
+    return m;
+  }
+};
+
+// Σ x xᵀ per linear input.
 class GramRecorder final : public runtime::ActivationObserver {
  public:
   void observe(const std::string&, const float*, int64_t) override {}
   void observe_linear(const std::string& name, const float* x, int64_t rows, int64_t cols) override {
     if (rows <= 0 || cols <= 0) return;
-    using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    const Eigen::Map<const RowMajor> xm(x, rows, cols);
-    Gram& g = grams_[name];
-    if (g.sum.size() == 0) g.sum = Eigen::MatrixXd::Zero(cols, cols), g.column_sum = Eigen::VectorXd::Zero(cols);
-    product_.noalias() = xm.transpose() * xm;
-    g.sum += product_.cast<double>();
-    g.column_sum += xm.cast<double>().colwise().sum().transpose();
-    g.rows += rows;
+    grams_[name].add(Eigen::Map<const RowMajor>(x, rows, cols), product_);
   }
-  struct Gram {
-    Eigen::MatrixXd sum;
-    Eigen::VectorXd column_sum;
-    int64_t rows = 0;
-  };
   std::map<std::string, Gram> grams_;
 
  private:
   Eigen::MatrixXf product_;
 };
-
-using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // The reference model's inputs of the current call, by name, for PairRecorder.
 class LastInputs final : public runtime::ActivationObserver {
@@ -60,7 +77,7 @@ class LastInputs final : public runtime::ActivationObserver {
   const std::set<std::string>& wanted_;
 };
 
-// Σ x̂ x̂ᵀ, Σ x x̂ᵀ and Σ x̂ per input, x from LastInputs at the same call.
+// Σ x̂ x̂ᵀ and Σ x̂ (a Gram of x̂), and Σ x x̂ᵀ per input, x from LastInputs at the same call.
 class PairRecorder final : public runtime::ActivationObserver {
  public:
   PairRecorder(const LastInputs& ref, const std::set<std::string>& wanted) : ref_(ref), wanted_(wanted) {}
@@ -71,23 +88,14 @@ class PairRecorder final : public runtime::ActivationObserver {
     if (it == ref_.last_.end() || it->second.rows != rows || it->second.cols != cols)
       throw Error("paired hessians: the reference model's input of " + name + " is not the same shape (not one model?)");
     const Eigen::Map<const RowMajor> xq(x, rows, cols), xr(it->second.x.data(), rows, cols);
-    Sums& s = sums_[name];
-    if (s.h.size() == 0)
-      s.h = Eigen::MatrixXd::Zero(cols, cols), s.cross = Eigen::MatrixXd::Zero(cols, cols),
-      s.sum = Eigen::VectorXd::Zero(cols);
-    product_.noalias() = xq.transpose() * xq;
-    s.h += product_.cast<double>();
+    grams_[name].add(xq, product_);
+    Eigen::MatrixXd& cross = cross_[name];
+    if (cross.size() == 0) cross = Eigen::MatrixXd::Zero(cols, cols);
     product_.noalias() = xr.transpose() * xq;
-    s.cross += product_.cast<double>();
-    s.sum += xq.cast<double>().colwise().sum().transpose();
-    s.rows += rows;
+    cross += product_.cast<double>();
   }
-  struct Sums {
-    Eigen::MatrixXd h, cross;
-    Eigen::VectorXd sum;
-    int64_t rows = 0;
-  };
-  std::map<std::string, Sums> sums_;
+  std::map<std::string, Gram> grams_;
+  std::map<std::string, Eigen::MatrixXd> cross_;
 
  private:
   const LastInputs& ref_;
@@ -149,17 +157,15 @@ PairedHessians collect_paired_hessians(runtime::MarianModel& model, runtime::Mar
   reference.set_observer(nullptr);
   model.set_observer(nullptr);
   PairedHessians out;
-  for (const auto& [name, s] : rec.sums_) {
-    const int64_t d = s.h.rows();
-    std::vector<float>&h = out.h[name], &c = out.cross[name], &m = out.means[name];
-    h.resize(d * d), c.resize(d * d), m.resize(d);
-    for (int64_t a = 0; a < d; ++a) {
-      m[a] = float(s.sum(a) / double(s.rows));
-      for (int64_t b = 0; b < d; ++b) {
-        h[a * d + b] = float((a <= b ? s.h(a, b) : s.h(b, a)) / double(s.rows));
-        c[a * d + b] = float(s.cross(a, b) / double(s.rows));
-      }
-    }
+  for (const auto& [name, g] : rec.grams_) {
+    out.h[name] = g.hessian();
+    out.means[name] = g.mean();
+    const Eigen::MatrixXd& cross = rec.cross_.at(name);
+    const int64_t d = cross.rows();
+    std::vector<float>& c = out.cross[name];
+    c.resize(d * d);
+    for (int64_t a = 0; a < d; ++a)
+      for (int64_t b = 0; b < d; ++b) c[a * d + b] = float(cross(a, b) / double(g.rows));
   }
   return out;
 }
@@ -189,12 +195,8 @@ HessianPass collect_hessians(runtime::MarianModel& model, std::shared_ptr<const 
     InputHessian& h = pass.hessians.tensors[name];
     h.dim = g.sum.rows();
     h.rows = g.rows;
-    h.values.resize(h.dim * h.dim);
-    for (int64_t a = 0; a < h.dim; ++a)
-      for (int64_t b = 0; b < h.dim; ++b)  // exactly symmetric, as the hessian file requires
-        h.values[a * h.dim + b] = float((a <= b ? g.sum(a, b) : g.sum(b, a)) / double(g.rows));
-    std::vector<float>& mean = pass.means[name];
-    for (int64_t a = 0; a < h.dim; ++a) mean.push_back(float(g.column_sum(a) / double(g.rows)));
+    h.values = g.hessian();
+    pass.means[name] = g.mean();
   }
   return pass;
 }

@@ -27,20 +27,19 @@ TensorPtr decoded_weight(const LinearWeights& l) {
   return std::make_shared<Tensor>(std::move(w));
 }
 
-// The layer a linear belongs to ("model.encoder.layers.3."), "" for the output projection.
+// The layer a linear belongs to ("encoder.3", from its sub-layer "encoder.3.ffn"),
+// "" for the output projection.
 std::string layer_of(const std::string& name) {
-  for (const char* stack : {"model.encoder.layers.", "model.decoder.layers."}) {
-    const std::string s = stack;
-    if (name.rfind(s, 0) == 0) return name.substr(0, name.find('.', s.size()) + 1);
-  }
-  return "";
+  const std::string sublayer = quantize::sublayer_of(name).first;
+  const size_t dot = sublayer.rfind('.');
+  return dot == std::string::npos ? "" : sublayer.substr(0, dot);
 }
 
 }  // namespace
 
 void sequential_gptq(const MarianWeights& fp32, std::shared_ptr<const Vocabulary> vocab,
-                     const std::vector<std::string>& lines, quantize::QuantizeConfig& qc, quantize::QuantizeCache& cache, const std::string& config_file,
-                     bool progress) {
+                     const std::vector<std::string>& lines, quantize::QuantizeConfig& qc,
+                     quantize::QuantizeCache& cache, const std::string& config_file, bool progress) {
   MarianWeights sim = fp32;  // tensors shared; a quantized layer's are replaced, never written
   if (qc.vectors_f16) quantize::round_vectors_to_half(sim);
   auto reference = std::make_shared<runtime::MarianModel>(sim);  // FP32 (with the file's vectors)
