@@ -9,6 +9,7 @@
 
 #include "model/config.h"
 #include "model/weights.h"
+#include "runtime/kernels/vec_ops.h"
 #include "runtime/parallel.h"
 
 namespace qtool::runtime {
@@ -53,6 +54,8 @@ class LinearF32 final : public Linear {
   const float* weight_t() const { return weight_t_.data(); }
 
  private:
+  void forward_row(const float* x, float* y, VecAct act) const;
+
   int64_t in_ = 0, out_ = 0;
   std::vector<float> weight_t_;  // [in, out]: Wᵀ, the layout the GEMM is fastest with
   std::vector<float> bias_;    // [out]

@@ -2,12 +2,15 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <tuple>
 
 #include "runtime/kernels/gemm.h"
 #include "runtime/ops/attention.h"
 #include "runtime/ops/elementwise.h"
+#include "runtime/ops/linear.h"
+#include "runtime/parallel.h"
 
 using namespace qtool;
 using namespace qtool::runtime;
@@ -66,6 +69,47 @@ TEST_CASE("gemm_f32_nt equals a double reference on odd shapes") {
         for (int k = 0; k < K; ++k) ref += double(A[i * K + k]) * B[j * K + k];
         CHECK(C[i * N + j] == doctest::Approx(ref).epsilon(1e-5));
       }
+  }
+}
+
+TEST_CASE("LinearF32: one row (split over inputs) and many rows (over outputs) equal a double reference, same bits "
+          "at 1 and 2 threads") {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-1, 1);
+  // Shapes either side of the 2^16 multiply-add chunk, odd ones, and a vocabulary-wide one.
+  for (auto [out, in] : std::vector<std::pair<int, int>>{{1, 1}, {17, 5}, {256, 256}, {768, 256}, {256, 1024},
+                                                         {1000, 333}, {8000, 64}}) {
+    std::vector<float> wv(static_cast<size_t>(out) * in), bv(static_cast<size_t>(out));
+    for (float& v : wv) v = u(rng);
+    for (float& v : bv) v = u(rng);
+    LinearWeights w;
+    w.weight = std::make_shared<Tensor>(Tensor{{out, in}, wv});
+    w.bias = std::make_shared<Tensor>(Tensor{{out}, bv});
+    LinearF32 lin({w});
+    lin.activation = Activation::relu;
+    for (int rows : {1, 3}) {
+      CAPTURE(out);
+      CAPTURE(in);
+      CAPTURE(rows);
+      std::vector<float> x(static_cast<size_t>(rows) * in), y1(static_cast<size_t>(rows) * out), y2(y1.size());
+      for (float& v : x) v = u(rng);
+      {
+        ThreadLimit one(1);
+        lin.forward(x.data(), rows, y1.data());
+      }
+      {
+        ThreadLimit two(2);
+        lin.forward(x.data(), rows, y2.data());
+      }
+      CHECK(std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)) == 0);
+      for (int r = 0; r < rows; ++r)
+        for (int o = 0; o < out; ++o) {
+          double ref = w.bias->data[o];
+          for (int k = 0; k < in; ++k) ref += double(x[r * in + k]) * w.weight->data[size_t(o) * in + k];
+          ref = std::max(ref, 0.0);
+          REQUIRE(y1[r * out + o] == doctest::Approx(ref).epsilon(1e-4).scale(1.0));
+        }
+    }
   }
 }
 
