@@ -22,4 +22,16 @@ std::vector<float> corrected_bias(const float* w, const BinaryCodeTensor& q, con
   return b;
 }
 
+std::vector<float> corrected_logits_bias(const float* table, const ClusteredBinaryEmbedding& code, const float* bias,
+                                         const std::vector<float>& mean) {
+  std::vector<float> b(static_cast<size_t>(code.rows)), row(static_cast<size_t>(code.cols));
+  for (int64_t v = 0; v < code.rows; ++v) {
+    code.decode_row(v, row.data());
+    double shift = 0;
+    for (int64_t col = 0; col < code.cols; ++col) shift += (double(table[v * code.cols + col]) - row[col]) * mean[col];
+    b[v] = float((bias ? double(bias[v]) : 0.0) + shift);
+  }
+  return b;
+}
+
 }  // namespace qtool::quantize

@@ -6,6 +6,7 @@
 #pragma once
 #include <vector>
 
+#include "model/clustered_embedding.h"
 #include "model/qtensor.h"
 
 namespace qtool::quantize {
@@ -16,5 +17,11 @@ std::vector<float> centred_hessian(const float* hessian, const std::vector<float
 // b + (W − Ŵ)μ per output row; w [rows][cols] row-major, bias of rows (null: zeros).
 std::vector<float> corrected_bias(const float* w, const BinaryCodeTensor& q, const float* bias,
                                   const std::vector<float>& mean);
+
+// The same for a tied output projection that is a clustered embedding code:
+// b_v + (e_v − ê_v)·μ for every vocabulary row v, table [rows][cols], μ = E[x]
+// of the decoder's final hidden state; bias null: zeros.
+std::vector<float> corrected_logits_bias(const float* table, const ClusteredBinaryEmbedding& code, const float* bias,
+                                         const std::vector<float>& mean);
 
 }  // namespace qtool::quantize

@@ -280,6 +280,16 @@ std::vector<TensorReport> quantize_model(MarianWeights& w, const QuantizeConfig&
                  "lm_head.weight): give it 1..4, \"int8\" or \"fp32\"");
     if (plan.embedding.kind == Precision::Kind::int8) out.int8 = w.decoder_embed_int8;
     else if (plan.embedding.kind == Precision::Kind::binary) out.clustered = w.decoder_embed_binary;
+    // Bias correction of the tied code's logits, as for a linear layer: its own
+    // error (E − Ê)μ per vocabulary row is absorbed by final_logits_bias.
+    if (out.clustered && config.bias_correction) {
+      const Tensor& table = *w.decoder_embed;
+      std::vector<float> b = corrected_logits_bias(table.data.data(), *out.clustered, out.bias ? out.bias->data.data() : nullptr,
+                                                   mean_for("lm_head", table.dim(1), config, file));
+      if (config.vectors_f16)
+        for (float& v : b) v = round_to_half(v);
+      out.bias = std::make_shared<Tensor>(Tensor{{table.dim(0)}, std::move(b)});
+    }
   } else {
     report.push_back(quantize_linear("lm_head", out, plan.output_projection, config, cache, file));
   }

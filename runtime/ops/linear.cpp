@@ -42,9 +42,11 @@ void LinearF32::forward(const float* x, int64_t rows, float* y) const {
 // rows (ddtp-en-de-small, 2 slices: 1.4x a step's time at one thread), so the
 // split is over input rows instead: chunk i sums x[k0:k1]·Wᵀ[k0:k1, :], a
 // contiguous block, and the partial sums are added in chunk order afterwards
-// (the same sum at any thread count).
+// (the same sum at any thread count). Chunks from 2^15 multiply-adds, so the
+// d × d products split too: left on one thread, the other member fell asleep
+// between the bigger ones and woke late (2^16: 0.81x of c98c426 at 2 threads).
 void LinearF32::forward_row(const float* x, float* y, VecAct act) const {
-  const int64_t grain = chunk_grain(in_, out_, int64_t(1) << 16, 16, 1);
+  const int64_t grain = chunk_grain(in_, out_, int64_t(1) << 15, 16, 1);
   const int64_t chunks = (in_ + grain - 1) / grain;
   thread_local std::vector<float> partial;
   if (chunks > 1) partial.resize(static_cast<size_t>((chunks - 1) * out_));

@@ -4,12 +4,14 @@
 // beats GPTQ on H, with or without correcting after it.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "quantize/bias_correction.h"
 #include "quantize/binary_code.h"
 #include "quantize/gptq.h"
+#include "quantize/model_quantizer.h"
 #include "tests/quantize/random_matrix.h"
 
 using namespace qtool;
@@ -98,4 +100,47 @@ TEST_CASE("centred hessian: H − μμᵀ by hand") {
   const std::vector<float> h = {4, 1, 1, 9}, mu = {1, 2};
   const std::vector<float> c = centred_hessian(h.data(), mu);
   CHECK(c == std::vector<float>{3, -1, -1, 5});
+}
+
+TEST_CASE("bias correction of a tied output projection: the logits' mean error goes to final_logits_bias") {
+  // A 2-bit clustered code of a [vocab, d] table, two frequency clusters; the
+  // decoder's final states have a mean, so Ê's error shifts each logit.
+  const int64_t vocab = 40, d = 64;
+  const Inputs in = swish_inputs(500, d, 3);
+  const std::vector<float> e = test::random_matrix(vocab, d, 5);
+  const Tensor table{{vocab, d}, e};
+  std::vector<int64_t> counts(vocab);
+  for (int64_t v = 0; v < vocab; ++v) counts[v] = (v * 7) % vocab + 1;
+  BinaryCodeOptions opt;
+  opt.bits = 3;
+  double rel = 0;
+  const ClusteredBinaryEmbedding code = cluster_embedding(table, counts, 2, 1.0, opt, &rel);
+  const std::vector<float> bias(vocab, 0.5f);
+  const std::vector<float> corrected = corrected_logits_bias(e.data(), code, bias.data(), in.mean);
+  // Mean over the inputs of ‖(E x + b) − (Ê x + b')‖², and of the error's mean per row.
+  auto errors = [&](const std::vector<float>& b_hat) {
+    std::vector<double> mean_err(vocab, 0.0);
+    std::vector<float> decoded(d);
+    double sq = 0;
+    for (int64_t v = 0; v < vocab; ++v) {
+      code.decode_row(v, decoded.data());
+      for (int64_t i = 0; i < in.m; ++i) {
+        double z = bias[v] - double(b_hat[v]);
+        for (int64_t c = 0; c < d; ++c) z += (double(e[v * d + c]) - decoded[c]) * in.x[i * d + c];
+        sq += z * z, mean_err[v] += z / double(in.m);
+      }
+    }
+    double worst = 0;
+    for (double m : mean_err) worst = std::max(worst, std::abs(m));
+    return std::make_pair(sq / double(in.m), worst);
+  };
+  const auto [sq_plain, worst_plain] = errors(bias);
+  const auto [sq_corrected, worst_corrected] = errors(corrected);
+  CAPTURE(sq_plain);
+  CAPTURE(sq_corrected);
+  CAPTURE(worst_plain);
+  CAPTURE(worst_corrected);
+  CHECK(sq_corrected < 0.95 * sq_plain);
+  CHECK(worst_corrected < 1e-4 * std::max(1.0, worst_plain));
+  CHECK(worst_plain > 1e-2);
 }
