@@ -48,6 +48,14 @@ struct BinaryActivations {
   std::vector<int8_t> q;             // [M][ld]
   std::vector<int32_t> group_sums;   // [M][groups]
   std::vector<uint8_t> scratch;      // M ≤ 2: room for the AVX-512 lookup tables (2·M·⌈col_quads/2⌉·64 B)
+  // Bumped whenever q changes. A product's chunks call a kernel once per part
+  // (q, k and v are three) and per chunk with the same rows: at M ≤ 2, where
+  // preparing (and building lookup tables) was 9% of a batch-1 step, rows equal
+  // by content to the last ones (not by pointer: callers reuse their buffers),
+  // with the same layout and planes, are kept, and so are tables built for this generation.
+  uint64_t generation = 0;
+  std::vector<uint8_t> rows_of;      // M ≤ 2: the rows q was made from, W.cols bytes each
+  int64_t m_of = -1, group_size_of = 0, bits_of = 0;  // the lookup tables depend on the planes too
   int32_t group_sum(int64_t m, int64_t g) const { return group_sums[m * groups + g]; }
 };
 BinaryActivations& prepare_binary_activations(const uint8_t* A, int64_t M, int64_t lda, const BinaryCodeTensor& W);

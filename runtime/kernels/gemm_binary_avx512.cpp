@@ -385,9 +385,14 @@ void gemm_bits(BinaryActivations& X, int64_t M, const BinaryCodeTensor& W, int64
   const bool lookup = (M == 1 || (M == 2 && BITS % 2 == 0)) &&
                       (W.groups() == 1 || W.quads_per_group() % S::quads == 0);
   const LutTables T(X, M, (W.col_quads() + S::quads - 1) / S::quads);
-  if (lookup)
+  // Tables already built on this thread for this generation (these rows, these
+  // planes) are kept.
+  thread_local uint64_t tables_of = 0;
+  if (lookup && tables_of != X.generation) {
     for (int64_t m = 0; m < M; ++m)
       build_tables<BITS>(X.q.data() + m * X.ld, T.steps, T.L(m), T.H(m));
+    tables_of = X.generation;
+  }
   auto run = [&](int64_t blk) {
     if (lookup && M == 1) {
       lookup_tile<BITS, 1>(T, X, 0, W, blk, C, ldc);

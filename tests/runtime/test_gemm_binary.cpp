@@ -248,3 +248,43 @@ TEST_CASE("binary gemm: any split of the row blocks computes the same columns as
                         }
                       });
 }
+
+TEST_CASE("binary gemm: activations kept between calls only while the rows, planes and groups are the same") {
+  // Kernels keep the last rows' preparation (and lookup tables) per thread and
+  // compare rows by content: the same buffer refilled, the same rows with other
+  // planes or groups, and another kernel's call in between must all be redone.
+  std::mt19937 rng(21);
+  std::vector<const BinaryKernels*> kernels = binary_kernels_runnable();
+  const int64_t K = 260, N = 33;
+  for (int64_t M : {1, 2}) {
+    std::vector<uint8_t> A = random_activations(M * K, rng);
+    std::vector<BinaryCodeTensor> Ws;
+    for (auto [bits, group] : {std::pair<int, int64_t>{3, 0}, {3, 0}, {2, 0}, {3, 0}, {4, 0}, {2, 0}, {3, 32}, {1, 64}})
+      Ws.push_back(random_tensor(N, K, bits, group, rng));
+    auto check = [&](const BinaryCodeTensor& W) {
+      std::vector<float> want(M * N), got(M * N), other_out(M * N);
+      binary_gemm(binary_kernels_ref(), A.data(), M, K, W, want.data(), N);
+      for (const BinaryKernels* k : kernels)
+        for (const BinaryKernels* other : kernels) {
+          CAPTURE(M);
+          CAPTURE(W.bits);
+          CAPTURE(W.group_size);
+          CAPTURE(std::string(k->name));
+          CAPTURE(std::string(other->name));
+          // Part of the blocks, another kernel on the same rows, then the rest.
+          k->gemm_blocks(A.data(), M, K, W, 0, 1, got.data(), N);
+          other->gemm_blocks(A.data(), M, K, W, 0, W.row_blocks(), other_out.data(), N);
+          k->gemm_blocks(A.data(), M, K, W, 1, W.row_blocks(), got.data(), N);
+          for (int64_t m = 0; m < M; ++m)
+            for (int64_t o = 0; o < N; ++o)
+              REQUIRE(std::abs(got[m * N + o] - want[m * N + o]) <= 1e-6 * magnitude(A.data() + m * K, W, o));
+        }
+    };
+    for (const BinaryCodeTensor& W : Ws) {
+      check(W);
+      A[(M * K) / 2 + W.bits] ^= 0x5a;  // the same buffer, one byte changed, the same W
+      check(W);
+    }
+    for (const BinaryCodeTensor& W : Ws) check(W);  // the same rows, planes 3, 3, 2, 3, 4, 2 …
+  }
+}
