@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/cpu_share.h"
+
 namespace qtool::runtime {
 namespace {
 
@@ -28,6 +30,11 @@ std::chrono::nanoseconds spin_budget() {
     return std::chrono::microseconds(std::clamp<long>(us, 0, 100000));
   }();
   return budget;
+}
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 inline void cpu_relax() {
@@ -141,7 +148,10 @@ class Pool {
       }
       if (stop_.load(std::memory_order_seq_cst)) return;
       seen = epoch_.load(std::memory_order_acquire);
-      if (index < helpers_.load(std::memory_order_relaxed)) work(seen);
+      if (index < helpers_.load(std::memory_order_relaxed)) {
+        work(seen);
+        note_cpu_share(steady_ns());
+      }
     }
   }
 
@@ -187,8 +197,13 @@ void parallel_for(int64_t n, int64_t grain, ChunkFn fn) {
   grain = std::max<int64_t>(grain, (n + 0xfffffffe) / 0xfffffffe);  // chunk indices below the closed mark
   const int64_t chunks = (n + grain - 1) / grain;
   const int threads = parallel_threads();
-  if (chunks > 1 && threads > 1 && pool().run(n, grain, static_cast<int>(std::min<int64_t>(threads, chunks)) - 1, fn))
-    return;
+  if (chunks > 1 && threads > 1) {
+    // On a CPU another process holds, the caller runs the job alone (runtime/cpu_share.h).
+    const int64_t now = steady_ns();
+    note_cpu_share(now);
+    if (!cpu_shared(now) && pool().run(n, grain, static_cast<int>(std::min<int64_t>(threads, chunks)) - 1, fn))
+      return;
+  }
   // Alone, in the same chunks: a kernel may round differently at another split.
   const bool was_in_job = t_in_job;
   t_in_job = true;

@@ -36,8 +36,9 @@ class ChunkFn {
 // fn over [0, n) in chunks of `grain` (the last may be shorter), on up to
 // parallel_threads() threads; returns when every chunk is done. The chunks are
 // the same however many threads run them. Serial (the chunks in order) when
-// there is one chunk or one thread, inside another parallel_for's chunk, or
-// when another thread's job holds the pool (it then runs on the caller alone).
+// there is one chunk or one thread, inside another parallel_for's chunk, when
+// another thread's job holds the pool (it then runs on the caller alone), or
+// while another process holds our CPUs (runtime/cpu_share.h).
 // An exception from fn reaches the caller after the other chunks finished.
 void parallel_for(int64_t n, int64_t grain, ChunkFn fn);
 

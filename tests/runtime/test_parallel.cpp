@@ -12,9 +12,11 @@
 #include <thread>
 #include <vector>
 
+#include <sched.h>
 #include <unistd.h>
 
 #include "runtime/cpu_count.h"
+#include "runtime/cpu_share.h"
 #include "runtime/parallel.h"
 
 using namespace qtool::runtime;
@@ -96,6 +98,7 @@ TEST_CASE("parallel_for: jobs of different sizes back to back") {
 
 TEST_CASE("parallel_for: the pool's threads do take chunks") {
   const ThreadLimit limit(2);
+  set_cpu_share_backoff(false);  // (ctest -j may share the CPUs: the pool would leave the job to the caller)
   std::set<std::thread::id> ran_on;
   std::mutex mu;
   for (int job = 0; job < 200 && ran_on.size() < 2; ++job)
@@ -104,7 +107,55 @@ TEST_CASE("parallel_for: the pool's threads do take chunks") {
       std::lock_guard<std::mutex> lock(mu);
       ran_on.insert(std::this_thread::get_id());
     });
+  set_cpu_share_backoff(true);
   CHECK(ran_on.size() == 2);
+}
+
+TEST_CASE("shared CPU: schedstat's run delay, and a thread kept waiting by another backs the pool off") {
+  CHECK(schedstat_run_delay("444411138 1676922 77\n") == 1676922);
+  CHECK(schedstat_run_delay("0 0 1") == 0);
+  CHECK(schedstat_run_delay("12") == -1);
+  CHECK(schedstat_run_delay("") == -1);
+  CHECK(schedstat_run_delay("a b c") == -1);
+  CHECK(schedstat_run_delay("5 -3 1") == -1);
+
+  // This thread and a busy one pinned to the same CPU: each waits about half
+  // the time, which the samples see, and jobs then run on the caller alone.
+  if (access("/proc/thread-self/schedstat", R_OK) != 0) return;
+  cpu_set_t saved;
+  REQUIRE(sched_getaffinity(0, sizeof saved, &saved) == 0);
+  int cpu = 0;
+  while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &saved)) ++cpu;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+  set_cpu_share_backoff(false);
+  set_cpu_share_backoff(true);
+  std::atomic<bool> stop{false};
+  std::thread busy([&] {
+    sched_setaffinity(0, sizeof one, &one);
+    while (!stop.load(std::memory_order_relaxed)) {
+    }
+  });
+  auto now_ns = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+  const int64_t start = now_ns();
+  bool shared = false;
+  while (!shared && now_ns() - start < int64_t(2'000'000'000)) {
+    note_cpu_share(now_ns());
+    shared = cpu_shared(now_ns());
+  }
+  stop.store(true);
+  busy.join();
+  sched_setaffinity(0, sizeof saved, &saved);
+  CHECK(shared);
+  const ThreadLimit limit(2);
+  CHECK(visits(100, 1) == std::vector<int>(100, 1));  // still every index once, on the caller
+  set_cpu_share_backoff(false);  // leaves no backoff behind for the other tests
+  set_cpu_share_backoff(true);
 }
 
 TEST_CASE("parallel_for: a member that does not run holds back only the chunk it took") {
