@@ -12,6 +12,7 @@
 #include "checkpoint/checkpoint.h"
 #include "export/qtm_writer.h"
 #include "qtool/translator.h"
+#include "tests/run_qtool.h"
 #include "tests/test_paths.h"
 
 namespace fs = std::filesystem;
@@ -31,13 +32,8 @@ fs::path scratch() {
 
 // `qtool translate ARGS`: its exit status and the first line of its stderr.
 std::pair<int, std::string> cli_error(const std::string& args) {
-  const fs::path err = scratch() / "stderr";
-  const std::string cmd = qtool::test::qtool_binary() + " translate " + args + " --quiet 2>" + err.string();
-  const int status = std::system(cmd.c_str());
-  std::ifstream in(err);
-  std::string line;
-  std::getline(in, line);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, line};
+  const qtool::test::QtoolRun r = qtool::test::run_qtool_in(scratch(), "translate " + args + " --quiet");
+  return {r.code, r.err.substr(0, r.err.find('\n'))};
 }
 
 std::string api_error(const std::string& model, const qtool::TranslatorOptions& o = {}) {

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tests/run_qtool.h"
 #include "tests/test_paths.h"
 #include "util/file.h"
 
@@ -39,9 +40,8 @@ fs::path scratch() {
 }
 
 Run run_qtool(const std::string& args) {
-  const std::string out = (scratch() / "stdout").string(), err = (scratch() / "stderr").string();
-  const int status = std::system((test::qtool_binary() + " " + args + " >" + out + " 2>" + err).c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text_file(out), read_text_file(err)};
+  test::QtoolRun r = test::run_qtool_in(scratch(), args);
+  return {r.code, std::move(r.out), std::move(r.err)};
 }
 
 json config(int dec_ffn_bits) {
