@@ -68,8 +68,9 @@ void note_cpu_share(int64_t now) {
   thread_local ThreadSample s;
   if (s.fd == -1 || now - s.wall < kWindow) return;
   const int64_t delay = read_delay(s);
-  if (delay < 0) {
-    s.fd = s.fd >= 0 ? (close(s.fd), -1) : -1;
+  if (delay < 0) {  // unreadable here: stop asking
+    if (s.fd >= 0) close(s.fd);
+    s.fd = -1;
     return;
   }
   // Two windows in a row over a quarter: on a quiet 2-vCPU VM 99% of windows

@@ -26,8 +26,8 @@ LinearF32::LinearF32(const std::vector<LinearWeights>& parts) {
 void LinearF32::forward(const float* x, int64_t rows, float* y) const {
   observe(x, rows);
   const VecAct act = vec_act(activation);
-  const auto add_bias_act = vec_ops().add_bias_act;
   if (rows == 1) return forward_row(x, y, act);
+  const auto add_bias_act = vec_ops().add_bias_act;
   // Chunks of 16-column blocks, one per CPU and ≥ 2^16 multiply-adds: sgemm packs
   // its inputs per call (four chunks per CPU ran 7% slower on one thread). Each
   // chunk adds its bias and activation.

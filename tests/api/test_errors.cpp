@@ -3,7 +3,6 @@
 // prints, and nothing is written. (Apart from test_translator.cpp because it
 // runs the qtool binary: the ThreadSanitizer build need not build the CLI.)
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>

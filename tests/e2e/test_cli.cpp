@@ -24,10 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out, err;
-};
+using Run = test::QtoolRun;
 
 fs::path scratch() {
   static fs::path d = [] {
@@ -38,10 +35,7 @@ fs::path scratch() {
   return d;
 }
 
-Run run_qtool(const std::string& args) {
-  test::QtoolRun r = test::run_qtool_in(scratch(), args);
-  return {r.code, std::move(r.out), std::move(r.err)};
-}
+Run run_qtool(const std::string& args) { return test::run_qtool_in(scratch(), args); }
 
 std::string tiny() { return test::bundled_model(); }
 std::string data(const std::string& f) { return test::source_dir() + "/data/ddtp-en-de/" + f; }

@@ -24,10 +24,7 @@ using json = nlohmann::json;
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out, err;
-};
+using Run = test::QtoolRun;
 
 fs::path scratch() {
   static fs::path d = [] {
@@ -39,10 +36,7 @@ fs::path scratch() {
   return d;
 }
 
-Run run_qtool(const std::string& args) {
-  test::QtoolRun r = test::run_qtool_in(scratch(), args);
-  return {r.code, std::move(r.out), std::move(r.err)};
-}
+Run run_qtool(const std::string& args) { return test::run_qtool_in(scratch(), args); }
 
 json config(int dec_ffn_bits) {
   const std::string src = test::source_dir();
