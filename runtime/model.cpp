@@ -408,6 +408,20 @@ void MarianModel::select_rows(DecoderState& s, const std::vector<int64_t>& from)
 
 void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
                               std::vector<float>& logits) const {
+  logits.resize(s.rows() * config_.decoder_vocab_size);
+  output_projection_->forward(decoder_output(s, tokens), s.rows(), logits.data());
+  s.step += 1;
+}
+
+void MarianModel::decode_step_argmax(DecoderState& s, const std::vector<int>& tokens, const std::vector<int>& masked,
+                                     int* best) const {
+  output_projection_->forward_argmax(decoder_output(s, tokens), s.rows(), masked, best);
+  s.step += 1;
+}
+
+// The decoder's last hidden states [rows, d] for one step (this thread's buffer),
+// the caches grown and filled at position s.step.
+const float* MarianModel::decoder_output(DecoderState& s, const std::vector<int>& tokens) const {
   const ModelConfig& c = config_;
   const int64_t d = c.d_model, heads = c.decoder_heads, hd = d / heads;
   const int64_t N = s.rows(), t = s.step, T = s.encoder->max_len;
@@ -425,7 +439,6 @@ void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
   ffn_buf.resize(N * c.decoder_ffn_dim);
   float *qkv = qkv_buf.data(), *q = q_buf.data(), *ctx = ctx_buf.data(), *proj = proj_buf.data(),
         *ffn = ffn_buf.data();
-  logits.resize(N * c.decoder_vocab_size);
   std::vector<int64_t> pos(N, t);
   embed(true, tokens.data(), N, pos.data(), x.data());
   const float scaling = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -522,8 +535,7 @@ void MarianModel::decode_step(DecoderState& s, const std::vector<int>& tokens,
   if (decoder_final_norm_.present())
     add_layer_norm(x.data(), nullptr, N, d, decoder_final_norm_.gamma.data(),
                    decoder_final_norm_.beta.data());
-  output_projection_->forward(x.data(), N, logits.data());
-  s.step += 1;
+  return x.data();
 }
 
 }  // namespace qtool::runtime

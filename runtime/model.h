@@ -78,6 +78,10 @@ class MarianModel {
   DecoderState start_decoding(const EncoderOutput& enc, const std::vector<int64_t>& row_sentence) const;
   // Feeds one token per row at position state.step; writes logits [rows, decoder_vocab].
   void decode_step(DecoderState& state, const std::vector<int>& tokens, std::vector<float>& logits) const;
+  // The same step for greedy decoding: best[r] = the first argmax of row r's
+  // logits with the `masked` ids left out, without writing the logits.
+  void decode_step_argmax(DecoderState& state, const std::vector<int>& tokens, const std::vector<int>& masked,
+                          int* best) const;
   // Keeps rows `from[i]` as new row i (beam reordering, dropping finished rows).
   static void select_rows(DecoderState& state, const std::vector<int64_t>& from);
 
@@ -85,6 +89,7 @@ class MarianModel {
   // Embedding rows × sqrt(d) + positions, from the FP32 table or the INT8 one.
   void embed(bool decoder, const int* ids, int64_t n, const int64_t* positions, float* out) const;
   void grow_cache(DecoderState& s, int64_t needed) const;
+  const float* decoder_output(DecoderState& s, const std::vector<int>& tokens) const;
 
   // An FP32 embedding: row r, column j at data[r * row_stride + j * col_stride].
   // A tied model reads its rows as the columns of the output projection's Wᵀ, so

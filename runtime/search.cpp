@@ -48,17 +48,31 @@ std::vector<std::vector<Hypothesis>> greedy_search_hypotheses(const MarianModel&
   std::vector<std::vector<Hypothesis>> out(enc.batch, std::vector<Hypothesis>(1));
   std::vector<int> tokens(enc.batch, c.decoder_start_id);
   std::vector<float> logits;
+  std::vector<int> choice;
+  // The rules' −inf without a forced eos: the ids the argmax leaves out.
+  std::vector<int> masked{c.pad_id};
+  for (const auto& seq : c.bad_words_ids)
+    if (seq.size() == 1) masked.push_back(seq[0]);
   for (int generated = 0; state.rows() > 0; ++generated) {
-    model.decode_step(state, tokens, logits);
+    // Without scores only each row's argmax is needed, and the output
+    // projection finds it without writing the logits (Linear::forward_argmax).
+    const bool forced_eos = c.forced_eos_id >= 0 && generated + 1 >= max_new_tokens(opt, c);
+    const bool argmax_only = !opt.greedy_scores && !forced_eos;
+    choice.resize(state.rows());
+    if (argmax_only) model.decode_step_argmax(state, tokens, masked, choice.data());
+    else model.decode_step(state, tokens, logits);
     std::vector<int64_t> keep;
     std::vector<int> next;
     for (int64_t r = 0; r < state.rows(); ++r) {
-      float* row = logits.data() + r * V;
+      float* row = argmax_only ? nullptr : logits.data() + r * V;
       // log p over the whole distribution, before the rules mask tokens, as
       // beam search scores; the choice itself stays an argmax of the logits.
       const double log_z = opt.greedy_scores ? log_sum_exp(row, V) : 0.0;
-      apply_generation_rules(c, generated, opt, row);
-      const int best = static_cast<int>(vec_ops().argmax(row, V));  // first max, as torch.argmax
+      if (!argmax_only) {
+        apply_generation_rules(c, generated, opt, row);
+        choice[r] = static_cast<int>(vec_ops().argmax(row, V));  // first max, as torch.argmax
+      }
+      const int best = choice[r];
       Hypothesis& h = out[state.sentence[r]][0];
       if (opt.greedy_scores) h.score += row[best] - log_z;
       if (best != c.eos_id) h.ids.push_back(best);

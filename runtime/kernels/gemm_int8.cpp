@@ -23,7 +23,9 @@ PackedS8 pack_s8(const int8_t* w, int64_t n, int64_t k) {
 
 void gemm_u8s8_s32(const Int8Kernels& k, const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int32_t* C,
                    int64_t ldc) {
-  gemm_u8s8_s32(k, A, M, lda, W, C, ldc, [](int64_t, int64_t) {});
+  parallel_for(W.n_blocks, int8_gemm_grain(M, W), [&](int64_t nb0, int64_t nb1) {
+    k.gemm_blocks(A, M, lda, W, nb0, nb1, C + nb0 * 16, ldc);
+  });
 }
 
 // Which kernels exist is a per-architecture choice made here and in CMake.

@@ -29,20 +29,30 @@ struct Int8Kernels {
   const char* name;
   // C[m, j] = Σ_k A[m, k] · W[j, k] for m < M and the columns j of blocks
   // [nb0, nb1) (16 each, the last cut at W.n). A: u8 rows of lda ≥ 4·k_quads
-  // bytes (bytes past k are 0); C: s32 rows of ldc, written at column j.
+  // bytes (bytes past k are 0); C: s32 rows of ldc from column 16·nb0 on, so
+  // column j is written at C[m·ldc + j − 16·nb0].
   void (*gemm_blocks)(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int64_t nb0, int64_t nb1,
                       int32_t* C, int64_t ldc);
 };
 
 // Blocks of 16 columns per chunk of the runtime's threads (runtime/parallel.h),
-// so the split depends on the product's size, not on who computes it: for each
-// chunk, fn(first column, last column) runs after the chunk's product, on the
-// thread that computed it (the epilogue, while C is in its cache).
+// so the split depends on the product's size, not on who computes it. Each
+// chunk runs in spans of int8_epilogue_blocks(M) blocks; after each span's
+// product, on the thread that computed it, fn(c0, c1, acc, ld) gets columns
+// [c0, c1) of it: acc[m·ld + j − c0], in that thread's buffer of ≤ 16 KiB (one
+// span's results, still in L1; a whole product's s32 results are never held).
 template <typename Epilogue>
-void gemm_u8s8_s32(const Int8Kernels& k, const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int32_t* C,
-                   int64_t ldc, Epilogue&& fn);
+void gemm_u8s8_s32(const Int8Kernels& k, const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, Epilogue&& fn);
+// C [M, ldc] = the whole product.
 void gemm_u8s8_s32(const Int8Kernels& k, const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int32_t* C,
                    int64_t ldc);
+
+// Column blocks per epilogue span: an even count (the kernels pair blocks) whose
+// M × 16 s32 results fill about 16 KiB.
+inline int64_t int8_epilogue_blocks(int64_t M) {
+  const int64_t blocks = (int64_t(16384) / (64 * (M > 0 ? M : 1))) & ~int64_t(1);
+  return blocks > 2 ? blocks : 2;
+}
 
 const Int8Kernels& int8_kernels();  // chosen once by CPUID (QTOOL_ISA to force lower)
 const Int8Kernels& int8_kernels_ref();
@@ -59,11 +69,16 @@ inline int64_t int8_gemm_grain(int64_t M, const PackedS8& W) {
 }
 
 template <typename Epilogue>
-void gemm_u8s8_s32(const Int8Kernels& k, const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int32_t* C,
-                   int64_t ldc, Epilogue&& fn) {
+void gemm_u8s8_s32(const Int8Kernels& k, const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, Epilogue&& fn) {
+  const int64_t span = int8_epilogue_blocks(M);
   parallel_for(W.n_blocks, int8_gemm_grain(M, W), [&](int64_t nb0, int64_t nb1) {
-    k.gemm_blocks(A, M, lda, W, nb0, nb1, C, ldc);
-    fn(nb0 * 16, nb1 * 16 < W.n ? nb1 * 16 : W.n);
+    thread_local std::vector<int32_t> buffer;  // the running thread's (this body runs on the members)
+    buffer.resize(M * span * 16);
+    for (int64_t b0 = nb0; b0 < nb1; b0 += span) {
+      const int64_t b1 = b0 + span < nb1 ? b0 + span : nb1, ld = (b1 - b0) * 16;
+      k.gemm_blocks(A, M, lda, W, b0, b1, buffer.data(), ld);
+      fn(b0 * 16, b1 * 16 < W.n ? b1 * 16 : W.n, static_cast<const int32_t*>(buffer.data()), ld);
+    }
   });
 }
 

@@ -33,7 +33,7 @@ void gemm_avx2(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int6
         int32_t lanes[8];
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(lanes), acc[c]);
         for (int j = 0; j < 4; ++j)
-          if (col + c * 4 + j < W.n) C[m * ldc + col + c * 4 + j] = lanes[2 * j] + lanes[2 * j + 1];
+          if (col + c * 4 + j < W.n) C[m * ldc + col - nb0 * 16 + c * 4 + j] = lanes[2 * j] + lanes[2 * j + 1];
       }
     }
   }

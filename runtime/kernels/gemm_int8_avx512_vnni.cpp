@@ -20,7 +20,7 @@ inline __m512i broadcast4(const uint8_t* p) {
 
 template <int R>
 void block(const uint8_t* A, int64_t lda, const PackedS8& W, int64_t nb, int64_t nb_count, int32_t* C,
-           int64_t ldc) {
+           int64_t ldc, int64_t col0) {
   __m512i acc[R][2];
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
   const int8_t* w0 = W.data.data() + nb * W.k_quads * 64;
@@ -38,7 +38,7 @@ void block(const uint8_t* A, int64_t lda, const PackedS8& W, int64_t nb, int64_t
     const int64_t col = (nb + c) * 16;
     const int64_t width = W.n - col < 16 ? W.n - col : 16;
     const __mmask16 mask = width == 16 ? __mmask16(0xffff) : __mmask16((1u << width) - 1);
-    for (int r = 0; r < R; ++r) _mm512_mask_storeu_epi32(C + r * ldc + col, mask, acc[r][c]);
+    for (int r = 0; r < R; ++r) _mm512_mask_storeu_epi32(C + r * ldc + col - col0, mask, acc[r][c]);
   }
 }
 
@@ -48,8 +48,8 @@ void gemm_vnni(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int6
   for (int64_t nb = nb0; nb < nb1; nb += 2) {
     const int64_t count = nb + 1 < nb1 ? 2 : 1;
     int64_t m = 0;
-    for (; m + 4 <= M; m += 4) block<4>(A + m * lda, lda, W, nb, count, C + m * ldc, ldc);
-    for (; m < M; ++m) block<1>(A + m * lda, lda, W, nb, count, C + m * ldc, ldc);
+    for (; m + 4 <= M; m += 4) block<4>(A + m * lda, lda, W, nb, count, C + m * ldc, ldc, nb0 * 16);
+    for (; m < M; ++m) block<1>(A + m * lda, lda, W, nb, count, C + m * ldc, ldc, nb0 * 16);
   }
 }
 

@@ -13,7 +13,8 @@ using neon_int8::store_block;
 
 // R activation rows × one block of 16 channels.
 template <int R>
-void tile(const uint8_t* A, int64_t m0, int64_t lda, const PackedS8& W, int64_t nb, int32_t* C, int64_t ldc) {
+void tile(const uint8_t* A, int64_t m0, int64_t lda, const PackedS8& W, int64_t nb, int32_t* C, int64_t ldc,
+          int64_t col0) {
   int32x4_t lo[R][4], hi[R][4];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < 4; ++c) lo[r][c] = hi[r][c] = vdupq_n_s32(0);
@@ -32,7 +33,7 @@ void tile(const uint8_t* A, int64_t m0, int64_t lda, const PackedS8& W, int64_t 
   for (int r = 0; r < R; ++r) {
     int32x4_t acc[4];
     for (int c = 0; c < 4; ++c) acc[c] = vpaddq_s32(lo[r][c], hi[r][c]);
-    store_block(acc, W, nb, C + (m0 + r) * ldc);
+    store_block(acc, W, nb, C + (m0 + r) * ldc, col0);
   }
 }
 
@@ -40,8 +41,8 @@ void gemm_neon(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int6
                int64_t ldc) {
   for (int64_t nb = nb0; nb < nb1; ++nb) {
     int64_t m = 0;
-    for (; m + 2 <= M; m += 2) tile<2>(A, m, lda, W, nb, C, ldc);
-    for (; m < M; ++m) tile<1>(A, m, lda, W, nb, C, ldc);
+    for (; m + 2 <= M; m += 2) tile<2>(A, m, lda, W, nb, C, ldc, nb0 * 16);
+    for (; m < M; ++m) tile<1>(A, m, lda, W, nb, C, ldc, nb0 * 16);
   }
 }
 

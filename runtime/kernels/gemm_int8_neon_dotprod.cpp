@@ -23,7 +23,8 @@ inline void sdot_lane(int32x4_t (&acc)[R][4], const int8_t* w, const int8x16_t (
 // R activation rows × one block of 16 channels; four quads (16 activation bytes,
 // one load per row) per step, single quads for the rest.
 template <int R>
-void tile(const uint8_t* A, int64_t m0, int64_t lda, const PackedS8& W, int64_t nb, int32_t* C, int64_t ldc) {
+void tile(const uint8_t* A, int64_t m0, int64_t lda, const PackedS8& W, int64_t nb, int32_t* C, int64_t ldc,
+          int64_t col0) {
   int32x4_t acc[R][4];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < 4; ++c) acc[r][c] = vdupq_n_s32(0);
@@ -46,15 +47,15 @@ void tile(const uint8_t* A, int64_t m0, int64_t lda, const PackedS8& W, int64_t 
       for (int r = 0; r < R; ++r) acc[r][c] = vdotq_s32(acc[r][c], b, a[r]);
     }
   }
-  for (int r = 0; r < R; ++r) store_block(acc[r], W, nb, C + (m0 + r) * ldc);
+  for (int r = 0; r < R; ++r) store_block(acc[r], W, nb, C + (m0 + r) * ldc, col0);
 }
 
 void gemm_neon_dotprod(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int64_t nb0, int64_t nb1, int32_t* C,
                        int64_t ldc) {
   for (int64_t nb = nb0; nb < nb1; ++nb) {
     int64_t m = 0;
-    for (; m + 4 <= M; m += 4) tile<4>(A, m, lda, W, nb, C, ldc);
-    for (; m < M; ++m) tile<1>(A, m, lda, W, nb, C, ldc);
+    for (; m + 4 <= M; m += 4) tile<4>(A, m, lda, W, nb, C, ldc, nb0 * 16);
+    for (; m < M; ++m) tile<1>(A, m, lda, W, nb, C, ldc, nb0 * 16);
   }
 }
 

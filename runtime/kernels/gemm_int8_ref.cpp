@@ -15,7 +15,7 @@ void gemm_ref(const uint8_t* A, int64_t M, int64_t lda, const PackedS8& W, int64
       int32_t acc = 0;
       for (int64_t q = 0; q < W.k_quads; ++q)
         for (int64_t t = 0; t < 4; ++t) acc += int32_t(A[m * lda + q * 4 + t]) * block[q * 64 + t];
-      C[m * ldc + j] = acc;
+      C[m * ldc + j - nb0 * 16] = acc;
     }
 }
 

@@ -1,6 +1,7 @@
 #include "runtime/ops/linear.h"
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "runtime/kernels/gemm.h"
@@ -63,6 +64,18 @@ void LinearF32::forward_row(const float* x, float* y, VecAct act) const {
     for (int64_t j = 0; j < out_; ++j) y[j] += p[j];
   }
   vec_ops().add_bias_act(y, bias_.data(), out_, act);
+}
+
+void Linear::forward_argmax(const float* x, int64_t rows, const std::vector<int>& masked, int* best) const {
+  const int64_t n = out_features();
+  thread_local std::vector<float> y;
+  y.resize(rows * n);
+  forward(x, rows, y.data());
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = y.data() + r * n;
+    for (int id : masked) row[id] = -std::numeric_limits<float>::infinity();
+    best[r] = static_cast<int>(vec_ops().argmax(row, n));
+  }
 }
 
 }  // namespace qtool::runtime

@@ -32,6 +32,11 @@ class Linear {
   // Every kind splits its output columns into chunks for the runtime's threads
   // (runtime/parallel.h) and computes each the same on any of them.
   virtual void forward(const float* x, int64_t rows, float* y) const = 0;
+  // best[r] = the first index of row r's largest output, the `masked` columns
+  // left out (greedy decoding: argmax of the logits after the generation rules'
+  // −inf). The same choice as forward() then argmax; a kind may skip writing
+  // the outputs (a 58k-column row of logits per sentence and step).
+  virtual void forward_argmax(const float* x, int64_t rows, const std::vector<int>& masked, int* best) const;
   virtual int64_t in_features() const = 0;
   virtual int64_t out_features() const = 0;
   // The activation applied after the bias, fused into the product's epilogue.

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "runtime/kernels/vec_ops.h"
 #include "runtime/ops/elementwise.h"
@@ -33,14 +34,13 @@ void LinearInt8::set_input(const CalibratedInput& in) {
   zero_point_ = asymmetric_ ? in.zero_point : 128;
 }
 
-void LinearInt8::forward(const float* x, int64_t rows, float* y) const {
-  observe(x, rows);
-  const int64_t K = packed_.k, N = packed_.n, lda = packed_.k_quads * 4;
+// The activations as u8 rows of lda bytes (the kernels read whole quads) and
+// each row's scale, in this thread's buffers.
+LinearInt8::QuantizedRows LinearInt8::quantize_rows(const float* x, int64_t rows) const {
+  const int64_t K = packed_.k, lda = packed_.k_quads * 4;
   thread_local std::vector<uint8_t> a;
-  thread_local std::vector<int32_t> acc;
   thread_local std::vector<float> row_scale;
   a.resize(rows * lda);
-  acc.resize(rows * N);
   row_scale.resize(rows);
   const VecOps& ops = vec_ops();
   uint8_t* a_rows = a.data();
@@ -56,16 +56,64 @@ void LinearInt8::forward(const float* x, int64_t rows, float* y) const {
       }
     }
   });
+  return {a_rows, lda, scales};
+}
+
+void LinearInt8::forward(const float* x, int64_t rows, float* y) const {
+  observe(x, rows);
+  const QuantizedRows q = quantize_rows(x, rows);
+  const int64_t N = packed_.n;
   // Σ (q+z)·w = Σ q·w + z·Σw: the compensation comes off before scaling, and
-  // the bias and activation are applied in the same pass, per chunk of columns.
-  const int32_t zero = zero_point_;
+  // the bias and activation are applied in the same pass, per span of columns.
+  const VecOps& ops = vec_ops();
   const VecAct act = vec_act(activation);
-  int32_t* C = acc.data();
-  gemm_u8s8_s32(int8_kernels(), a_rows, rows, lda, packed_, C, N, [&](int64_t c0, int64_t c1) {
+  gemm_u8s8_s32(int8_kernels(), q.a, rows, q.lda, packed_, [&](int64_t c0, int64_t c1, const int32_t* acc, int64_t ld) {
     for (int64_t r = 0; r < rows; ++r)
-      ops.dequantize_s32(C + r * N + c0, packed_.col_sums.data() + c0, zero, scales[r], weight_scale_.data() + c0,
-                         bias_.data() + c0, act, c1 - c0, y + r * N + c0);
+      ops.dequantize_s32(acc + r * ld, packed_.col_sums.data() + c0, zero_point_, q.scales[r],
+                         weight_scale_.data() + c0, bias_.data() + c0, act, c1 - c0, y + r * N + c0);
   });
+}
+
+void LinearInt8::forward_argmax(const float* x, int64_t rows, const std::vector<int>& masked, int* best) const {
+  observe(x, rows);
+  const QuantizedRows q = quantize_rows(x, rows);
+  const int64_t blocks = packed_.n_blocks;
+  // Each span's best per row, in the slot of its first block: the outputs stay
+  // in the span's L1 buffer, and the slots, read in column order with a strict
+  // >, give the first index of the row's maximum as one argmax over the row.
+  struct Candidate {
+    float value;
+    int index;
+  };
+  thread_local std::vector<Candidate> slot_buf;
+  thread_local std::vector<uint8_t> used_buf;
+  slot_buf.resize(rows * blocks);
+  used_buf.assign(blocks, 0);
+  // Pointers, not the thread_local names: in the lambda those would be the worker's own.
+  Candidate* slots = slot_buf.data();
+  uint8_t* used = used_buf.data();
+  const VecOps& ops = vec_ops();
+  const VecAct act = vec_act(activation);
+  gemm_u8s8_s32(int8_kernels(), q.a, rows, q.lda, packed_, [&](int64_t c0, int64_t c1, const int32_t* acc, int64_t ld) {
+    thread_local std::vector<float> span;  // the running thread's
+    span.resize(c1 - c0);
+    for (int64_t r = 0; r < rows; ++r) {
+      ops.dequantize_s32(acc + r * ld, packed_.col_sums.data() + c0, zero_point_, q.scales[r],
+                         weight_scale_.data() + c0, bias_.data() + c0, act, c1 - c0, span.data());
+      for (int id : masked)
+        if (id >= c0 && id < c1) span[id - c0] = -std::numeric_limits<float>::infinity();
+      const int64_t i = ops.argmax(span.data(), c1 - c0);
+      slots[r * blocks + c0 / 16] = {span[i], int(c0 + i)};
+    }
+    used[c0 / 16] = 1;
+  });
+  for (int64_t r = 0; r < rows; ++r) {
+    bool first = true;
+    Candidate b{};
+    for (int64_t s = 0; s < blocks; ++s)
+      if (used[s] && (first || slots[r * blocks + s].value > b.value)) b = slots[r * blocks + s], first = false;
+    best[r] = b.index;
+  }
 }
 
 }  // namespace qtool::runtime

@@ -16,12 +16,22 @@ class LinearInt8 final : public Linear {
  public:
   explicit LinearInt8(const std::vector<LinearWeights>& parts);
   void forward(const float* x, int64_t rows, float* y) const override;
+  // Greedy decoding's output projection without its logits: dequantized span
+  // by span in L1 and reduced to each row's argmax there.
+  void forward_argmax(const float* x, int64_t rows, const std::vector<int>& masked, int* best) const override;
   // Another input range on the same packed weights (calibration tries several).
   void set_input(const CalibratedInput& in);
   int64_t in_features() const override { return packed_.k; }
   int64_t out_features() const override { return packed_.n; }
 
  private:
+  struct QuantizedRows {
+    const uint8_t* a;      // [rows, lda] u8
+    int64_t lda;
+    const float* scales;   // [rows]
+  };
+  QuantizedRows quantize_rows(const float* x, int64_t rows) const;
+
   PackedS8 packed_;
   std::vector<float> weight_scale_;  // per output channel
   std::vector<float> bias_;

@@ -92,3 +92,50 @@ TEST_CASE("LinearInt8 with an asymmetric static input equals the dequantized pro
     }
   }
 }
+
+// Greedy decoding's argmax without the logits (forward_argmax): the first
+// index of the largest of forward()'s outputs, the masked ids left out, over
+// many spans (58k-column-like rows cut small), with ties across spans, on 1–3
+// threads.
+TEST_CASE("LinearInt8::forward_argmax is the first argmax of forward's outputs") {
+  std::mt19937 rng(12);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  for (auto [M, N, K] : std::vector<std::tuple<int, int, int>>{{1, 3001, 37}, {3, 5003, 64}, {33, 2500, 19}}) {
+    auto w = std::make_shared<Tensor>();
+    w->shape = {N, K};
+    w->data.resize(N * K);
+    for (float& v : w->data) v = g(rng);
+    auto b = std::make_shared<Tensor>();
+    b->shape = {N};
+    b->data.resize(N);
+    for (float& v : b->data) v = g(rng);
+    // Columns 5 and N − 7 are the same channel with a bias that wins: a tie
+    // between the first span and the last.
+    for (int k = 0; k < K; ++k) w->data[(N - 7) * K + k] = w->data[5 * K + k];
+    b->data[5] = b->data[N - 7] = 1000.0f;
+    LinearWeights lw{nullptr, b, std::make_shared<const Int8Tensor>(quantize_int8(*w))};
+    LinearInt8 lin({lw});
+    std::vector<float> x(M * K), y(M * N);
+    for (float& v : x) v = g(rng);
+    lin.forward(x.data(), M, y.data());
+    for (const std::vector<int>& masked : std::vector<std::vector<int>>{{}, {N - 1}, {5}, {5, N - 7, 0}}) {
+      std::vector<int> want(M);
+      for (int m = 0; m < M; ++m) {
+        std::vector<float> row(y.begin() + m * N, y.begin() + (m + 1) * N);
+        for (int id : masked) row[id] = -INFINITY;
+        want[m] = int(std::max_element(row.begin(), row.end()) - row.begin());
+      }
+      if (masked.empty()) CHECK(want[0] == 5);
+      if (masked == std::vector<int>{5}) CHECK(want[0] == N - 7);
+      for (int threads : {1, 2, 3}) {
+        const ThreadLimit limit(threads);
+        std::vector<int> got(M, -1);
+        lin.forward_argmax(x.data(), M, masked, got.data());
+        CAPTURE(M);
+        CAPTURE(N);
+        CAPTURE(threads);
+        CHECK(got == want);
+      }
+    }
+  }
+}
