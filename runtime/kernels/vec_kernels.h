@@ -184,7 +184,12 @@ struct VecKernels {
   static int64_t argmax(const float* x, int64_t n) {
     if (n <= 0) return 0;
     const float m = max_of(x, n);
-    for (int64_t i = 0; i < n; ++i)
+    int64_t i = 0;
+    for (; i + W <= n; i += W) {
+      const int lane = V::first_equal(V::load(x + i), m);
+      if (lane < W) return i + lane;
+    }
+    for (; i < n; ++i)
       if (x[i] == m) return i;
     return 0;  // NaNs only
   }

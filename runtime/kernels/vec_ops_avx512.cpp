@@ -43,6 +43,11 @@ struct Avx512 {
     _mm_storeu_ps(out, _mm512_castps512_ps128(x));  // [Σa, Σb, Σc, Σd]
   }
   static float reduce_max(reg a) { return _mm512_reduce_max_ps(a); }
+  // The first lane equal to m, or W when none is.
+  static int first_equal(reg a, float m) {
+    const unsigned eq = _mm512_cmp_ps_mask(a, _mm512_set1_ps(m), _CMP_EQ_OQ);
+    return eq ? __builtin_ctz(eq) : 16;
+  }
   static reg exp(reg a) { return cephes_exp<Avx512>(a); }
   static reg abs(reg a) { return _mm512_abs_ps(a); }
   static void store_u8_offset(uint8_t* p, reg v, int64_t n) {

@@ -47,6 +47,14 @@ struct Neon {
     vst1q_f32(out, vpaddq_f32(vpaddq_f32(a, b), vpaddq_f32(c, d)));
   }
   static float reduce_max(reg a) { return vmaxvq_f32(a); }
+  // The first lane equal to m, or W when none is.
+  static int first_equal(reg a, float m) {
+    const uint32x4_t eq = vceqq_f32(a, vdupq_n_f32(m));
+    if (vmaxvq_u32(eq) == 0) return 4;
+    uint32_t lanes[4];
+    vst1q_u32(lanes, eq);
+    return lanes[0] ? 0 : lanes[1] ? 1 : lanes[2] ? 2 : 3;
+  }
   static reg exp(reg a) { return cephes_exp<Neon>(a); }
   static reg abs(reg a) { return vabsq_f32(a); }
   static void store_u8_offset(uint8_t* p, reg v, int64_t n) {

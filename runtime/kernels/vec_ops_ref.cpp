@@ -28,6 +28,7 @@ struct Scalar {
   static float reduce_add(reg a) { return a; }
   static void reduce_add4(reg a, reg b, reg c, reg d, float* out) { out[0] = a, out[1] = b, out[2] = c, out[3] = d; }
   static float reduce_max(reg a) { return a; }
+  static int first_equal(reg a, float m) { return a == m ? 0 : 1; }
   static reg exp(reg a) { return std::exp(a); }
   static reg abs(reg a) { return std::fabs(a); }
   static void store_u8_offset(uint8_t* p, reg v, int64_t n) {
