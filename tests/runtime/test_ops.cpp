@@ -1,6 +1,7 @@
 // Runtime ops against plain double-precision references and hand-computed values.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -110,6 +111,36 @@ TEST_CASE("LinearF32: one row (split over inputs) and many rows (over outputs) e
           REQUIRE(y1[r * out + o] == doctest::Approx(ref).epsilon(1e-4).scale(1.0));
         }
     }
+  }
+}
+
+// The default forward_argmax (FP32 and binary-code kinds): forward, the masked
+// ids to −inf, the first maximum; relu makes ties at 0.
+TEST_CASE("Linear::forward_argmax: the first argmax of forward's outputs, masked ids left out") {
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<float> u(-1, 1);
+  const int out = 1001, in = 24, rows = 3;
+  std::vector<float> wv(static_cast<size_t>(out) * in), bv(out);
+  for (float& v : wv) v = u(rng);
+  for (float& v : bv) v = u(rng) - 3.0f;  // most outputs clip to 0 under relu
+  LinearWeights w;
+  w.weight = std::make_shared<Tensor>(Tensor{{out, in}, wv});
+  w.bias = std::make_shared<Tensor>(Tensor{{out}, bv});
+  LinearF32 lin({w});
+  lin.activation = Activation::relu;
+  std::vector<float> x(rows * in), y(rows * out);
+  for (float& v : x) v = u(rng) * 0.1f;
+  lin.forward(x.data(), rows, y.data());
+  for (const std::vector<int>& masked : std::vector<std::vector<int>>{{}, {0}, {0, 1, 2, 500}}) {
+    std::vector<int> want(rows), got(rows, -1);
+    for (int r = 0; r < rows; ++r) {
+      std::vector<float> row(y.begin() + r * out, y.begin() + (r + 1) * out);
+      for (int id : masked) row[id] = -INFINITY;
+      want[r] = int(std::max_element(row.begin(), row.end()) - row.begin());
+    }
+    if (masked.empty()) CHECK(want[0] == 0);  // all zeros: the first
+    lin.forward_argmax(x.data(), rows, masked, got.data());
+    CHECK(got == want);
   }
 }
 
