@@ -19,6 +19,14 @@ double log_sum_exp(const float* x, int n) {
   for (int i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i] - m));
   return m + std::log(sum);
 }
+// Every id the generation rules always mask (pad, one-token bad words): the
+// rules' −inf and greedy's argmax-only steps leave out the same ids.
+template <typename F>
+void for_each_masked_id(const ModelConfig& c, F&& f) {
+  f(c.pad_id);
+  for (const auto& seq : c.bad_words_ids)
+    if (seq.size() == 1) f(seq[0]);
+}
 }  // namespace
 
 int max_new_tokens(const SearchOptions& opt, const ModelConfig& c) {
@@ -28,9 +36,7 @@ int max_new_tokens(const SearchOptions& opt, const ModelConfig& c) {
 void apply_generation_rules(const ModelConfig& c, int generated, const SearchOptions& opt,
                             float* scores) {
   const int V = c.decoder_vocab_size;
-  scores[c.pad_id] = kNegInf;
-  for (const auto& seq : c.bad_words_ids)
-    if (seq.size() == 1) scores[seq[0]] = kNegInf;
+  for_each_masked_id(c, [&](int id) { scores[id] = kNegInf; });
   if (c.forced_eos_id >= 0 && generated + 1 >= max_new_tokens(opt, c)) {
     const float keep = scores[c.forced_eos_id];
     std::fill(scores, scores + V, kNegInf);
@@ -50,9 +56,8 @@ std::vector<std::vector<Hypothesis>> greedy_search_hypotheses(const MarianModel&
   std::vector<float> logits;
   std::vector<int> choice;
   // The rules' −inf without a forced eos: the ids the argmax leaves out.
-  std::vector<int> masked{c.pad_id};
-  for (const auto& seq : c.bad_words_ids)
-    if (seq.size() == 1) masked.push_back(seq[0]);
+  std::vector<int> masked;
+  for_each_masked_id(c, [&](int id) { masked.push_back(id); });
   for (int generated = 0; state.rows() > 0; ++generated) {
     // Without scores only each row's argmax is needed, and the output
     // projection finds it without writing the logits (Linear::forward_argmax).

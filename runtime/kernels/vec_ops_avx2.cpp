@@ -51,12 +51,12 @@ struct Avx2 {
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
-  }  // The first lane equal to m, or W when none is.
+  }
+  // The first lane equal to m, or W when none is.
   static int first_equal(reg a, float m) {
     const unsigned eq = unsigned(_mm256_movemask_ps(_mm256_cmp_ps(a, _mm256_set1_ps(m), _CMP_EQ_OQ)));
     return eq ? __builtin_ctz(eq) : 8;
   }
-
   static reg exp(reg a) { return cephes_exp<Avx2>(a); }
   static reg abs(reg a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
   static void store_u8_offset(uint8_t* p, reg v, int64_t n) {

@@ -12,18 +12,26 @@
 using namespace qtool;
 using namespace qtool::runtime;
 
+namespace {
+
+// A tensor of `shape` with entries drawn from g in row-major order.
+std::shared_ptr<Tensor> random_tensor(std::vector<int64_t> shape, std::normal_distribution<float>& g,
+                                      std::mt19937& rng) {
+  auto t = std::make_shared<Tensor>();
+  t->shape = std::move(shape);
+  t->data.resize(t->numel());
+  for (float& v : t->data) v = g(rng);
+  return t;
+}
+
+}  // namespace
+
 TEST_CASE("LinearInt8 equals an FP64 reference within the 8-bit error bound") {
   std::mt19937 rng(9);
   std::normal_distribution<float> g(0.0f, 1.0f);
   for (auto [M, N, K] : std::vector<std::tuple<int, int, int>>{{1, 1, 1}, {1, 17, 3}, {3, 33, 65}, {5, 100, 129}, {32, 256, 256}}) {
-    auto w = std::make_shared<Tensor>();
-    w->shape = {N, K};
-    w->data.resize(N * K);
-    for (float& v : w->data) v = g(rng);
-    auto b = std::make_shared<Tensor>();
-    b->shape = {N};
-    b->data.resize(N);
-    for (float& v : b->data) v = g(rng);
+    auto w = random_tensor({N, K}, g, rng);
+    auto b = random_tensor({N}, g, rng);
     LinearWeights lw{nullptr, b, std::make_shared<const Int8Tensor>(quantize_int8(*w))};
     LinearInt8 lin({lw});
     std::vector<float> x(M * K), y(M * N);
@@ -63,11 +71,8 @@ TEST_CASE("LinearInt8 with an asymmetric static input equals the dequantized pro
       CAPTURE(N);
       CAPTURE(K);
       CAPTURE(z);
-      auto w = std::make_shared<Tensor>(), b = std::make_shared<Tensor>();
-      w->shape = {N, K};
-      b->shape = {N};
-      for (int i = 0; i < N * K; ++i) w->data.push_back(g(rng));
-      for (int i = 0; i < N; ++i) b->data.push_back(g(rng));
+      auto w = random_tensor({N, K}, g, rng);
+      auto b = random_tensor({N}, g, rng);
       LinearWeights lw{nullptr, b, std::make_shared<const Int8Tensor>(quantize_int8(*w))};
       lw.input = {3.0f, true, z};  // range [−z·s, 3], s = 3 / (255 − z)
       const float s = lw.input.scale();
@@ -101,14 +106,8 @@ TEST_CASE("LinearInt8::forward_argmax is the first argmax of forward's outputs")
   std::mt19937 rng(12);
   std::normal_distribution<float> g(0.0f, 1.0f);
   for (auto [M, N, K] : std::vector<std::tuple<int, int, int>>{{1, 3001, 37}, {3, 5003, 64}, {33, 2500, 19}}) {
-    auto w = std::make_shared<Tensor>();
-    w->shape = {N, K};
-    w->data.resize(N * K);
-    for (float& v : w->data) v = g(rng);
-    auto b = std::make_shared<Tensor>();
-    b->shape = {N};
-    b->data.resize(N);
-    for (float& v : b->data) v = g(rng);
+    auto w = random_tensor({N, K}, g, rng);
+    auto b = random_tensor({N}, g, rng);
     // Columns 5 and N − 7 are the same channel with a bias that wins: a tie
     // between the first span and the last.
     for (int k = 0; k < K; ++k) w->data[(N - 7) * K + k] = w->data[5 * K + k];
