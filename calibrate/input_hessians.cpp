@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 
+#include "calibrate/paired_pass.h"
 #include "util/error.h"
 
 #include "runtime/translator.h"
@@ -113,49 +114,10 @@ PairedHessians collect_paired_hessians(runtime::MarianModel& model, runtime::Mar
   PairRecorder rec(last, inputs);
   bool decode = false;
   for (const std::string& name : inputs) decode = decode || name.rfind("model.encoder.", 0) != 0;
-  reference.set_observer(&last);
-  model.set_observer(&rec);
-  const int start = model.config().decoder_start_id;
-  try {
-    std::vector<float> logits;
-    for (size_t b0 = 0; b0 < sources.size(); b0 += size_t(batch_size)) {
-      const size_t b1 = std::min(sources.size(), b0 + size_t(batch_size));
-      const std::vector<std::vector<int>> src(sources.begin() + b0, sources.begin() + b1);
-      // Each call of the reference, then the same call of the model: one observation per name between them.
-      const runtime::EncoderOutput enc_r = reference.encode(src);
-      const runtime::EncoderOutput enc_m = model.encode(src);
-      if (!decode) continue;
-      std::vector<int64_t> active(src.size());  // row → sentence index in `targets`
-      for (size_t i = 0; i < active.size(); ++i) active[i] = int64_t(b0 + i);
-      std::vector<int64_t> rows(src.size());
-      for (size_t i = 0; i < rows.size(); ++i) rows[i] = int64_t(i);
-      runtime::DecoderState sr = reference.start_decoding(enc_r, rows);
-      runtime::DecoderState sm = model.start_decoding(enc_m, rows);
-      for (size_t t = 0;; ++t) {
-        std::vector<int64_t> keep;  // a sentence is fed its t-th token while t ≤ its length (the last predicts </s>)
-        for (size_t r = 0; r < active.size(); ++r)
-          if (t <= targets[active[r]].size()) keep.push_back(int64_t(r));
-        if (keep.empty()) break;
-        if (keep.size() < active.size()) {
-          runtime::MarianModel::select_rows(sr, keep);
-          runtime::MarianModel::select_rows(sm, keep);
-          std::vector<int64_t> kept;
-          for (int64_t r : keep) kept.push_back(active[r]);
-          active = std::move(kept);
-        }
-        std::vector<int> feed(active.size());
-        for (size_t r = 0; r < active.size(); ++r) feed[r] = t == 0 ? start : targets[active[r]][t - 1];
-        reference.decode_step(sr, feed, logits);
-        model.decode_step(sm, feed, logits);
-      }
-    }
-  } catch (...) {
-    reference.set_observer(nullptr);
-    model.set_observer(nullptr);
-    throw;
+  {
+    PairedObservers scope(model, &rec, reference, &last);
+    run_paired(model, reference, sources, targets, batch_size, decode);
   }
-  reference.set_observer(nullptr);
-  model.set_observer(nullptr);
   PairedHessians out;
   for (const auto& [name, g] : rec.grams_) {
     out.h[name] = g.hessian();

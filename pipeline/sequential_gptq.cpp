@@ -3,9 +3,9 @@
 #include <set>
 
 #include "calibrate/input_hessians.h"
+#include "pipeline/block_reconstruction.h"
 #include "quantize/gptq.h"
 #include "runtime/model.h"
-#include "runtime/translator.h"
 #include "util/progress.h"
 
 namespace qtool::pipeline {
@@ -44,14 +44,7 @@ void sequential_gptq(const MarianWeights& fp32, std::shared_ptr<const Vocabulary
   if (qc.vectors_f16) quantize::round_vectors_to_half(sim);
   auto reference = std::make_shared<runtime::MarianModel>(sim);  // FP32 (with the file's vectors)
   // The FP32 model's greedy translations: the tokens both models are fed.
-  runtime::Translator tr(reference, vocab);
-  std::vector<std::vector<int>> sources, targets;
-  for (const std::string& l : lines) sources.push_back(tr.encode_source(l));
-  runtime::TranslateOptions t;
-  t.batch_size = 32;
-  t.streams = 1;
-  t.progress = false;
-  targets = tr.translate_ids(sources, t);
+  const auto [sources, targets] = teacher_tokens(reference, vocab, lines);
 
   std::vector<std::string> stages;  // the layers in the order data flows, then the output projection
   for (const NamedLinear& l : linear_layers(sim)) {

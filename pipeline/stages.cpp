@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "calibrate/input_hessians.h"
+#include "pipeline/block_reconstruction.h"
 #include "pipeline/sequential_gptq.h"
 #include "checkpoint/checkpoint.h"
 #include "eval/bleu.h"
@@ -225,6 +226,9 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
   if (qc.gptq && qc.gptq_options.sequential && !qc.inputs.present)
     throw Error(job.config_name + ": binary_code.gptq.sequential takes each layer's hessians with the layers before it "
                                   "quantized: give --calibration-data FILE, not --hessians");
+  if (qc.reconstruction && !qc.inputs.present)
+    throw Error(job.config_name + ": binary_code.reconstruction fits each sub-layer to the FP32 model's output on "
+                                  "source lines: give --calibration-data FILE");
   checkpoint::Checkpoint ck = checkpoint::load_checkpoint(job.model);
   check_distinct(ck.weights_file, job.output);
   std::optional<calibrate::Calibration> calib;
@@ -232,10 +236,12 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
   if (!job.calibration.empty()) calib = read_calibration_for(job.calibration, ck);
   if (qc.gptq && !job.hessians.empty()) read_hessians_for(job.hessians, ck, qc);
   quantize::EmbeddingCounts counts;
+  std::shared_ptr<const Vocabulary> vocab;
+  std::vector<std::string> lines;  // the calibration lines, when the plan has inputs
   if (qc.inputs.present) {
     const ModelConfig& mc = ck.weights.config;
-    auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, mc.vocab_size, mc.decoder_vocab_size);
-    const std::vector<std::string> lines = first_lines(qc.inputs.calibration_data, qc.inputs.calibration_sentences);
+    vocab = std::make_shared<const Vocabulary>(ck.vocab_files, mc.vocab_size, mc.decoder_vocab_size);
+    lines = first_lines(qc.inputs.calibration_data, qc.inputs.calibration_sentences);
     if (int64_t(lines.size()) < qc.inputs.calibration_sentences && job.calibration_data.empty())
       throw Error(job.config_name + ": inputs.calibration_data: " + qc.inputs.calibration_data + " has " +
                   std::to_string(lines.size()) + " lines, the plan used " +
@@ -261,11 +267,18 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
   r.fp32_bytes = ck.weights_bytes;
   Progress progress("quantizing", static_cast<int64_t>(linear_layers(ck.weights).size()) + 2, job.progress);
   int last = 0;
+  std::optional<MarianWeights> fp32;  // the reference of block reconstruction (tensors shared, not copied)
+  if (qc.reconstruction) fp32 = ck.weights;
   r.tensors = quantize::quantize_model(ck.weights, qc, counts, job.config_name, [&](int done, int) {
     progress.advance(done - last);
     last = done;
   }, &cache);
   progress.finish();
+  if (qc.reconstruction) {
+    r.blocks = reconstruct_blocks(*fp32, ck.weights, vocab, lines, qc.reconstruction_options, qc.vectors_f16,
+                                  job.progress);
+    fp32.reset();
+  }
   if (calib && qc.has_plan) {
     r.activation_aware = 0;
     for (const auto& t : r.tensors) r.activation_aware += t.activation_aware;

@@ -10,6 +10,7 @@
 
 #include "calibrate/calibration.h"
 #include "export/qtm_writer.h"
+#include "pipeline/block_reconstruction.h"
 #include "quantize/model_quantizer.h"
 #include "search/precision_search.h"
 
@@ -56,6 +57,7 @@ struct QuantizeResult {
   int64_t fp32_bytes = 0;      // the checkpoint's weights file
   int static_inputs = -1;      // layers given static activation scales (−1: dynamic activations)
   int activation_aware = -1;   // layers with calibration-weighted binary code (−1: not used)
+  std::vector<BlockReport> blocks;  // binary_code.reconstruction's fits
 };
 QuantizeResult run_quantize(const QuantizeJob& job);
 std::string tensor_report_json(const std::vector<quantize::TensorReport>& tensors,

@@ -169,7 +169,8 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
   if (j.contains("binary_code")) {
     const json& b = j["binary_code"];
     if (!b.is_object()) fail(file, "binary_code: must be an object");
-    only_keys(b, "binary_code.", {"iterations", "group_size", "activation_power", "gptq", "bias_correction"}, file);
+    only_keys(b, "binary_code.", {"iterations", "group_size", "activation_power", "gptq", "bias_correction", "reconstruction"},
+              file);
     if (b.contains("bias_correction")) {
       if (!b["bias_correction"].is_boolean()) fail(file, "binary_code.bias_correction: must be true or false");
       c.bias_correction = b["bias_correction"];
@@ -217,6 +218,27 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
         if (!g["sequential"].is_boolean()) fail(file, "binary_code.gptq.sequential: must be true or false");
         c.gptq_options.sequential = g["sequential"];
       }
+    }
+  }
+  if (j.contains("binary_code") && j["binary_code"].contains("reconstruction")) {
+    const json& r = j["binary_code"]["reconstruction"];
+    if (!r.is_object()) fail(file, "binary_code.reconstruction: must be an object ({} for the defaults)");
+    only_keys(r, "binary_code.reconstruction.", {"iterations", "learning_rate", "rows"}, file);
+    c.reconstruction = true;
+    if (r.contains("iterations")) {
+      if (!r["iterations"].is_number_integer() || r["iterations"].get<int64_t>() < 1 || r["iterations"].get<int64_t>() > 10000)
+        fail(file, "binary_code.reconstruction.iterations: " + r["iterations"].dump() + " is not 1..10000");
+      c.reconstruction_options.iterations = r["iterations"];
+    }
+    if (r.contains("learning_rate")) {
+      if (!r["learning_rate"].is_number() || !(r["learning_rate"].get<double>() > 0) || r["learning_rate"].get<double>() > 1)
+        fail(file, "binary_code.reconstruction.learning_rate: " + r["learning_rate"].dump() + " is not a number in (0, 1]");
+      c.reconstruction_options.learning_rate = r["learning_rate"];
+    }
+    if (r.contains("rows")) {
+      if (!r["rows"].is_number_integer() || r["rows"].get<int64_t>() < 16 || r["rows"].get<int64_t>() > 1000000)
+        fail(file, "binary_code.reconstruction.rows: " + r["rows"].dump() + " is not 16..1000000");
+      c.reconstruction_options.rows = r["rows"];
     }
   }
   if (c.has_plan) c.plan = parse_plan(j["precision"], file);

@@ -6,7 +6,8 @@
 //             "output_projection": true, "embeddings": true},      (INT8-only configs)
 //    "binary_code": {"iterations": 10, "group_size": 0, "activation_power": 1, "bias_correction": false,
 //                    "gptq": {"damp": 0.01, "rounds": 2, "act_order": false,
-//                             "embedding": false}},
+//                             "embedding": false},
+//                    "reconstruction": {"iterations": 100, "learning_rate": 0.001, "rows": 2048}},
 //    "precision": {"enc_self_attn": P, "enc_ffn": P, "dec_self_attn": P,
 //                  "dec_cross_attn": P, "dec_ffn": P,
 //                  "output_projection": P | "embedding",
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "quantize/binary_code.h"
+#include "quantize/block_reconstruction.h"
 #include "quantize/gptq.h"
 #include "quantize/int8_model.h"
 
@@ -98,6 +100,11 @@ struct QuantizeConfig {
   // a searched plan's recorded inputs give it).
   bool bias_correction = false;
   std::map<std::string, std::shared_ptr<const std::vector<float>>> input_means;
+  // binary_code.reconstruction: after quantizing, every feed-forward sub-layer
+  // with a binary-coded layer has its α, biases and LayerNorm fitted to the FP32
+  // model's output (block_reconstruction.h); needs the calibration lines.
+  bool reconstruction = false;
+  ReconstructionOptions reconstruction_options;
   bool has_plan = false;      // "precision" given
   PrecisionPlan plan;
   // "beside": the .qtm records its tokenizer files (names, sizes, CRCs) and they

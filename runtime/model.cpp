@@ -271,6 +271,11 @@ EncoderOutput MarianModel::encode(const std::vector<std::vector<int>>& sources) 
   const bool int8_attn = int8_attention();
   // Integer attention: one layer's keys and values at a time (sentences long enough).
   Int8KVCache kv8 = int8_attn && T >= kEncoderInt8MinLength ? Int8KVCache(B * heads, hd, T) : Int8KVCache();
+  std::vector<float> block_in;     // calibration only: the stream entering a feed-forward sub-layer
+  std::vector<int64_t> valid_rows;  // calibration only: the rows that are tokens, not padding
+  if (observer_)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < enc.lengths[b]; ++t) valid_rows.push_back(b * T + t);
   for (const EncoderLayer& L : encoder_) {
     const float* in = block_input(x.data(), rows, d, L.attn_norm, pre, normed);
     L.qkv->forward(in, rows, qkv.data());
@@ -279,12 +284,9 @@ EncoderOutput MarianModel::encode(const std::vector<std::vector<int>>& sources) 
     std::fill(ctx.begin(), ctx.end(), 0.0f);
     std::vector<float> probs;  // calibration only: [B, heads, T, T]
     if (observer_) {
-      std::vector<int64_t> valid;
-      for (int64_t b = 0; b < B; ++b)
-        for (int64_t t = 0; t < enc.lengths[b]; ++t) valid.push_back(b * T + t);
-      observe_rows(observer_, L.attn_name + ".matmul_qk.q", qkv.data(), 3 * d, 0, d, valid);
-      observe_rows(observer_, L.attn_name + ".matmul_qk.k", qkv.data(), 3 * d, d, d, valid);
-      observe_rows(observer_, L.attn_name + ".matmul_pv.v", qkv.data(), 3 * d, 2 * d, d, valid);
+      observe_rows(observer_, L.attn_name + ".matmul_qk.q", qkv.data(), 3 * d, 0, d, valid_rows);
+      observe_rows(observer_, L.attn_name + ".matmul_qk.k", qkv.data(), 3 * d, d, d, valid_rows);
+      observe_rows(observer_, L.attn_name + ".matmul_pv.v", qkv.data(), 3 * d, 2 * d, d, valid_rows);
       probs.assign(B * heads * T * T, 0.0f);
     }
     for_heads(B * heads, 2 * T * T * hd, T, [&](int64_t first, int64_t last, float* scratch) {
@@ -309,10 +311,12 @@ EncoderOutput MarianModel::encode(const std::vector<std::vector<int>>& sources) 
     L.out->forward(ctx.data(), rows, proj.data());
     residual(x.data(), proj.data(), rows, d, L.attn_norm, pre);
 
+    if (observer_) block_in = x;
     in = block_input(x.data(), rows, d, L.ffn_norm, pre, normed);
     L.fc1->forward(in, rows, ffn.data());
     L.fc2->forward(ffn.data(), rows, proj.data());
     residual(x.data(), proj.data(), rows, d, L.ffn_norm, pre);
+    if (observer_) observer_->observe_ffn_block(L.fc1->name, block_in.data(), x.data(), d, valid_rows);
   }
   if (encoder_final_norm_.present())
     add_layer_norm(x.data(), nullptr, rows, d, encoder_final_norm_.gamma.data(),
@@ -443,6 +447,10 @@ const float* MarianModel::decoder_output(DecoderState& s, const std::vector<int>
   embed(true, tokens.data(), N, pos.data(), x.data());
   const float scaling = 1.0f / std::sqrt(static_cast<float>(hd));
   const int64_t units = N * heads;  // attention units: (row, head)
+  std::vector<float> block_in;   // calibration only: the stream entering a feed-forward sub-layer
+  std::vector<int64_t> all_rows;
+  if (observer_)
+    for (int64_t r = 0; r < N; ++r) all_rows.push_back(r);
 
   for (size_t l = 0; l < decoder_.size(); ++l) {
     const DecoderLayer& L = decoder_[l];
@@ -527,10 +535,12 @@ const float* MarianModel::decoder_output(DecoderState& s, const std::vector<int>
     L.cross_out->forward(ctx, N, proj);
     residual(x.data(), proj, N, d, L.cross_norm, pre);
 
+    if (observer_) block_in = x;
     in = block_input(x.data(), N, d, L.ffn_norm, pre, normed);
     L.fc1->forward(in, N, ffn);
     L.fc2->forward(ffn, N, proj);
     residual(x.data(), proj, N, d, L.ffn_norm, pre);
+    if (observer_) observer_->observe_ffn_block(L.fc1->name, block_in.data(), x.data(), d, all_rows);
   }
   if (decoder_final_norm_.present())
     add_layer_norm(x.data(), nullptr, N, d, decoder_final_norm_.gamma.data(),

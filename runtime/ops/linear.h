@@ -23,6 +23,12 @@ struct ActivationObserver {
   virtual void observe_linear(const std::string& name, const float* x, int64_t rows, int64_t cols) {
     observe(name, x, rows * cols);
   }
+  // A feed-forward sub-layer as a whole (block reconstruction): the residual
+  // stream entering it (`in`) and leaving it (`out`, after its LayerNorm when
+  // post-norm), [*, d] row-major; only the listed rows are real tokens (an
+  // encoder batch has padding). `fc1` names the sub-layer. Default: ignored.
+  virtual void observe_ffn_block(const std::string& fc1, const float* in, const float* out, int64_t d,
+                                 const std::vector<int64_t>& rows) {}
 };
 
 class Linear {
