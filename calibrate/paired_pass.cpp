@@ -45,6 +45,8 @@ void run_paired(runtime::MarianModel& model, runtime::MarianModel& reference,
 
 namespace {
 
+constexpr const char* kOutputProjection = "lm_head";  // the runtime's name for it (runtime/model.cpp)
+
 // The reference's stream leaving each sub-layer at its last call.
 class LastOutputs final : public runtime::ActivationObserver {
  public:
@@ -54,6 +56,9 @@ class LastOutputs final : public runtime::ActivationObserver {
     std::vector<float>& o = last_[fc1];
     o.resize(rows.size() * d);
     for (size_t i = 0; i < rows.size(); ++i) std::copy_n(out + rows[i] * d, d, o.begin() + i * d);
+  }
+  void observe_linear(const std::string& name, const float* x, int64_t rows, int64_t cols) override {
+    if (name == kOutputProjection) last_[name].assign(x, x + rows * cols);
   }
   std::map<std::string, std::vector<float>> last_;
 };
@@ -70,19 +75,33 @@ class BlockSampler final : public runtime::ActivationObserver {
     if (it == ref_.last_.end() || it->second.size() != rows.size() * size_t(d))
       throw Error("block pairs: the reference model's output of " + fc1 + " is not the same shape (not one model?)");
     const int64_t stride = fc1.rfind("model.encoder.", 0) == 0 ? encoder_stride_ : decoder_stride_;
-    BlockRows& b = blocks_[fc1];
-    int64_t& seen = seen_[fc1];
-    b.d = d;
-    for (size_t i = 0; i < rows.size(); ++i, ++seen) {
-      if (seen % stride != 0 || b.rows >= max_rows_) continue;
-      b.in.insert(b.in.end(), in + rows[i] * d, in + (rows[i] + 1) * d);
-      b.target.insert(b.target.end(), it->second.begin() + i * d, it->second.begin() + (i + 1) * d);
-      ++b.rows;
-    }
+    keep(fc1, in, it->second.data(), d, rows, stride);
+  }
+  void observe_linear(const std::string& name, const float* x, int64_t rows, int64_t cols) override {
+    if (name != kOutputProjection) return;
+    auto it = ref_.last_.find(name);
+    if (it == ref_.last_.end() || it->second.size() != size_t(rows * cols))
+      throw Error("block pairs: the reference model's input of " + name + " is not the same shape (not one model?)");
+    std::vector<int64_t> all(rows);
+    for (int64_t r = 0; r < rows; ++r) all[r] = r;
+    keep(name, x, it->second.data(), cols, all, decoder_stride_);
   }
   std::map<std::string, BlockRows> blocks_;
 
  private:
+  // Every stride-th row (counted over the whole pass) of in[rows[i]] and target[i], up to max_rows.
+  void keep(const std::string& name, const float* in, const float* target, int64_t d, const std::vector<int64_t>& rows,
+            int64_t stride) {
+    BlockRows& b = blocks_[name];
+    int64_t& seen = seen_[name];
+    b.d = d;
+    for (size_t i = 0; i < rows.size(); ++i, ++seen) {
+      if (seen % stride != 0 || b.rows >= max_rows_) continue;
+      b.in.insert(b.in.end(), in + rows[i] * d, in + (rows[i] + 1) * d);
+      b.target.insert(b.target.end(), target + i * d, target + (i + 1) * d);
+      ++b.rows;
+    }
+  }
   const LastOutputs& ref_;
   int64_t encoder_stride_, decoder_stride_, max_rows_;
   std::map<std::string, int64_t> seen_;

@@ -49,7 +49,8 @@ struct BlockRows {
 
 // Every feed-forward sub-layer's rows (by fc1's name), at most `max_rows` each:
 // every k-th token, k from the number of source (encoder) or target (decoder)
-// tokens, so the rows spread over all sentences.
+// tokens, so the rows spread over all sentences. Also "lm_head": the output
+// projection's input, the model's as `in` and the reference's as `target`.
 std::map<std::string, BlockRows> collect_ffn_block_pairs(runtime::MarianModel& model,
                                                          runtime::MarianModel& reference,
                                                          const std::vector<std::vector<int>>& sources,

@@ -83,9 +83,9 @@ void add_quantize(CLI::App& app) {
       std::fprintf(stderr, "activation-aware binary code: %d layers weighted\n", r.activation_aware);
     print_quantize_summary(r.tensors);
     for (const pipeline::BlockReport& b : r.blocks)
-      std::fprintf(stderr, "block reconstruction %s: output error %.4f -> %.4f on held-out rows (%lld rows, best step %d)\n",
-                   b.name.c_str(), b.result.start_error, b.result.error, static_cast<long long>(b.rows),
-                   b.result.best_iteration);
+      std::fprintf(stderr, "reconstruction %s: %s %.4f -> %.4f on held-out rows (%lld rows, best step %d)\n",
+                   b.name.c_str(), b.name == "lm_head" ? "KL to FP32 per token" : "relative output error",
+                   b.result.start_error, b.result.error, static_cast<long long>(b.rows), b.result.best_iteration);
     if (r.static_inputs >= 0) std::fprintf(stderr, "static activation scales for %d layers\n", r.static_inputs);
     std::fprintf(stderr, "wrote %s: %lld tensors, %lld bytes (%.2fx smaller than %s)\n", output->c_str(),
                  static_cast<long long>(r.written.tensors), static_cast<long long>(r.written.file_bytes),

@@ -4,8 +4,9 @@
 // every feed-forward sub-layer with a binary-coded layer, the quantized model's
 // input x̂ and the FP32 model's output y are kept (quantize::BlockRows), and the
 // sub-layer's α, biases and LayerNorm are fitted to map x̂ to y
-// (quantize/block_reconstruction.h). One pass of both models, then one fit per
-// sub-layer.
+// (quantize/block_reconstruction.h). With `opt.output`, the binary-coded output
+// projection is then fitted to the FP32 model's next-token distributions
+// (quantize/output_reconstruction.h). One pass of both models, then one fit each.
 #pragma once
 #include <memory>
 #include <string>
@@ -19,7 +20,7 @@
 namespace qtool::pipeline {
 
 struct BlockReport {
-  std::string name;  // fc1's ("model.decoder.layers.2.fc1")
+  std::string name;  // fc1's ("model.decoder.layers.2.fc1"), or "lm_head" (errors: KL per token)
   int64_t rows = 0;
   quantize::ReconstructionResult result;
 };

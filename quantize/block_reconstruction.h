@@ -22,6 +22,8 @@ struct ReconstructionOptions {
   int iterations = 100;         // Adam steps, full batch
   double learning_rate = 1e-3;  // per step, relative to each parameter's scale
   int64_t rows = 2048;          // tokens per block (pipeline/block_reconstruction)
+  bool ffn = true;              // fit the feed-forward sub-layers
+  bool output = true;           // fit the output projection (output_reconstruction.h)
 };
 
 // A feed-forward sub-layer as the runtime computes it. fc1 and fc2 are FP32,

@@ -223,7 +223,11 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
   if (j.contains("binary_code") && j["binary_code"].contains("reconstruction")) {
     const json& r = j["binary_code"]["reconstruction"];
     if (!r.is_object()) fail(file, "binary_code.reconstruction: must be an object ({} for the defaults)");
-    only_keys(r, "binary_code.reconstruction.", {"iterations", "learning_rate", "rows"}, file);
+    only_keys(r, "binary_code.reconstruction.", {"iterations", "learning_rate", "rows", "ffn", "output"}, file);
+    for (const char* k : {"ffn", "output"})
+      if (r.contains(k) && !r[k].is_boolean()) fail(file, std::string("binary_code.reconstruction.") + k + ": must be true or false");
+    c.reconstruction_options.ffn = r.value("ffn", true);
+    c.reconstruction_options.output = r.value("output", true);
     c.reconstruction = true;
     if (r.contains("iterations")) {
       if (!r["iterations"].is_number_integer() || r["iterations"].get<int64_t>() < 1 || r["iterations"].get<int64_t>() > 10000)

@@ -42,9 +42,14 @@ TEST_CASE("block pairs: the FP32 model against itself gives target = sub-layer(i
   for (const auto& s : t.targets) target_tokens += int64_t(s.size()) + 1;
 
   const auto pairs = calibrate::collect_ffn_block_pairs(twin, *fp32, t.sources, t.targets, 4, 1 << 20);
-  CHECK(pairs.size() == size_t(c.encoder_layers + c.decoder_layers));
+  CHECK(pairs.size() == size_t(c.encoder_layers + c.decoder_layers) + 1);
+  // The output projection's input: the same model on both sides, the same rows.
+  const calibrate::BlockRows& out = pairs.at("lm_head");
+  CHECK(out.rows == target_tokens);
+  CHECK(out.in == out.target);
   for (const auto& [name, rows] : pairs) {
     CAPTURE(name);
+    if (name == "lm_head") continue;
     const bool enc = name.rfind("model.encoder.", 0) == 0;
     CHECK(rows.rows == (enc ? source_tokens : target_tokens));  // every token once, no padding
     const int l = std::stoi(name.substr(std::string(enc ? "model.encoder.layers." : "model.decoder.layers.").size()));
@@ -82,9 +87,10 @@ TEST_CASE("block reconstruction of a 2-bit model lowers every fitted sub-layer's
   quantize::quantize_model(q, qc, {}, "cfg.json");
   const auto before = q.decoder[0].fc1.binary;
   const auto reports = pipeline::reconstruct_blocks(ck.weights, q, vocab, kLines, qc.reconstruction_options, true, false);
-  // Decoder layer 1's sub-layer is INT8: not fitted.
+  // Decoder layer 1's sub-layer is INT8: not fitted; nor is the INT8 output projection.
   CHECK(reports.size() == size_t(c.encoder_layers + c.decoder_layers - 1));
   for (const pipeline::BlockReport& r : reports) {
+    CHECK(r.name != "lm_head");
     CAPTURE(r.name);
     CHECK(r.name != "model.decoder.layers.1.fc1");
     CHECK(r.result.error < r.result.start_error);
@@ -93,4 +99,27 @@ TEST_CASE("block reconstruction of a 2-bit model lowers every fitted sub-layer's
   CHECK(q.decoder[0].fc1.binary->planes == before->planes);
   // The fitted vectors are halves, as the .qtm will store them.
   for (float v : q.decoder[0].ffn_norm.gamma->data) CHECK(round_to_half(v) == v);
+}
+
+TEST_CASE("output reconstruction of a tied 2-bit embedding: every role takes the fitted table") {
+  const checkpoint::Checkpoint ck = checkpoint::load_checkpoint(test::bundled_model());
+  const ModelConfig& c = ck.weights.config;
+  auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);
+  const quantize::QuantizeConfig qc = quantize::parse_quantize_config(
+      R"({"version": 1, "binary_code": {"reconstruction": {"iterations": 30, "ffn": false}},
+          "precision": {"enc_self_attn": "fp32", "enc_ffn": "fp32", "dec_self_attn": "fp32", "dec_cross_attn": "fp32",
+                        "dec_ffn": "fp32", "embedding": 2, "output_projection": "embedding"}})",
+      "cfg.json");
+  MarianWeights q = ck.weights;
+  quantize::quantize_model(q, qc, {}, "cfg.json");
+  REQUIRE(q.output.clustered);
+  const auto before = q.output.clustered;
+  const bool shared_encoder = q.encoder_embed_binary == before;
+  const auto reports = pipeline::reconstruct_blocks(ck.weights, q, vocab, kLines, qc.reconstruction_options, false, false);
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].name == "lm_head");
+  CHECK(reports[0].result.error < reports[0].result.start_error);
+  CHECK(q.output.clustered != before);
+  CHECK(q.decoder_embed_binary == q.output.clustered);
+  CHECK((q.encoder_embed_binary == q.output.clustered) == shared_encoder);
 }

@@ -1,4 +1,4 @@
-// Block reconstruction (quantize/block_reconstruction.h): the forward pass is the
+// Block and output reconstruction (quantize/block_reconstruction.h, output_reconstruction.h): the forward pass is the
 // runtime's sub-layer, and the fit lowers the sub-layer's output error, on rows
 // it did not see too, with the signs untouched.
 #include <doctest/doctest.h>
@@ -8,6 +8,8 @@
 
 #include "quantize/binary_code.h"
 #include "quantize/block_reconstruction.h"
+#include "quantize/model_quantizer.h"
+#include "quantize/output_reconstruction.h"
 #include "tests/quantize/random_matrix.h"
 
 using namespace qtool;
@@ -164,4 +166,90 @@ TEST_CASE("reconstruct_ffn_block keeps the start when it is already exact, and r
   FfnBlock wrong = random_block(16, 32, Activation::silu, false, 43);
   wrong.fc2.weight = tensor({8, 32}, std::vector<float>(8 * 32, 0.0f));
   CHECK_THROWS(reconstruct_ffn_block(wrong, x.data(), y.data(), 64, {}));
+}
+
+// ---- Output reconstruction (quantize/output_reconstruction.h) ----
+
+namespace {
+
+// Σ_rows KL(softmax(h Wᵀ + b) ‖ softmax(ĥ Ŵᵀ + b)) / rows, in double.
+double mean_kl(const std::vector<float>& w, const std::vector<float>& w_hat, const std::vector<float>& bias,
+               const std::vector<float>& h, const std::vector<float>& h_hat, int64_t rows, int64_t vocab, int64_t d) {
+  auto log_softmax = [&](const std::vector<float>& m, const float* x) {
+    std::vector<double> z(vocab);
+    double mx = -1e300, s = 0;
+    for (int64_t v = 0; v < vocab; ++v) {
+      z[v] = bias[v];
+      for (int64_t c = 0; c < d; ++c) z[v] += double(m[v * d + c]) * x[c];
+      mx = std::max(mx, z[v]);
+    }
+    for (double a : z) s += std::exp(a - mx);
+    for (double& a : z) a -= mx + std::log(s);
+    return z;
+  };
+  double kl = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const std::vector<double> lp = log_softmax(w, h.data() + r * d), lq = log_softmax(w_hat, h_hat.data() + r * d);
+    for (int64_t v = 0; v < vocab; ++v) kl += std::exp(lp[v]) * (lp[v] - lq[v]);
+  }
+  return kl / double(rows);
+}
+
+}  // namespace
+
+TEST_CASE("reconstruct_output lowers KL to the FP32 distribution on rows it did not see, clustered and plain codes") {
+  const int64_t vocab = 301, d = 24, rows = 800, fresh = 200;
+  std::vector<float> w = test::random_matrix(vocab, d, 51), bias = test::random_matrix(1, vocab, 52);
+  for (float& v : w) v *= 0.8f;
+  for (float& v : bias) v *= 0.5f;
+  const Tensor table{{vocab, d}, w};
+  // Hidden states with a few large directions, as a decoder's last layer has:
+  // the start code (fitted to W alone) spends its error where h is large too.
+  std::vector<float> h = stream(rows + fresh, d, 53), h_hat = h;
+  const std::vector<float> noise = test::random_matrix(rows + fresh, d, 54);
+  for (size_t i = 0; i < h.size(); ++i) h_hat[i] += 0.01f * noise[i];
+  std::vector<int64_t> counts(vocab);
+  for (int64_t v = 0; v < vocab; ++v) counts[v] = (v * 7919) % 1000;  // some frequency order, not the id order
+
+  BinaryCodeOptions o;
+  o.bits = 3;
+  ReconstructionOptions ro;
+  ro.iterations = 150;
+  ro.learning_rate = 3e-3;
+  auto decoded = [&](const OutputFit& f) {
+    std::vector<float> m(vocab * d);
+    for (int64_t v = 0; v < vocab; ++v) {
+      if (f.clustered) f.clustered->decode_row(v, m.data() + v * d);
+      else
+        for (int64_t c = 0; c < d; ++c) m[v * d + c] = binary_code_value(*f.binary, v, c);
+    }
+    return m;
+  };
+  const std::vector<float> h_fresh(h.begin() + rows * d, h.end()), hq_fresh(h_hat.begin() + rows * d, h_hat.end());
+  for (bool clustered : {true, false}) {
+    CAPTURE(clustered);
+    OutputFit start;
+    if (clustered) {
+      double err = 0;
+      start.clustered = std::make_shared<ClusteredBinaryEmbedding>(cluster_embedding(table, counts, 2, 1.0, o, &err));
+    } else {
+      start.binary = std::make_shared<BinaryCodeTensor>(quantize_binary_code(w.data(), vocab, d, o).tensor);
+    }
+    const OutputFit fit = reconstruct_output(table, bias.data(), start.clustered, start.binary, h.data(), h_hat.data(),
+                                             rows, ro);
+    const double before = mean_kl(w, decoded(start), bias, h_fresh, hq_fresh, fresh, vocab, d);
+    const double after = mean_kl(w, decoded(fit), bias, h_fresh, hq_fresh, fresh, vocab, d);
+    MESSAGE("held-out KL " << fit.result.start_error << " -> " << fit.result.error << ", fresh " << before << " -> "
+                           << after);
+    CHECK(fit.result.best_iteration > 0);
+    CHECK(fit.result.error < 0.9 * fit.result.start_error);
+    CHECK(after < 0.9 * before);
+    if (clustered) {
+      CHECK(fit.clustered->order == start.clustered->order);
+      for (size_t c = 0; c < start.clustered->clusters.size(); ++c)
+        CHECK(fit.clustered->clusters[c].planes == start.clustered->clusters[c].planes);
+    } else {
+      CHECK(fit.binary->planes == start.binary->planes);
+    }
+  }
 }
