@@ -152,6 +152,10 @@ void write_file_atomic(const std::string& path, const std::string& content) {
 
 void check_distinct(const std::string& input, const std::string& output) {
   std::error_code ec;
+  // Caught before the work, not when the finished result cannot be written.
+  const fs::path dir = fs::path(output).parent_path();
+  if (!dir.empty() && !fs::is_directory(dir, ec))
+    fail(output, "cannot write here: the directory " + dir.string() + " does not exist");
   if (fs::exists(output, ec) && fs::equivalent(input, output, ec))
     fail(output, "output is the same file as input " + input + "; refusing to overwrite it");
 }

@@ -52,7 +52,8 @@ void remove_temporaries_on_interrupt();
 // Whole-file write through AtomicOutput.
 void write_file_atomic(const std::string& path, const std::string& content);
 
-// Refuses an output path that names the same file as an input.
+// Refuses an output path that names the same file as an input, or lies in a
+// directory that does not exist.
 void check_distinct(const std::string& input, const std::string& output);
 void check_distinct(const std::vector<std::string>& inputs, const std::string& output);
 

@@ -85,5 +85,10 @@ TEST_CASE("read_lines keeps empty lines and a last line without newline") {
   CHECK_THROWS_WITH_AS(read_lines((d / "missing").string()),
                        doctest::Contains("missing: cannot open"), Error);
   CHECK_THROWS_WITH_AS(check_distinct(p, p), doctest::Contains("is the same file as input"), Error);
+  // An output in a directory that does not exist is refused before any work.
+  const std::string lost = (d / "no-such-dir" / "out.qtm").string();
+  CHECK_THROWS_WITH_AS(check_distinct(p, lost), doctest::Contains("no-such-dir does not exist"), Error);
+  CHECK_NOTHROW(check_distinct(p, (d / "out.qtm").string()));
+  CHECK_NOTHROW(check_distinct(p, "relative-out.txt"));
   fs::remove_all(d);
 }
