@@ -82,6 +82,13 @@ inline int bit_index(int64_t row, int64_t col) { return int((row % 16) * 4 + col
 
 }  // namespace
 
+std::vector<float> dequantize(const Int8Tensor& q) {
+  std::vector<float> w(size_t(q.rows * q.cols));
+  for (int64_t r = 0; r < q.rows; ++r)
+    for (int64_t c = 0; c < q.cols; ++c) w[r * q.cols + c] = q.scale(r) * float(q.values[r * q.cols + c]);
+  return w;
+}
+
 int binary_code_sign(const BinaryCodeTensor& t, int b, int64_t row, int64_t col) {
   return (t.planes_data()[word_index(t, b, row, col)] >> bit_index(row, col)) & 1 ? 1 : -1;
 }

@@ -29,6 +29,8 @@ struct Int8Tensor {
 // Here, with the type, because calibration measures products with the INT8
 // weights the quantizer will make.
 Int8Tensor quantize_int8(const Tensor& weight, QType type = QType::int8_per_channel);
+// scale(row) · q, row-major [rows, cols]: the weight an INT8 tensor stands for.
+std::vector<float> dequantize(const Int8Tensor& q);
 
 // Binary-code quantization (Xu et al. 2018; Chung et al. 2020):
 //   w[o, i] ≈ Σ_b alpha[o][b][g(i)] · s_b[o, i],  s ∈ {−1, +1},  g(i) = i / group_size.

@@ -20,11 +20,7 @@ TensorPtr decoded_weight(const LinearWeights& l) {
       for (int64_t c = 0; c < t.cols; ++c) w.data[r * t.cols + c] = binary_code_value(t, r, c);
     return std::make_shared<Tensor>(std::move(w));
   }
-  const Int8Tensor& q = *l.int8;
-  Tensor w{{q.rows, q.cols}, std::vector<float>(size_t(q.rows * q.cols))};
-  for (int64_t r = 0; r < q.rows; ++r)
-    for (int64_t c = 0; c < q.cols; ++c) w.data[r * q.cols + c] = q.scale(r) * float(q.values[r * q.cols + c]);
-  return std::make_shared<Tensor>(std::move(w));
+  return std::make_shared<Tensor>(Tensor{{l.int8->rows, l.int8->cols}, dequantize(*l.int8)});
 }
 
 // The layer a linear belongs to ("encoder.3", from its sub-layer "encoder.3.ffn"),

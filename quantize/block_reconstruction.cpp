@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "model/qtensor.h"
+#include "quantize/reconstruction_fit.h"
 #include "util/error.h"
 
 namespace qtool::quantize {
@@ -63,9 +64,7 @@ struct FitLinear {
       }
     } else if (l.int8) {
       rows = l.int8->rows, cols = l.int8->cols;
-      fixed.resize(rows, cols);
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < cols; ++c) fixed(r, c) = l.int8->scale(r) * float(l.int8->values[r * cols + c]);
+      fixed = Eigen::Map<const Mat>(dequantize(*l.int8).data(), rows, cols);
     } else if (l.weight && l.weight->shape.size() == 2) {
       rows = l.weight->dim(0), cols = l.weight->dim(1);
       fixed = Eigen::Map<const Mat>(l.weight->data.data(), rows, cols);
@@ -247,23 +246,20 @@ ReconstructionResult reconstruct_ffn_block(FfnBlock& b, const float* in, const f
   const int64_t d = b.norm.gamma ? b.norm.gamma->numel() : 0;
   if (rows < 1 || d < 1) throw Error("block reconstruction: no rows, or a sub-layer without its LayerNorm");
   Params p(b, d);
-  // Held-out rows: every 8th (all rows, when there are too few to split).
   const Eigen::Map<const Mat> all_in(in, rows, d), all_target(target, rows, d);
-  std::vector<int64_t> fit_rows, check_rows;
-  for (int64_t r = 0; r < rows; ++r) (rows >= 16 && r % 8 == 7 ? check_rows : fit_rows).push_back(r);
-  if (check_rows.empty()) check_rows = fit_rows;
+  const HeldOutRows split = held_out_rows(rows);
   auto gather = [&](const Eigen::Map<const Mat>& m, const std::vector<int64_t>& idx) {
     Mat out(int64_t(idx.size()), d);
     for (size_t i = 0; i < idx.size(); ++i) out.row(int64_t(i)) = m.row(idx[i]);
     return out;
   };
-  const Mat x = gather(all_in, fit_rows), y = gather(all_target, fit_rows);
-  const Mat xc = gather(all_in, check_rows), yc = gather(all_target, check_rows);
+  const Mat x = gather(all_in, split.fit), y = gather(all_target, split.fit);
+  const Mat xc = gather(all_in, split.check), yc = gather(all_target, split.check);
   const double norm = std::max(1e-30, y.cast<double>().squaredNorm());
   const double check_norm = std::max(1e-30, yc.cast<double>().squaredNorm());
 
-  std::vector<float> theta(size_t(p.total), 0.0f), best = theta, grad(theta.size()), m1(theta.size(), 0.0f),
-      m2(theta.size(), 0.0f);
+  std::vector<float> theta(size_t(p.total), 0.0f), best = theta, grad(theta.size());
+  Adam adam(theta.size());
   Pass pass, check;
   auto check_error = [&] {
     check.forward(b, p, xc);
@@ -272,16 +268,10 @@ ReconstructionResult reconstruct_ffn_block(FfnBlock& b, const float* in, const f
   p.set(theta);
   ReconstructionResult res;
   res.start_error = res.error = check_error();
-  const double beta1 = 0.9, beta2 = 0.999;
   for (int it = 1; it <= opt.iterations; ++it) {
     pass.forward(b, p, x);
     gradient(b, p, x, pass, y, norm, grad);
-    const double c1 = 1 - std::pow(beta1, it), c2 = 1 - std::pow(beta2, it);
-    for (size_t i = 0; i < theta.size(); ++i) {
-      m1[i] = float(beta1 * m1[i] + (1 - beta1) * grad[i]);
-      m2[i] = float(beta2 * m2[i] + (1 - beta2) * double(grad[i]) * grad[i]);
-      theta[i] -= float(opt.learning_rate * (m1[i] / c1) / (std::sqrt(m2[i] / c2) + 1e-12));
-    }
+    adam.step(theta, grad, opt.learning_rate);
     p.set(theta);
     const double e = check_error();
     if (e < res.error) res.error = e, res.best_iteration = it, best = theta;

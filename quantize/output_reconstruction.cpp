@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "quantize/reconstruction_fit.h"
 #include "util/error.h"
 
 namespace qtool::quantize {
@@ -51,31 +52,27 @@ struct VocabCode {
       }
     }
   }
-  // Ŵ [vocab, d] at θ.
-  void decode(const std::vector<float>& theta, Mat& w) const {
-    w.setZero(int64_t(rows.size()), d);
+  // f(v, c, i, s) for every weight: vocabulary row v, column c, its α's index i
+  // in θ and the sign s of that plane (one term of Ŵ(v, c) = Σ α_i s).
+  template <class F>
+  void each_term(F f) const {
     for (int64_t v = 0; v < int64_t(rows.size()); ++v) {
       const Row& row = rows[v];
       const int64_t gs = row.t->group_size, groups = row.t->groups();
       for (int b = 0; b < row.t->bits; ++b)
-        for (int64_t c = 0; c < d; ++c) {
-          const int64_t i = row.alpha_at + b * groups + c / gs;
-          w(v, c) += alpha0[i] * (1 + theta[i]) * float(signs[(v * max_bits + b) * d + c]);
-        }
+        for (int64_t c = 0; c < d; ++c)
+          f(v, c, row.alpha_at + b * groups + c / gs, float(signs[(v * max_bits + b) * d + c]));
     }
+  }
+  // Ŵ [vocab, d] at θ.
+  void decode(const std::vector<float>& theta, Mat& w) const {
+    w.setZero(int64_t(rows.size()), d);
+    each_term([&](int64_t v, int64_t c, int64_t i, float s) { w(v, c) += alpha0[i] * (1 + theta[i]) * s; });
   }
   // dL/dθ from dL/dŴ.
   void gradient(const Mat& dw, std::vector<float>& g) const {
     std::fill(g.begin(), g.end(), 0.0f);
-    for (int64_t v = 0; v < int64_t(rows.size()); ++v) {
-      const Row& row = rows[v];
-      const int64_t gs = row.t->group_size, groups = row.t->groups();
-      for (int b = 0; b < row.t->bits; ++b)
-        for (int64_t c = 0; c < d; ++c) {
-          const int64_t i = row.alpha_at + b * groups + c / gs;
-          g[i] += alpha0[i] * dw(v, c) * float(signs[(v * max_bits + b) * d + c]);
-        }
-    }
+    each_term([&](int64_t v, int64_t c, int64_t i, float s) { g[i] += alpha0[i] * dw(v, c) * s; });
   }
   // A copy of tensor `t` with the α at θ.
   BinaryCodeTensor fitted(const BinaryCodeTensor& t, const std::vector<float>& theta) const {
@@ -124,10 +121,7 @@ OutputFit reconstruct_output(const Tensor& weight, const float* bias,
   const Eigen::Map<const Mat> w(weight.data.data(), vocab, d);
   Eigen::RowVectorXf b = bias ? Eigen::RowVectorXf(Eigen::Map<const Eigen::RowVectorXf>(bias, vocab))
                               : Eigen::RowVectorXf::Zero(vocab);
-  // Held-out rows: every 8th (all rows, when there are too few to split).
-  std::vector<int64_t> fit_rows, check_rows;
-  for (int64_t r = 0; r < rows; ++r) (rows >= 16 && r % 8 == 7 ? check_rows : fit_rows).push_back(r);
-  if (check_rows.empty()) check_rows = fit_rows;
+  const HeldOutRows split = held_out_rows(rows);
   auto gather = [&](const float* m, const std::vector<int64_t>& idx) {
     Mat out(int64_t(idx.size()), d);
     for (size_t i = 0; i < idx.size(); ++i) out.row(int64_t(i)) = Eigen::Map<const Eigen::RowVectorXf>(m + idx[i] * d, d);
@@ -143,12 +137,12 @@ OutputFit reconstruct_output(const Tensor& weight, const float* bias,
     for (int64_t r = 0; r < log_p.rows(); ++r) log_p.row(r).array() -= float(lse(r));
   };
   Mat p, log_p, pc, log_pc;
-  reference(fit_rows, p, log_p);
-  reference(check_rows, pc, log_pc);
-  const Mat x = gather(h_q, fit_rows), xc = gather(h_q, check_rows);
+  reference(split.fit, p, log_p);
+  reference(split.check, pc, log_pc);
+  const Mat x = gather(h_q, split.fit), xc = gather(h_q, split.check);
 
-  std::vector<float> theta(code.alpha0.size(), 0.0f), best = theta, grad(theta.size()), m1(theta.size(), 0.0f),
-      m2(theta.size(), 0.0f);
+  std::vector<float> theta(code.alpha0.size(), 0.0f), best = theta, grad(theta.size());
+  Adam adam(theta.size());
   Mat wq, z, zc, logits;
   Eigen::VectorXd lse;
   auto check_kl = [&] {
@@ -162,7 +156,6 @@ OutputFit reconstruct_output(const Tensor& weight, const float* bias,
   OutputFit out;
   ReconstructionResult& res = out.result;
   res.start_error = res.error = check_kl();
-  const double beta1 = 0.9, beta2 = 0.999;
   for (int it = 1; it <= opt.iterations; ++it) {
     z.noalias() = x * wq.transpose();
     z.rowwise() += b;
@@ -170,12 +163,7 @@ OutputFit reconstruct_output(const Tensor& weight, const float* bias,
     z -= p;                                   // dKL/dlogits, summed over rows (÷ rows below)
     const Mat dw = (z.transpose() * x) / float(x.rows());
     code.gradient(dw, grad);
-    const double c1 = 1 - std::pow(beta1, it), c2 = 1 - std::pow(beta2, it);
-    for (size_t i = 0; i < theta.size(); ++i) {
-      m1[i] = float(beta1 * m1[i] + (1 - beta1) * grad[i]);
-      m2[i] = float(beta2 * m2[i] + (1 - beta2) * double(grad[i]) * grad[i]);
-      theta[i] -= float(opt.learning_rate * (m1[i] / c1) / (std::sqrt(m2[i] / c2) + 1e-12));
-    }
+    adam.step(theta, grad, opt.learning_rate);
     code.decode(theta, wq);
     const double e = check_kl();
     if (e < res.error) res.error = e, res.best_iteration = it, best = theta;

@@ -12,23 +12,11 @@
 #include "quantize/config.h"
 #include "quantize/model_quantizer.h"
 #include "runtime/model.h"
+#include "tests/pipeline/calibration_lines.h"
 #include "tests/test_paths.h"
 #include "util/half.h"
 
 using namespace qtool;
-
-namespace {
-
-const std::vector<std::string> kLines = {
-    "the package contains the documentation",
-    "this is a tool for converting files between formats",
-    "library for reading and writing compressed archives",
-    "a longer line with several words to decode into something",
-    "this package provides the development files",
-    "python bindings for the library",
-};
-
-}  // namespace
 
 TEST_CASE("block pairs: the FP32 model against itself gives target = sub-layer(input), only real tokens") {
   const checkpoint::Checkpoint ck = checkpoint::load_checkpoint(test::bundled_model());
@@ -36,7 +24,7 @@ TEST_CASE("block pairs: the FP32 model against itself gives target = sub-layer(i
   auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);
   auto fp32 = std::make_shared<runtime::MarianModel>(ck.weights);
   runtime::MarianModel twin(ck.weights);
-  const pipeline::TeacherTokens t = pipeline::teacher_tokens(fp32, vocab, kLines);
+  const pipeline::TeacherTokens t = pipeline::teacher_tokens(fp32, vocab, test::kCalibrationLines);
   int64_t source_tokens = 0, target_tokens = 0;
   for (const auto& s : t.sources) source_tokens += int64_t(s.size());
   for (const auto& s : t.targets) target_tokens += int64_t(s.size()) + 1;
@@ -86,7 +74,7 @@ TEST_CASE("block reconstruction of a 2-bit model lowers every fitted sub-layer's
   MarianWeights q = ck.weights;
   quantize::quantize_model(q, qc, {}, "cfg.json");
   const auto before = q.decoder[0].fc1.binary;
-  const auto reports = pipeline::reconstruct_blocks(ck.weights, q, vocab, kLines, qc.reconstruction_options, true, false);
+  const auto reports = pipeline::reconstruct_blocks(ck.weights, q, vocab, test::kCalibrationLines, qc.reconstruction_options, true, false);
   // Decoder layer 1's sub-layer is INT8: not fitted; nor is the INT8 output projection.
   CHECK(reports.size() == size_t(c.encoder_layers + c.decoder_layers - 1));
   for (const pipeline::BlockReport& r : reports) {
@@ -115,7 +103,7 @@ TEST_CASE("output reconstruction of a tied 2-bit embedding: every role takes the
   REQUIRE(q.output.clustered);
   const auto before = q.output.clustered;
   const bool shared_encoder = q.encoder_embed_binary == before;
-  const auto reports = pipeline::reconstruct_blocks(ck.weights, q, vocab, kLines, qc.reconstruction_options, false, false);
+  const auto reports = pipeline::reconstruct_blocks(ck.weights, q, vocab, test::kCalibrationLines, qc.reconstruction_options, false, false);
   REQUIRE(reports.size() == 1);
   CHECK(reports[0].name == "lm_head");
   CHECK(reports[0].result.error < reports[0].result.start_error);

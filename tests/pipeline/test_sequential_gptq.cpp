@@ -12,33 +12,19 @@
 #include "pipeline/sequential_gptq.h"
 #include "quantize/config.h"
 #include "runtime/model.h"
+#include "tests/pipeline/calibration_lines.h"
 #include "tests/test_paths.h"
 
 using namespace qtool;
 
 namespace {
 
-const std::vector<std::string> kLines = {
-    "the package contains the documentation",
-    "this is a tool for converting files between formats",
-    "library for reading and writing compressed archives",
-    "a longer line with several words to decode into something",
-    "this package provides the development files",
-    "command line interface to the server",
-    "fonts for the graphical desktop environment",
-    "the program can also print the result as a table",
-    "utilities for managing the network configuration",
-    "this is a transitional dummy package and can be safely removed",
-    "plugin for the music player",
-    "python bindings for the library",
-};
-
 // Σ‖logits − reference‖² / Σ‖reference‖² over every teacher-forced step.
 double logits_error(const runtime::MarianModel& q, const runtime::MarianModel& ref, const Vocabulary& vocab,
                     const std::vector<std::string>& targets) {
   double num = 0, den = 0;
-  for (size_t i = 0; i < kLines.size(); ++i) {
-    const std::vector<std::vector<int>> src = {vocab.encode(kLines[i])};
+  for (size_t i = 0; i < test::kCalibrationLines.size(); ++i) {
+    const std::vector<std::vector<int>> src = {vocab.encode(test::kCalibrationLines[i])};
     const std::vector<int> tgt = vocab.encode_target(targets[i]);
     const runtime::EncoderOutput eq = q.encode(src), er = ref.encode(src);
     runtime::DecoderState sq = q.start_decoding(eq, {0}), sr = ref.start_decoding(er, {0});
@@ -61,7 +47,7 @@ TEST_CASE("sequential GPTQ: closer logits than GPTQ on the FP32 model's statisti
   const ModelConfig& c = ck.weights.config;
   auto vocab = std::make_shared<const Vocabulary>(ck.vocab_files, c.vocab_size, c.decoder_vocab_size);
   runtime::MarianModel fp32(ck.weights);
-  calibrate::HessianPass pass = calibrate::collect_hessians(fp32, vocab, kLines, "crc32:test", false);
+  calibrate::HessianPass pass = calibrate::collect_hessians(fp32, vocab, test::kCalibrationLines, "crc32:test", false);
 
   const std::string cfg = R"({"version": 1, "binary_code": {"iterations": 10, "gptq": {"act_order": true}},
     "precision": {"enc_self_attn": 2, "enc_ffn": 2, "dec_self_attn": 2, "dec_cross_attn": 2, "dec_ffn": 2,
@@ -77,7 +63,7 @@ TEST_CASE("sequential GPTQ: closer logits than GPTQ on the FP32 model's statisti
   const runtime::MarianModel mp(std::move(wp));
 
   quantize::QuantizeCache cache;
-  pipeline::sequential_gptq(ck.weights, vocab, kLines, seq, cache, "cfg.json", false);
+  pipeline::sequential_gptq(ck.weights, vocab, test::kCalibrationLines, seq, cache, "cfg.json", false);
   // Encoder layer 0's statistics stay the FP32 model's; a later layer's moved.
   const std::string first = "model.encoder.layers.0.self_attn.q_proj", later = "model.decoder.layers.2.fc1";
   CHECK(*seq.hessians.at(first) == *plain.hessians.at(first));
