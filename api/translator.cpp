@@ -50,7 +50,7 @@ void check_options(const TranslatorOptions& o) {
   if (!std::isfinite(o.length_penalty)) throw Error("length_penalty: not a finite number");
   check_range("batch_size", o.batch_size, 1, 4096);
   check_range("max_batch_tokens", o.max_batch_tokens, 0, 1 << 24);
-  check_range("streams", o.streams, 1, 256);
+  check_range("streams", o.streams, 0, 256);
 }
 
 runtime::TranslateOptions runtime_options(const TranslatorOptions& o) {

@@ -66,6 +66,7 @@ void add_bench(CLI::App& app) {
         {"ms_per_sentence", 1000.0 * wall / st.sentences},
         {"peak_rss_bytes", peak_rss_bytes()},
         {"threads", runtime::num_threads()},
+        {"streams", st.streams},
         {"batch", opt->batch},
         {"beam", opt->beam},
         {"kernels", runtime::kernel_description()},
@@ -74,10 +75,10 @@ void add_bench(CLI::App& app) {
       std::cout << j.dump(1) << "\n";
     } else {
       std::printf("%lld sentences, %lld target tokens in %.3f s: %.1f tokens/s, %.2f ms/sentence, "
-                  "peak RSS %.1f MiB (%d threads, batch %d, beam %d)\n%s\n",
+                  "peak RSS %.1f MiB (%d threads, %d streams, batch %d, beam %d)\n%s\n",
                   static_cast<long long>(st.sentences), static_cast<long long>(st.target_tokens), wall,
                   st.target_tokens / wall, 1000.0 * wall / st.sentences,
-                  peak_rss_bytes() / 1048576.0, runtime::num_threads(), opt->batch, opt->beam,
+                  peak_rss_bytes() / 1048576.0, runtime::num_threads(), st.streams, opt->batch, opt->beam,
                   runtime::kernel_description().c_str());
     }
   });

@@ -9,7 +9,7 @@ void add_run_options(CLI::App& cmd, RunOptions& opt) {
   cmd.add_option("--beam", opt.beam, "Beam size (1 = greedy)")->check(CLI::Range(1, 64))->capture_default_str();
   cmd.add_option("--batch", opt.batch, "Sentences per batch (sorted by length)")->check(CLI::Range(1, 4096))->capture_default_str();
   cmd.add_option("--batch-tokens", opt.batch_tokens, "Also cap each batch at this many padded source tokens (0 = no cap)")->check(CLI::Range(0, 1 << 24))->capture_default_str();
-  cmd.add_option("--streams", opt.streams, "Batches translated concurrently, one thread each (1 = one batch at a time on all threads)")->check(CLI::Range(1, 256))->capture_default_str();
+  cmd.add_option("--streams", opt.streams, "Batches translated concurrently, one thread each (1 = one batch at a time on all threads; 0 = one per thread when batches hold several sentences and there are two per thread)")->check(CLI::Range(0, 256))->capture_default_str();
   cmd.add_option("--threads", opt.threads, "Worker threads (0 = the CPUs this process may use: affinity and cgroup quota)")->check(CLI::Range(0, 1024))->capture_default_str();
   cmd.add_option("--max-new-tokens", opt.max_new_tokens, "Longest output, eos included (0 = the model's generation max_length - 1, as transformers)")->check(CLI::Range(0, 100000))->capture_default_str();
   cmd.add_option("--length-penalty", opt.length_penalty, "Beam score = log-prob / length^this")->capture_default_str();

@@ -15,7 +15,7 @@ struct RunOptions {
   int beam = 1;
   int batch = 32;
   int batch_tokens = 0;
-  int streams = 1;
+  int streams = 0;  // 0: runtime::choose_streams decides
   int threads = 0;
   int max_new_tokens = 0;  // 0 = the model's (runtime::max_new_tokens)
   double length_penalty = 1.0;

@@ -25,19 +25,26 @@ std::vector<int> Translator::encode_source(const std::string& line) const {
   return ids;
 }
 
+int choose_streams(int requested, size_t batches, int batch_size, int threads) {
+  if (requested > 0) return requested;
+  if (threads <= 1 || batch_size <= 1 || batches < 2 * static_cast<size_t>(threads)) return 1;
+  return threads;
+}
+
 std::vector<std::vector<int>> Translator::translate_ids(const std::vector<std::vector<int>>& sources,
-                                                        const TranslateOptions& opt) const {
+                                                        const TranslateOptions& opt, TranslateStats* stats) const {
   TranslateOptions o = opt;
   o.search.num_hypotheses = 1;
   o.search.greedy_scores = false;
   std::vector<std::vector<int>> out;
   out.reserve(sources.size());
-  for (auto& hyps : translate_hypotheses(sources, o)) out.push_back(std::move(hyps[0].ids));
+  for (auto& hyps : translate_hypotheses(sources, o, stats)) out.push_back(std::move(hyps[0].ids));
   return out;
 }
 
 std::vector<std::vector<Hypothesis>> Translator::translate_hypotheses(const std::vector<std::vector<int>>& sources,
-                                                                      const TranslateOptions& opt) const {
+                                                                      const TranslateOptions& opt,
+                                                                      TranslateStats* stats) const {
   // Longest first, so each batch pads little and the slowest batch starts early.
   std::vector<size_t> order(sources.size());
   std::iota(order.begin(), order.end(), 0);
@@ -81,7 +88,9 @@ std::vector<std::vector<Hypothesis>> Translator::translate_hypotheses(const std:
       if (out[order[i]].empty()) out[order[i]].emplace_back();  // no beam finished: an empty output
     }
   };
-  if (opt.streams <= 1) {
+  const int streams = choose_streams(opt.streams, batches.size(), opt.batch_size, num_threads());
+  if (stats) stats->streams = streams;
+  if (streams <= 1) {
     for (size_t b = 0; b < batches.size() && !cancelled; ++b) {
       run(b);
       advance(b);
@@ -114,7 +123,7 @@ std::vector<std::vector<Hypothesis>> Translator::translate_hypotheses(const std:
       }
     };
     std::vector<std::thread> threads;
-    const size_t n = std::min<size_t>(static_cast<size_t>(opt.streams), batches.size());
+    const size_t n = std::min<size_t>(static_cast<size_t>(streams), batches.size());
     for (size_t i = 0; i < n; ++i) threads.emplace_back(stream);
     for (std::thread& t : threads) t.join();
     if (error) std::rethrow_exception(error);
@@ -130,7 +139,7 @@ std::vector<std::string> Translator::translate(const std::vector<std::string>& l
   std::vector<std::vector<int>> sources;
   sources.reserve(lines.size());
   for (const std::string& l : lines) sources.push_back(encode_source(l));
-  std::vector<std::vector<int>> ids = translate_ids(sources, opt);
+  std::vector<std::vector<int>> ids = translate_ids(sources, opt, stats);
   std::vector<std::string> out;
   out.reserve(ids.size());
   for (const auto& o : ids) out.push_back(vocab_->decode(o));

@@ -47,7 +47,7 @@ struct TranslatorOptions {
   double length_penalty = 1.0;  // score = Σ log p / (tokens + 1)^length_penalty
   int batch_size = 32;          // sentences per batch (sorted by length first)
   int max_batch_tokens = 0;     // also cap sentences × longest source per batch; 0 = no cap
-  int streams = 1;              // batches translated concurrently, one thread each
+  int streams = 0;              // batches translated concurrently, one thread each; 0 = automatic
   bool return_scores = false;   // greedy search: compute scores too (beam search always has them)
   bool show_progress = false;   // a progress line on stderr, when stderr is a terminal
   ProgressCallback progress;    // may be empty

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -137,6 +138,7 @@ TEST_CASE("progress callback: counts, cancellation, the caller's own exception")
   const std::vector<std::string> lines = test_source(10);
   qtool::TranslatorOptions o;
   o.batch_size = 3;
+  o.threads = 2;
   const qtool::Translator t(tiny(), o);
   std::vector<size_t> seen;
   o.progress = [&](size_t done, size_t total) {
@@ -144,8 +146,17 @@ TEST_CASE("progress callback: counts, cancellation, the caller's own exception")
     seen.push_back(done);
     return true;
   };
+  o.streams = 1;  // one batch at a time, in order
   t.translate(lines, o);
   CHECK(seen == std::vector<size_t>{3, 6, 9, 10});
+  // Two streams (automatic: 4 batches, 2 threads) finish batches in either order;
+  // the calls still come one at a time, counting up to the total.
+  seen.clear();
+  o.streams = 0;
+  t.translate(lines, o);
+  REQUIRE(seen.size() == 4);
+  CHECK(std::is_sorted(seen.begin(), seen.end()));
+  CHECK(seen.back() == 10);
 
   o.progress = [](size_t done, size_t) { return done < 3; };
   CHECK_THROWS_WITH_AS(t.translate(lines, o), "qtool: error: translation cancelled", qtool::Error);

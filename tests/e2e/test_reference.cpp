@@ -214,6 +214,13 @@ TEST_CASE("parallel batch streams give the same translations as one stream") {
   two.streams = 2;
   two.max_batch_tokens = 300;  // bin packing by padded tokens too
   CHECK(tr.translate(lines, two) == want);
+  // Automatic (the default): two threads and batches of several sentences give two streams.
+  runtime::TranslateOptions automatic = one;
+  REQUIRE(automatic.streams == 0);
+  runtime::TranslateStats stats;
+  const runtime::ThreadLimit pair(2);
+  CHECK(tr.translate(lines, automatic, &stats) == want);
+  CHECK(stats.streams == 2);
 }
 
 TEST_CASE("1 and 2 threads give the same translations on the kit's small model, greedy and beam 3") {
@@ -233,6 +240,7 @@ TEST_CASE("1 and 2 threads give the same translations on the kit's small model, 
       runtime::TranslateOptions o;
       o.progress = false;
       o.search.beam_size = beam;
+      o.streams = 1;  // both threads on every product (automatic would give each its own batches)
       std::vector<std::string> one, two;
       {
         const runtime::ThreadLimit limit(1);
