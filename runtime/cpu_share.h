@@ -6,10 +6,14 @@
 // how much of the time it was runnable but waiting for a CPU (Linux's run_delay
 // in /proc/thread-self/schedstat). Two windows in a row above a quarter, and
 // jobs run on the caller alone for a backoff: 100 ms, doubled while the load is still there when it ends
-// (up to 1.6 s), then the pool's threads are tried again. The chunks are the
-// same either way, and so are the results.
+// (up to 1.6 s). At its end the pool's threads are tried again only if our CPUs
+// (the affinity mask's, from /proc/stat) had at least half a CPU idle while the
+// caller ran alone; else the backoff is renewed. The chunks are the same either
+// way, and so are the results.
 #pragma once
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace qtool::runtime {
 
@@ -20,6 +24,11 @@ void note_cpu_share(int64_t now_ns);
 bool cpu_shared(int64_t now_ns);
 // Off: never back off (tests that need the pool's threads; QTOOL_SHARED_CPU=ignore).
 void set_cpu_share_backoff(bool on);
+
+// Idle CPUs among `cpus` between two /proc/stat texts: per CPU, the share of
+// its time (jiffies) spent idle or waiting for I/O, summed; −1 if either text
+// is malformed or no listed CPU advanced.
+double idle_cpus(const std::string& before, const std::string& after, const std::vector<int>& cpus);
 
 // The run_delay field (ns) of a schedstat line "run_ns delay_ns slices"; −1 if malformed.
 int64_t schedstat_run_delay(const char* text);

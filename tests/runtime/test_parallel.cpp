@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -109,6 +110,32 @@ TEST_CASE("parallel_for: the pool's threads do take chunks") {
     });
   set_cpu_share_backoff(true);
   CHECK(ran_on.size() == 2);
+}
+
+TEST_CASE("shared CPU: idle CPUs between two /proc/stat texts") {
+  // user nice system idle iowait irq softirq steal guest guest_nice, in jiffies.
+  const std::string before =
+      "cpu  300 0 100 500 0 0 0 0 0 0\n"
+      "cpu0 100 0 50 200 0 0 0 0 0 0\n"
+      "cpu1 200 0 50 300 0 0 0 0 0 0\n"
+      "cpu2 0 0 0 0 0 0 0 0 0 0\n"
+      "intr 12345 0 0\n";
+  // Over the interval: cpu0 ran 100 and idled 0, cpu1 idled 60 and waited on
+  // I/O 20 of 100, cpu2 idled 30 of 40 (the guest column is not added).
+  const std::string after =
+      "cpu  500 0 100 590 20 0 0 0 0 0\n"
+      "cpu0 200 0 50 200 0 0 0 0 0 0\n"
+      "cpu1 220 0 50 360 20 0 0 0 7 0\n"
+      "cpu2 10 0 0 30 0 0 0 0 0 0\n"
+      "intr 12399 0 0\n";
+  CHECK(idle_cpus(before, after, {0}) == doctest::Approx(0.0));
+  CHECK(idle_cpus(before, after, {1}) == doctest::Approx(0.8));
+  CHECK(idle_cpus(before, after, {0, 1}) == doctest::Approx(0.8));
+  CHECK(idle_cpus(before, after, {0, 1, 2}) == doctest::Approx(1.55));
+  CHECK(idle_cpus(before, after, {5}) == -1.0);                   // not in the texts
+  CHECK(idle_cpus(before, before, {0, 1}) == -1.0);              // no time passed
+  CHECK(idle_cpus("cpu0 1 2\n", after, {0}) == -1.0);            // malformed
+  CHECK(idle_cpus(before, "cpu0 1 2 x 4 5 6 7 8\n", {0}) == -1.0);
 }
 
 TEST_CASE("shared CPU: schedstat's run delay, and a thread kept waiting by another backs the pool off") {
