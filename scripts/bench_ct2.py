@@ -348,10 +348,8 @@ class Bench:
     def qtool_bench_cmd(self, prec, s):
         path, _ = self.inputs[s["subset"]]
         cmd = [self.a.qtool, "bench", "--model", self.qtool_model(prec), "--input", path, "--batch", str(s["batch"]),
-               "--threads", str(s["threads"]), "--json", "--quiet"]
-        if s["streams"] > 1:
-            cmd += ["--streams", str(s["streams"])]
-        return cmd
+               "--threads", str(s["threads"]), "--streams", str(s["streams"]), "--json", "--quiet"]
+        return cmd  # --streams always: qtool's default (0) would run b32-t2 as two streams too
 
     def ct2_env(self, verbose=False):
         env = dict(os.environ, **self.a.ct2_env)
