@@ -32,7 +32,8 @@ qtool::TranslatorOptions with_kwargs(qtool::TranslatorOptions o, const py::kwarg
     else if (k == "return_scores") o.return_scores = py::cast<bool>(value);
     else if (k == "show_progress") o.show_progress = py::cast<bool>(value);
     else if (k == "progress") {
-      // Called from the translating thread, which takes the GIL for the call.
+      // Called from a translating thread (a stream's, with several), one call at a
+      // time; it takes the GIL for the call.
       // Options are copied and dropped without the GIL: the function lives in a
       // shared_ptr that takes the GIL only to free it.
       std::shared_ptr<py::function> f(new py::function(py::reinterpret_borrow<py::function>(value)),

@@ -72,6 +72,24 @@ class TranslatorTest(unittest.TestCase):
         with self.assertRaises(Mine):
             self.t.translate(self.lines[:10], batch_size=4, progress=boom)
 
+    def test_progress_from_parallel_streams(self):
+        # 13 batches on 2 threads: two streams (the default), whose threads call back.
+        seen = []
+        got = self.t.translate(self.lines, batch_size=4, progress=lambda done, total: seen.append((done, total)))
+        self.assertEqual(got, self.want)
+        self.assertEqual(len(seen), 13)
+        self.assertEqual(seen, sorted(seen))
+        self.assertEqual(seen[-1], (50, 50))
+
+        class Mine(Exception):
+            pass
+
+        def boom(done, total):
+            raise Mine("from a stream's thread")
+
+        with self.assertRaises(Mine):
+            self.t.translate(self.lines, batch_size=4, progress=boom)
+
     def test_errors_as_cli(self):
         missing = os.path.join(SCRATCH, "no-such-model")
         out = os.path.join(SCRATCH, "never-written.de")
