@@ -67,6 +67,7 @@ class MarianModel {
   // Every matrix product reports its input to `observer` (null: none), the
   // attention products Q·Kᵀ and softmax·V included. Calibration only.
   void set_observer(ActivationObserver* observer);
+  bool observed() const { return observer_ != nullptr; }
   // Attention in integers (ops/attention_int8.h): on by default when every
   // attention's q, k and v projections are INT8, unless QTOOL_ATTENTION=fp32.
   // FP32 models never use it; calibration (an observer set) attends in FP32.

@@ -88,7 +88,8 @@ std::vector<std::vector<Hypothesis>> Translator::translate_hypotheses(const std:
       if (out[order[i]].empty()) out[order[i]].emplace_back();  // no beam finished: an empty output
     }
   };
-  const int streams = choose_streams(opt.streams, batches.size(), opt.batch_size, num_threads());
+  // An observed model (calibration) reports from one thread, in batch order.
+  const int streams = model_->observed() ? 1 : choose_streams(opt.streams, batches.size(), opt.batch_size, num_threads());
   if (stats) stats->streams = streams;
   if (streams <= 1) {
     for (size_t b = 0; b < batches.size() && !cancelled; ++b) {

@@ -19,7 +19,8 @@ struct TranslateOptions {
   int max_batch_tokens = 0;  // also cap sentences × longest source per batch (0: no cap)
   // Batches run concurrently on this many streams, each single-threaded (the
   // paper's parallel batching); 1 = one batch at a time using every thread;
-  // 0 = choose_streams() picks.
+  // 0 = choose_streams() picks. A model with an observer (calibration) always
+  // runs one stream: its observer is called from one thread, in batch order.
   int streams = 0;
   bool progress = true;  // on a terminal only
   // Called after each batch with sentences done and the total (under a lock

@@ -4,7 +4,10 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <mutex>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include "calibrate/calibration.h"
 #include "checkpoint/checkpoint.h"
@@ -221,6 +224,33 @@ TEST_CASE("parallel batch streams give the same translations as one stream") {
   const runtime::ThreadLimit pair(2);
   CHECK(tr.translate(lines, automatic, &stats) == want);
   CHECK(stats.streams == 2);
+
+  // A model with an observer (calibration) runs one stream whatever is asked:
+  // its observer hears every product from the calling thread.
+  struct ThreadsSeen : runtime::ActivationObserver {
+    std::set<std::thread::id> threads;
+    std::mutex mu;
+    void observe(const std::string&, const float*, int64_t) override {
+      std::lock_guard<std::mutex> lock(mu);
+      threads.insert(std::this_thread::get_id());
+    }
+  } seen;
+  checkpoint::Checkpoint ck = checkpoint::load_checkpoint(test::bundled_model());
+  runtime::MarianModel observed(ck.weights);
+  observed.set_observer(&seen);
+  std::shared_ptr<const runtime::MarianModel> view(std::shared_ptr<const runtime::MarianModel>(), &observed);
+  runtime::Translator calibrating(view, m.vocab);
+  for (int asked : {0, 2}) {
+    CAPTURE(asked);
+    runtime::TranslateOptions o = one;
+    o.streams = asked;
+    runtime::TranslateStats st;
+    std::vector<std::string> first(lines.begin(), lines.begin() + 40);
+    calibrating.translate(first, o, &st);
+    CHECK(st.streams == 1);
+  }
+  CHECK(seen.threads.size() == 1);
+  CHECK(seen.threads.count(std::this_thread::get_id()) == 1);
 }
 
 TEST_CASE("1 and 2 threads give the same translations on the kit's small model, greedy and beam 3") {
