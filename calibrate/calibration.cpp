@@ -152,7 +152,6 @@ Calibration calibrate(runtime::MarianModel& model, MarianWeights& weights, std::
   runtime::Translator tr(view, std::move(vocab));
   runtime::TranslateOptions t;
   t.batch_size = opt.batch_size;
-  t.streams = 1;  // one observer call at a time, always in the same order
   t.progress = opt.progress;
   try {
     tr.translate(sentences, t);

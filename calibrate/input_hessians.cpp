@@ -141,7 +141,6 @@ HessianPass collect_hessians(runtime::MarianModel& model, std::shared_ptr<const 
   runtime::Translator tr(view, std::move(vocab));
   runtime::TranslateOptions t;
   t.batch_size = 32;
-  t.streams = 1;  // one observer call at a time, always in the same order
   t.progress = progress;
   HessianPass pass;
   try {

@@ -71,11 +71,13 @@ std::vector<int> allowed_cpus() {
   return cpus;
 }
 
-void start_backoff(int64_t now, int64_t backoff) {
+int64_t doubled_backoff() { return std::min(2 * g_backoff.load(std::memory_order_relaxed), kMaxBackoff); }
+
+// With g_stat_mu held: run alone from `now` for `backoff`, `stat` being /proc/stat now.
+void start_backoff_locked(int64_t now, int64_t backoff, std::string stat) {
   g_backoff.store(backoff, std::memory_order_relaxed);
   g_serial_until.store(now + backoff, std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lock(g_stat_mu);
-  g_stat_start = read_proc_stat();
+  g_stat_start = std::move(stat);
   g_check_pending.store(true, std::memory_order_release);
 }
 
@@ -83,9 +85,8 @@ void back_off(int64_t now) {
   const int64_t until = g_serial_until.load(std::memory_order_relaxed);
   if (now < until) return;  // already running alone
   // The load outlasted the last backoff (it ended < 100 ms ago): wait longer.
-  start_backoff(now, now - until < kFirstBackoff
-                         ? std::min(2 * g_backoff.load(std::memory_order_relaxed), kMaxBackoff)
-                         : kFirstBackoff);
+  std::lock_guard<std::mutex> lock(g_stat_mu);
+  start_backoff_locked(now, now - until < kFirstBackoff ? doubled_backoff() : kFirstBackoff, read_proc_stat());
 }
 
 // A backoff ended at `now`: true to run alone for another one, without trying
@@ -96,14 +97,11 @@ void back_off(int64_t now) {
 bool extend_backoff(int64_t now) {
   std::lock_guard<std::mutex> lock(g_stat_mu);
   if (!g_check_pending.exchange(false, std::memory_order_acq_rel) || g_stat_start.empty()) return false;
-  const std::string end = read_proc_stat();
+  std::string end = read_proc_stat();
   const double spare = idle_cpus(g_stat_start, end, allowed_cpus());
   g_stat_start.clear();
   if (spare < 0.0 || spare >= 0.5) return false;  // unreadable, or room for a second thread: try it
-  g_backoff.store(std::min(2 * g_backoff.load(std::memory_order_relaxed), kMaxBackoff), std::memory_order_relaxed);
-  g_serial_until.store(now + g_backoff.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  g_stat_start = end;
-  g_check_pending.store(true, std::memory_order_release);
+  start_backoff_locked(now, doubled_backoff(), std::move(end));
   return true;
 }
 
