@@ -1,10 +1,9 @@
 #include "model/vocabulary.h"
 
-#include <sentencepiece_processor.h>
-
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "model/sentencepiece_model.h"
 #include "util/error.h"
 #include "util/file.h"
 
@@ -61,14 +60,6 @@ int find_special(const std::vector<std::string>& piece_of, const std::string& to
   for (size_t i = 0; i < piece_of.size(); ++i)
     if (piece_of[i] == token) return static_cast<int>(i);
   fail(file, "special token '" + token + "' is missing");
-}
-
-std::unique_ptr<sentencepiece::SentencePieceProcessor> load_spm(const std::string& bytes,
-                                                                const std::string& file) {
-  auto sp = std::make_unique<sentencepiece::SentencePieceProcessor>();
-  auto status = sp->LoadFromSerializedProto(bytes);
-  if (!status.ok()) fail(file, "not a SentencePiece model: " + status.ToString());
-  return sp;
 }
 
 // Pieces → ids through one table (a missing piece → `unk`), then `eos`: the one
@@ -138,9 +129,11 @@ Vocabulary::Vocabulary(VocabularyFiles files_in, int source_rows, int target_row
   target_eos_id_ = find_special(target_piece_of_, eos, target_file);
   target_unk_id_ = find_special(target_piece_of_, unk, target_file);
 
-  source_sp_ = load_spm(files.source_spm, dir + "/source.spm");
-  target_sp_ = files.target_spm == files.source_spm ? source_sp_ : load_spm(files.target_spm, dir + "/target.spm");
-  // The processors hold the SentencePiece models now; keep only the tables.
+  source_sp_ = std::make_shared<const SentencePieceModel>(files.source_spm, dir + "/source.spm");
+  target_sp_ = files.target_spm == files.source_spm
+                   ? source_sp_
+                   : std::make_shared<const SentencePieceModel>(files.target_spm, dir + "/target.spm");
+  // The SentencePiece models are parsed now; keep only the tables.
   files_.source_spm.clear();
   files_.source_spm.shrink_to_fit();
   files_.target_spm.clear();
@@ -161,9 +154,9 @@ std::vector<std::string> Vocabulary::source_pieces(const std::string& text) cons
       rest = rest.substr(end + 2);
     }
   }
-  std::vector<std::string> sp_pieces;
-  source_sp_->Encode(rest, &sp_pieces).IgnoreError();
-  pieces.insert(pieces.end(), sp_pieces.begin(), sp_pieces.end());
+  std::vector<std::string> sp_pieces = source_sp_->encode(rest);
+  pieces.insert(pieces.end(), std::make_move_iterator(sp_pieces.begin()),
+                std::make_move_iterator(sp_pieces.end()));
   return pieces;
 }
 
@@ -172,8 +165,7 @@ std::vector<int> Vocabulary::encode(const std::string& text) const {
 }
 
 std::vector<int> Vocabulary::encode_target(const std::string& text) const {
-  std::vector<std::string> pieces;
-  target_sp_->Encode(text, &pieces).IgnoreError();
+  const std::vector<std::string> pieces = target_sp_->encode(text);
   return ids_through(pieces, separate_ ? target_id_of_ : source_id_of_, target_unk_id_, target_eos_id_);
 }
 
@@ -183,8 +175,7 @@ std::string Vocabulary::decode(const std::vector<int>& ids) const {
     if (id < 0 || id >= static_cast<int>(target_piece_of_.size()) || target_special_[id]) continue;
     pieces.push_back(target_piece_of_[id]);
   }
-  std::string text;
-  target_sp_->Decode(pieces, &text).IgnoreError();
+  std::string text = target_sp_->decode(pieces);
   // A piece the SentencePiece model does not have (vocab.json is often joint: a
   // source-side piece) comes out verbatim. Its "▁" becomes a space, as
   // transformers' MarianTokenizer does, and at the start of the text it is

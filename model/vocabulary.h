@@ -10,11 +10,9 @@
 #include <unordered_map>
 #include <vector>
 
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
-
 namespace qtool {
+
+class SentencePieceModel;
 
 // The files a vocabulary is built from, held in memory so a packed model can carry them.
 struct VocabularyFiles {
@@ -68,13 +66,13 @@ class Vocabulary {
   size_t target_size() const { return target_piece_of_.size(); }
   bool separate_vocabs() const { return separate_; }
   // The id tables and tokenizer config it was built from (the SentencePiece
-  // models live in their processors and are not kept here).
+  // models live in their SentencePieceModel objects and are not kept here).
   const VocabularyFiles& files() const { return files_; }
 
  private:
   VocabularyFiles files_;
-  // One processor serves both sides when the two models are the same bytes (a joint vocabulary).
-  std::shared_ptr<sentencepiece::SentencePieceProcessor> source_sp_, target_sp_;
+  // One model serves both sides when the two files are the same bytes (a joint vocabulary).
+  std::shared_ptr<const SentencePieceModel> source_sp_, target_sp_;
   std::unordered_map<std::string, int> source_id_of_;
   std::vector<std::string> target_piece_of_;
   std::unordered_map<std::string, int> target_id_of_;  // only with separate vocabularies

@@ -1,8 +1,8 @@
 // vocab.json, tokenizer_config.json and target_vocab.json (three parts split at
 // NUL bytes) through the Vocabulary constructor, which reads all three before
-// it loads the SentencePiece models. Those are left empty here: SentencePiece's
-// own parser is not qtool's to fuzz, so every input that passes the tables ends
-// in the clear "not a SentencePiece model" refusal.
+// it loads the SentencePiece models. Those are left empty here: their reader
+// has a harness of its own (fuzz_sentencepiece), so every input that passes the
+// tables ends in the clear "not a SentencePiece model" refusal.
 #include "model/vocabulary.h"
 #include "tests/fuzz/fuzz_util.h"
 

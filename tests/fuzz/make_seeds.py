@@ -123,6 +123,73 @@ def shrink_qtm(data):
     return bytes(out)
 
 
+def pb_varint(v):
+    out = b""
+    while v >= 0x80:
+        out += bytes([0x80 | (v & 0x7F)])
+        v >>= 7
+    return out + bytes([v])
+
+
+def pb_number(field, v):
+    return pb_varint(field << 3) + pb_varint(v)
+
+
+def pb_bytes(field, b):
+    b = b if isinstance(b, bytes) else b.encode()
+    return pb_varint(field << 3 | 2) + pb_varint(len(b)) + b
+
+
+def spm_piece(piece, score, kind=1):
+    body = pb_bytes(1, piece) + pb_varint(2 << 3 | 5) + struct.pack("<f", score)
+    return pb_bytes(1, body + (pb_number(3, kind) if kind != 1 else b""))
+
+
+def spm_charsmap(rules):
+    """A precompiled charsmap as SentencePiece stores it: a darts-clone double
+    array (each node its own 256-unit block, children at base + byte, the value
+    at base + 0; an unused unit's label never leads to it), then the
+    NUL-terminated replacements."""
+    units, strings, base_of = [i ^ 1 for i in range(256)], b"", {}
+
+    def block():
+        units.extend(i ^ 1 for i in range(256))
+        return len(units) - 256
+
+    base_of[b""] = block()
+    units[0] = (0 ^ base_of[b""]) << 10
+    for key in sorted(rules):
+        for n in range(1, len(key) + 1):
+            prefix = key[:n]
+            if prefix not in base_of:
+                base_of[prefix] = block()
+            node = base_of[key[:n - 1]] + key[n - 1]
+            units[node] = (node ^ base_of[prefix]) << 10 | (0x100 if prefix in rules else 0) | key[n - 1]
+            if n == len(key):
+                units[base_of[prefix]] = 0x80000000 | len(strings)
+                strings += rules[key] + b"\0"
+    return struct.pack("<I", 4 * len(units)) + struct.pack(f"<{len(units)}I", *units) + strings
+
+
+def sentencepiece_seeds():
+    """fuzz_sentencepiece: one byte n, n bytes of text, a serialized ModelProto."""
+    pieces = spm_piece("<unk>", 0, 2) + spm_piece("<s>", 0, 3) + spm_piece("</s>", 0, 3)
+    for i, p in enumerate(["\u2581", "a", "b", "x", "\u2581a", "ab", "\u2581ab", "ba", "Y", "Z"]):
+        pieces += spm_piece(p, -1.0 - i / 2)
+    cmap = spm_charsmap({b"ab": b"Y", b"abc": b"ZY", b"x": b"", b"\xef\xbc\xa1": b"a", b"\t": b" "})
+    text = "ab abc\txx \uff21a".encode()
+
+    def seed(name, model):
+        put("fuzz_sentencepiece", name, bytes([len(text)]) + text + model)
+
+    seed("unigram_charsmap", pieces + pb_bytes(3, pb_bytes(2, cmap)) + pb_bytes(5, pb_bytes(2, spm_charsmap({b"a": b"A"}))))
+    seed("bpe_user_defined", pieces + spm_piece("xy", 0, 4) + spm_piece("aba", -0.2, 5) + pb_bytes(2, pb_number(3, 2)))
+    byte_pieces = b"".join(spm_piece(f"<0x{b:02X}>", 0, 6) for b in range(256))
+    seed("byte_fallback", pieces + byte_pieces + pb_bytes(2, pb_number(35, 1) + pb_bytes(44, "?")) +
+         pb_bytes(3, pb_number(3, 0) + pb_number(4, 0)))
+    seed("whitespace_suffix", pieces + pb_bytes(2, pb_number(24, 1)) + pb_bytes(3, pb_number(5, 0)))
+
+
 def main():
     if not os.path.exists(QTOOL):
         sys.exit("make_seeds.py: build/qtool is missing; run scripts/build.sh first")
@@ -140,6 +207,7 @@ def qtool(*args):
 
 
 def seeds(tmp, ck):
+    sentencepiece_seeds()
     # safetensors: the tiny checkpoint in each dtype; the real model's header alone.
     put("fuzz_safetensors", "tiny_f32.safetensors", read(os.path.join(ck, "model.safetensors")))
     small = {"a.weight": [2, 3], "b": [4], "c": [0, 2], "s": []}
