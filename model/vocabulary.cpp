@@ -55,22 +55,21 @@ std::string token_name(const json& cfg, const char* key, const char* fallback) {
   return fallback;
 }
 
-int find_special(const std::vector<std::string>& piece_of, const std::string& token,
-                 const std::string& file) {
-  for (size_t i = 0; i < piece_of.size(); ++i)
-    if (piece_of[i] == token) return static_cast<int>(i);
-  fail(file, "special token '" + token + "' is missing");
+int find_special(const PieceIds& table, const std::string& token, const std::string& file) {
+  const int id = table.find(token);
+  if (id < 0) fail(file, "special token '" + token + "' is missing");
+  return id;
 }
 
 // Pieces → ids through one table (a missing piece → `unk`), then `eos`: the one
 // lookup both sides share.
-std::vector<int> ids_through(const std::vector<std::string>& pieces,
-                             const std::unordered_map<std::string, int>& table, int unk, int eos) {
+std::vector<int> ids_through(const std::vector<std::string>& pieces, const PieceIds& table, int unk,
+                             int eos) {
   std::vector<int> ids;
   ids.reserve(pieces.size() + 1);
   for (const std::string& piece : pieces) {
-    auto it = table.find(piece);
-    ids.push_back(it == table.end() ? unk : it->second);
+    const int id = table.find(piece);
+    ids.push_back(id < 0 ? unk : id);
   }
   ids.push_back(eos);
   return ids;
@@ -98,36 +97,36 @@ Vocabulary::Vocabulary(VocabularyFiles files_in, int source_rows, int target_row
   if (separate_ && files.target_vocab_json.empty())
     fail(dir + "/target_vocab.json", "missing, but tokenizer_config.json says separate_vocabs");
 
-  std::vector<std::string> source_piece_of = parse_vocab_json(files.vocab_json, dir + "/vocab.json");
-  target_piece_of_ = separate_ ? parse_vocab_json(files.target_vocab_json, dir + "/target_vocab.json")
-                               : source_piece_of;
   const std::string target_file = dir + (separate_ ? "/target_vocab.json" : "/vocab.json");
-  if (static_cast<int>(source_piece_of.size()) != source_rows)
-    fail(dir + "/vocab.json", "has " + std::to_string(source_piece_of.size()) +
-                                  " entries but the model's embedding has " +
-                                  std::to_string(source_rows) + " rows");
-  if (static_cast<int>(target_piece_of_.size()) != target_rows)
-    fail(target_file, "has " + std::to_string(target_piece_of_.size()) +
+  {
+    const std::vector<std::string> source_piece_of = parse_vocab_json(files.vocab_json, dir + "/vocab.json");
+    if (static_cast<int>(source_piece_of.size()) != source_rows)
+      fail(dir + "/vocab.json", "has " + std::to_string(source_piece_of.size()) +
+                                    " entries but the model's embedding has " +
+                                    std::to_string(source_rows) + " rows");
+    source_ids_ = PieceIds(source_piece_of, dir + "/vocab.json");
+  }
+  // One table serves both sides of a joint vocabulary.
+  if (separate_)
+    target_ids_ = PieceIds(parse_vocab_json(files.target_vocab_json, target_file), target_file);
+  if (static_cast<int>(target_table().size()) != target_rows)
+    fail(target_file, "has " + std::to_string(target_table().size()) +
                           " entries but the model's output layer has " +
                           std::to_string(target_rows) + " rows");
-  for (size_t i = 0; i < source_piece_of.size(); ++i) source_id_of_[source_piece_of[i]] = int(i);
-  // One table serves both sides of a joint vocabulary (8,000 pieces: ~0.5 MB a table).
-  if (separate_)
-    for (size_t i = 0; i < target_piece_of_.size(); ++i) target_id_of_.emplace(target_piece_of_[i], int(i));
 
   const std::string eos = token_name(tok_cfg, "eos_token", "</s>");
   const std::string unk = token_name(tok_cfg, "unk_token", "<unk>");
   const std::string pad = token_name(tok_cfg, "pad_token", "<pad>");
-  eos_id_ = find_special(source_piece_of, eos, dir + "/vocab.json");
-  unk_id_ = find_special(source_piece_of, unk, dir + "/vocab.json");
-  pad_id_ = find_special(source_piece_of, pad, dir + "/vocab.json");
+  eos_id_ = find_special(source_ids_, eos, dir + "/vocab.json");
+  unk_id_ = find_special(source_ids_, unk, dir + "/vocab.json");
+  pad_id_ = find_special(source_ids_, pad, dir + "/vocab.json");
   // Decoding drops every special token, as skip_special_tokens=True does.
-  target_special_.assign(target_piece_of_.size(), false);
+  target_special_.assign(target_table().size(), false);
   for (const std::string& t : {eos, unk, pad})
-    target_special_[find_special(target_piece_of_, t, target_file)] = true;
+    target_special_[find_special(target_table(), t, target_file)] = true;
   // With separate_vocabs the decoder's ids are the target table's, specials included.
-  target_eos_id_ = find_special(target_piece_of_, eos, target_file);
-  target_unk_id_ = find_special(target_piece_of_, unk, target_file);
+  target_eos_id_ = find_special(target_table(), eos, target_file);
+  target_unk_id_ = find_special(target_table(), unk, target_file);
 
   source_sp_ = std::make_shared<const SentencePieceModel>(files.source_spm, dir + "/source.spm");
   target_sp_ = files.target_spm == files.source_spm
@@ -161,19 +160,19 @@ std::vector<std::string> Vocabulary::source_pieces(const std::string& text) cons
 }
 
 std::vector<int> Vocabulary::encode(const std::string& text) const {
-  return ids_through(source_pieces(text), source_id_of_, unk_id_, eos_id_);
+  return ids_through(source_pieces(text), source_ids_, unk_id_, eos_id_);
 }
 
 std::vector<int> Vocabulary::encode_target(const std::string& text) const {
   const std::vector<std::string> pieces = target_sp_->encode(text);
-  return ids_through(pieces, separate_ ? target_id_of_ : source_id_of_, target_unk_id_, target_eos_id_);
+  return ids_through(pieces, target_table(), target_unk_id_, target_eos_id_);
 }
 
 std::string Vocabulary::decode(const std::vector<int>& ids) const {
   std::vector<std::string> pieces;
   for (int id : ids) {
-    if (id < 0 || id >= static_cast<int>(target_piece_of_.size()) || target_special_[id]) continue;
-    pieces.push_back(target_piece_of_[id]);
+    if (id < 0 || id >= static_cast<int>(target_table().size()) || target_special_[id]) continue;
+    pieces.emplace_back(target_table().piece(id));
   }
   std::string text = target_sp_->decode(pieces);
   // A piece the SentencePiece model does not have (vocab.json is often joint: a

@@ -7,8 +7,9 @@
 #pragma once
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
+
+#include "model/piece_ids.h"
 
 namespace qtool {
 
@@ -62,8 +63,8 @@ class Vocabulary {
   int eos_id() const { return eos_id_; }
   int unk_id() const { return unk_id_; }
   int pad_id() const { return pad_id_; }
-  size_t source_size() const { return source_id_of_.size(); }
-  size_t target_size() const { return target_piece_of_.size(); }
+  size_t source_size() const { return source_ids_.size(); }
+  size_t target_size() const { return target_table().size(); }
   bool separate_vocabs() const { return separate_; }
   // The id tables and tokenizer config it was built from (the SentencePiece
   // models live in their SentencePieceModel objects and are not kept here).
@@ -73,9 +74,10 @@ class Vocabulary {
   VocabularyFiles files_;
   // One model serves both sides when the two files are the same bytes (a joint vocabulary).
   std::shared_ptr<const SentencePieceModel> source_sp_, target_sp_;
-  std::unordered_map<std::string, int> source_id_of_;
-  std::vector<std::string> target_piece_of_;
-  std::unordered_map<std::string, int> target_id_of_;  // only with separate vocabularies
+  const PieceIds& target_table() const { return separate_ ? target_ids_ : source_ids_; }
+
+  PieceIds source_ids_;  // vocab.json: the source side's, and a joint vocabulary's both sides'
+  PieceIds target_ids_;  // target_vocab.json, only with separate vocabularies
   std::vector<bool> target_special_;
   int eos_id_ = -1, unk_id_ = -1, pad_id_ = -1;
   int target_eos_id_ = -1, target_unk_id_ = -1;  // the same tokens in the target table
