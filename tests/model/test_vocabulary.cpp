@@ -207,3 +207,18 @@ TEST_CASE("vocabulary: encode_target goes through the target SentencePiece and t
   Vocabulary gap(f, 8000, 8000);
   CHECK(gap.encode_target("the package")[0] == gap.unk_id());
 }
+
+TEST_CASE("PieceIds finds every piece's id and nothing else") {
+  // Prefixes of one another, bytes above 0x7f, and an empty piece: the sorted
+  // lookup must compare whole pieces, not prefixes.
+  const std::vector<std::string> pieces = {"\xe2\x96\x81" "ab", "a", "", "ab", "\xe2\x96\x81", "b", "abc", "\xff"};
+  const qtool::PieceIds table(pieces, "vocab.json");
+  REQUIRE(table.size() == pieces.size());
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    CHECK(table.piece(int(i)) == pieces[i]);
+    CHECK(table.find(pieces[i]) == int(i));
+  }
+  for (const char* absent : {"abcd", "c", "\xe2\x96", "\xe2\x96\x81" "a", "B"}) CHECK(table.find(absent) == -1);
+  CHECK(qtool::PieceIds().size() == 0);
+  CHECK(qtool::PieceIds().find("a") == -1);
+}
