@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "eval/bleu.h"
+#include "util/utf8.h"
 
 namespace qtool::eval {
 namespace {
@@ -36,23 +37,7 @@ U32 decode_utf8(const std::string& s) {
 
 std::string encode_utf8(const U32& s) {
   std::string out;
-  for (char32_t c : s) {
-    if (c < 0x80) {
-      out += char(c);
-    } else if (c < 0x800) {
-      out += char(0xc0 | c >> 6);
-      out += char(0x80 | (c & 0x3f));
-    } else if (c < 0x10000) {
-      out += char(0xe0 | c >> 12);
-      out += char(0x80 | (c >> 6 & 0x3f));
-      out += char(0x80 | (c & 0x3f));
-    } else {
-      out += char(0xf0 | c >> 18);
-      out += char(0x80 | (c >> 12 & 0x3f));
-      out += char(0x80 | (c >> 6 & 0x3f));
-      out += char(0x80 | (c & 0x3f));
-    }
-  }
+  for (char32_t c : s) append_utf8(out, c);
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "model/sentencepiece_model.h"
+#include "util/utf8.h"
 
 namespace qtool::test {
 
@@ -91,21 +92,7 @@ inline std::vector<std::string> lines_of(const std::string& path) {
 
 inline std::string utf8(char32_t cp) {
   std::string s;
-  if (cp < 0x80) {
-    s += char(cp);
-  } else if (cp < 0x800) {
-    s += char(0xC0 | cp >> 6);
-    s += char(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    s += char(0xE0 | cp >> 12);
-    s += char(0x80 | (cp >> 6 & 0x3F));
-    s += char(0x80 | (cp & 0x3F));
-  } else {
-    s += char(0xF0 | cp >> 18);
-    s += char(0x80 | (cp >> 12 & 0x3F));
-    s += char(0x80 | (cp >> 6 & 0x3F));
-    s += char(0x80 | (cp & 0x3F));
-  }
+  qtool::append_utf8(s, cp);
   return s;
 }
 
