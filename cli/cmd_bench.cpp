@@ -1,5 +1,3 @@
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -9,26 +7,9 @@
 #include "pipeline/model_loader.h"
 #include "cli/options.h"
 #include "runtime/kernels/cpu_features.h"
+#include "util/peak_rss.h"
 
 namespace qtool::cli {
-namespace {
-// The peak resident set of this process image: VmHWM belongs to the address space
-// made at exec, whereas getrusage's ru_maxrss also carries the peak of the parent
-// that forked this process (the pipeline runs bench as a child).
-int64_t peak_rss_bytes() {
-  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
-    char line[256];
-    long long kib = -1;
-    while (std::fgets(line, sizeof line, f))
-      if (std::sscanf(line, "VmHWM: %lld kB", &kib) == 1) break;
-    std::fclose(f);
-    if (kib >= 0) return kib * 1024;
-  }
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<int64_t>(u.ru_maxrss) * 1024;
-}
-}  // namespace
 
 void add_bench(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench", "Measure translation speed and memory on a file");

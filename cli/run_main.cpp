@@ -14,6 +14,7 @@
 #include "runtime/kernels/cpu_features.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "util/peak_rss.h"
 
 int main(int argc, char** argv) {
   using namespace qtool;
@@ -49,10 +50,10 @@ int main(int argc, char** argv) {
     AtomicOutput file(output);
     for (const std::string& l : out) file.stream() << l << '\n';
     file.commit();
-    std::fprintf(stderr, "translated %lld sentences (%lld target tokens) in %.2f s, load %.2f s → %s\n%s\n",
+    std::fprintf(stderr, "translated %lld sentences (%lld target tokens) in %.2f s, load %.2f s, peak RSS %.1f MiB → %s\n%s\n",
                  static_cast<long long>(stats.sentences), static_cast<long long>(stats.target_tokens),
                  std::chrono::duration<double>(t2 - t1).count(), std::chrono::duration<double>(t1 - t0).count(),
-                 output.c_str(), runtime::kernel_description().c_str());
+                 peak_rss_bytes() / 1048576.0, output.c_str(), runtime::kernel_description().c_str());
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const std::exception& e) {

@@ -12,4 +12,5 @@ inline std::string bundled_model() { return source_dir() + "/models/ddtp-en-de-t
 #ifdef QTOOL_BINARY  // not in a runtime-only (device) build
 inline std::string qtool_binary() { return QTOOL_BINARY; }
 #endif
+inline std::string qtool_run_binary() { return QTOOL_RUN_BINARY; }
 }  // namespace qtool::test

@@ -1,7 +1,8 @@
-// FP32 matrix products. Row-major throughout. One backend per architecture,
-// chosen by CMake: oneDNN's sgemm on x86-64 (gemm_onednn.cpp), Eigen on AArch64
-// (gemm_eigen.cpp): header-only, NEON-vectorised, nothing extra for a device to
-// carry (oneDNN's optimised sgemm kernels are x86 JIT code).
+// FP32 matrix products. Row-major throughout. One backend per program, chosen
+// by CMake (runtime/CMakeLists.txt): oneDNN's sgemm on x86-64 (gemm_onednn.cpp),
+// Eigen on AArch64 and in the static qtool-run (gemm_eigen.cpp): header-only,
+// nothing extra for a device to carry (oneDNN's optimised sgemm kernels are x86
+// JIT code, and a static executable cannot open the library).
 #pragma once
 #include <cstdint>
 #include <string>

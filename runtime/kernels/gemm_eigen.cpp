@@ -1,9 +1,11 @@
 // FP32 products through Eigen's blocked GEBP kernel, which Eigen vectorises with
-// NEON on AArch64 (one thread per call: the runtime splits products). Header-only: nothing to ship.
+// NEON on AArch64 and SSE2 on baseline x86-64 (the static qtool-run's backend).
+// One thread per call: the runtime splits products, so Eigen is built without
+// its OpenMP team. Header-only: nothing to ship.
+#define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Core>
 
 #include "runtime/kernels/gemm.h"
-#include "runtime/kernels/serial_openmp.h"
 
 namespace qtool::runtime {
 namespace {
@@ -16,7 +18,6 @@ template <class B>
 void product(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const B& b, float* C, int64_t ldc,
              float beta) {
   if (M == 0 || N == 0) return;
-  SerialOpenMp serial;
   ConstView a(A, M, K, Eigen::OuterStride<>(lda));
   View c(C, M, N, Eigen::OuterStride<>(ldc));
   if (beta == 0.0f) {

@@ -1,0 +1,106 @@
+// qtool-run, the device runtime: one static executable (no dynamic loader, no
+// library to ship beside it) that translates every kind of .qtm exactly as
+// `qtool translate` does, FP32 included although it multiplies with Eigen
+// there rather than oneDNN (cli/CMakeLists.txt).
+#include <doctest/doctest.h>
+
+#include <elf.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "tests/run_qtool.h"
+#include "tests/test_paths.h"
+#include "util/file.h"
+
+using namespace qtool;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path scratch() {
+  static fs::path d = [] {
+    fs::path p = fs::temp_directory_path() / ("qtool_run_test_" + std::to_string(::getpid()));
+    fs::create_directories(p);
+    return p;
+  }();
+  return d;
+}
+
+// Whether an ELF64 file asks for a program interpreter (PT_INTERP): every
+// dynamically linked executable does, a static one does not.
+bool has_interpreter(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  Elf64_Ehdr eh{};
+  REQUIRE(f.read(reinterpret_cast<char*>(&eh), sizeof eh));
+  REQUIRE(std::string(reinterpret_cast<const char*>(eh.e_ident), 4) == "\x7f" "ELF");
+  REQUIRE(eh.e_ident[EI_CLASS] == ELFCLASS64);
+  for (int i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph{};
+    f.seekg(static_cast<std::streamoff>(eh.e_phoff + i * eh.e_phentsize));
+    REQUIRE(f.read(reinterpret_cast<char*>(&ph), sizeof ph));
+    if (ph.p_type == PT_INTERP) return true;
+  }
+  return false;
+}
+
+struct Ran {
+  int code;
+  std::string err;
+};
+
+Ran run_device(const std::string& args) {
+  const std::string err = (scratch() / "run.err").string();
+  const int status = std::system((test::qtool_run_binary() + " " + args + " 2>" + err).c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text_file(err)};
+}
+
+}  // namespace
+
+TEST_CASE("qtool-run is one static executable") {
+  if (!QTOOL_RUN_STATIC) return;  // a sanitizer build links it dynamically
+  CHECK_FALSE(has_interpreter(test::qtool_run_binary()));
+  CHECK(has_interpreter(test::qtool_binary()));  // the check can tell the two apart
+}
+
+TEST_CASE("qtool-run translates FP32, INT8 and low-bit .qtm files as qtool translate does") {
+  const std::string model = test::bundled_model(), data = test::source_dir() + "/data/ddtp-en-de";
+  const fs::path in = scratch() / "src.en";
+  {
+    std::ifstream dev(data + "/dev.en");
+    std::ofstream out(in);
+    std::string line;
+    for (int i = 0; i < 80 && std::getline(dev, line); ++i) out << line << '\n';
+  }
+  const std::string configs = test::source_dir() + "/configs/";
+  const std::pair<const char*, std::string> variants[] = {
+      {"fp32", "--config " + configs + "fp32.json"},
+      {"int8", "--config " + configs + "int8-dynamic.json"},
+      {"lowbit", "--config " + configs + "lowbit-search-2.6.json --token-counts " + data + "/token-counts.json"}};
+  for (const auto& [name, how] : variants) {
+    CAPTURE(name);
+    const std::string qtm = (scratch() / (std::string(name) + ".qtm")).string();
+    const std::string a = (scratch() / (std::string(name) + ".qtool.de")).string();
+    const std::string b = (scratch() / (std::string(name) + ".run.de")).string();
+    REQUIRE(test::run_qtool_in(scratch(), "quantize --quiet --model " + model + " " + how + " --output " + qtm).code == 0);
+    REQUIRE(test::run_qtool_in(scratch(), "translate --quiet --model " + qtm + " --input " + in.string() +
+                                              " --output " + a + " --batch 8 --threads 2").code == 0);
+    const Ran r = run_device("--quiet --model " + qtm + " --input " + in.string() + " --output " + b +
+                             " --batch 8 --threads 2");
+    REQUIRE(r.code == 0);
+    CHECK(r.err.find("peak RSS ") != std::string::npos);
+    const std::string ta = read_text_file(a), tb = read_text_file(b);
+    CHECK(std::count(tb.begin(), tb.end(), '\n') == 80);
+    CHECK(ta == tb);
+  }
+  // A checkpoint is not a .qtm: refused on one line, naming the file.
+  const Ran bad = run_device("--quiet --model " + model + "/model.safetensors --input " + in.string() + " --output " +
+                             (scratch() / "bad.de").string());
+  CHECK(bad.code != 0);
+  CHECK(bad.err.find("model.safetensors: not a .qtm model") != std::string::npos);
+  CHECK_FALSE(fs::exists(scratch() / "bad.de"));
+}
