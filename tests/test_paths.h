@@ -1,6 +1,8 @@
 // Where the tests find their data: the repo's own copies, and ../shared (the
 // reference kit) when it is present.
 #pragma once
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 
@@ -13,4 +15,13 @@ inline std::string bundled_model() { return source_dir() + "/models/ddtp-en-de-t
 inline std::string qtool_binary() { return QTOOL_BINARY; }
 #endif
 inline std::string qtool_run_binary() { return QTOOL_RUN_BINARY; }
+// A fresh directory of this test process's own under the system's temporary
+// directory ("<prefix><pid>"), emptied when first asked for.
+inline std::filesystem::path scratch_dir(const std::string& prefix) {
+  namespace fs = std::filesystem;
+  fs::path p = fs::temp_directory_path() / (prefix + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
 }  // namespace qtool::test

@@ -21,11 +21,7 @@ namespace {
 std::string tiny() { return qtool::test::bundled_model(); }
 
 fs::path scratch() {
-  static const fs::path d = [] {
-    fs::path p = fs::temp_directory_path() / ("qtool_api_errors_" + std::to_string(::getpid()));
-    fs::create_directories(p);
-    return p;
-  }();
+  static const fs::path d = qtool::test::scratch_dir("qtool_api_errors_");
   return d;
 }
 

@@ -34,11 +34,7 @@ std::vector<std::string> test_source(size_t n) {
 std::string tiny() { return qtool::test::bundled_model(); }
 
 fs::path scratch() {
-  static const fs::path d = [] {
-    fs::path p = fs::temp_directory_path() / ("qtool_api_test_" + std::to_string(::getpid()));
-    fs::create_directories(p);
-    return p;
-  }();
+  static const fs::path d = qtool::test::scratch_dir("qtool_api_test_");
   return d;
 }
 

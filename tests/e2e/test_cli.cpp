@@ -27,11 +27,7 @@ namespace {
 using Run = test::QtoolRun;
 
 fs::path scratch() {
-  static fs::path d = [] {
-    fs::path p = fs::temp_directory_path() / ("qtool_cli_test_" + std::to_string(::getpid()));
-    fs::create_directories(p);
-    return p;
-  }();
+  static const fs::path d = test::scratch_dir("qtool_cli_test_");
   return d;
 }
 

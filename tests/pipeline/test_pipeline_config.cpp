@@ -19,11 +19,7 @@ using json = nlohmann::json;
 namespace {
 
 fs::path scratch() {
-  static fs::path d = [] {
-    fs::path p = fs::temp_directory_path() / ("qtool_pipeline_config_" + std::to_string(::getpid()));
-    fs::create_directories(p);
-    return p;
-  }();
+  static const fs::path d = test::scratch_dir("qtool_pipeline_config_");
   return d;
 }
 

@@ -27,12 +27,7 @@ namespace {
 using Run = test::QtoolRun;
 
 fs::path scratch() {
-  static fs::path d = [] {
-    fs::path p = fs::temp_directory_path() / ("qtool_pipeline_run_" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p;
-  }();
+  static const fs::path d = test::scratch_dir("qtool_pipeline_run_");
   return d;
 }
 
