@@ -1,13 +1,9 @@
 #include <chrono>
-#include <cstdio>
-#include <iostream>
-#include <nlohmann/json.hpp>
 
+#include "cli/bench_report.h"
 #include "cli/commands.h"
-#include "pipeline/model_loader.h"
 #include "cli/options.h"
-#include "runtime/kernels/cpu_features.h"
-#include "util/peak_rss.h"
+#include "pipeline/model_loader.h"
 
 namespace qtool::cli {
 
@@ -30,38 +26,12 @@ void add_bench(CLI::App& app) {
     auto t1 = std::chrono::steady_clock::now();
     runtime::TranslateOptions topt = translate_options(*opt);
     topt.progress = !opt->quiet;  // redrawn a few times a second at most: no cost worth measuring
-    runtime::TranslateStats st;
-    m.translator().translate(lines, topt, &st);
+    BenchRun run{opt->model, m.file_bytes, {}, 0, 0, opt->batch, opt->beam};
+    m.translator().translate(lines, topt, &run.stats);
     auto t2 = std::chrono::steady_clock::now();
-    const double load = std::chrono::duration<double>(t1 - t0).count();
-    const double wall = std::chrono::duration<double>(t2 - t1).count();
-    nlohmann::json j = {
-        {"model", opt->model},
-        {"model_file_bytes", m.file_bytes},
-        {"sentences", st.sentences},
-        {"source_tokens", st.source_tokens},
-        {"target_tokens", st.target_tokens},
-        {"load_seconds", load},
-        {"wall_seconds", wall},
-        {"target_tokens_per_second", st.target_tokens / wall},
-        {"ms_per_sentence", 1000.0 * wall / st.sentences},
-        {"peak_rss_bytes", peak_rss_bytes()},
-        {"threads", runtime::num_threads()},
-        {"streams", st.streams},
-        {"batch", opt->batch},
-        {"beam", opt->beam},
-        {"kernels", runtime::kernel_description()},
-    };
-    if (*as_json) {
-      std::cout << j.dump(1) << "\n";
-    } else {
-      std::printf("%lld sentences, %lld target tokens in %.3f s: %.1f tokens/s, %.2f ms/sentence, "
-                  "peak RSS %.1f MiB (%d threads, %d streams, batch %d, beam %d)\n%s\n",
-                  static_cast<long long>(st.sentences), static_cast<long long>(st.target_tokens), wall,
-                  st.target_tokens / wall, 1000.0 * wall / st.sentences,
-                  peak_rss_bytes() / 1048576.0, runtime::num_threads(), st.streams, opt->batch, opt->beam,
-                  runtime::kernel_description().c_str());
-    }
+    run.load_seconds = std::chrono::duration<double>(t1 - t0).count();
+    run.wall_seconds = std::chrono::duration<double>(t2 - t1).count();
+    print_bench(run, *as_json);
   });
 }
 

@@ -1,14 +1,17 @@
 // qtool-run: the device runtime's whole command line. It translates with a packed
 // .qtm model (which carries its tokenizer) and links only util/, model/ and
 // runtime/ — no checkpoint readers, no HDF5, no quantization stages — so it is
-// what ships to a phone or a board. `qtool translate` gives the same output.
+// what ships to a phone or a board, as one static executable (cli/CMakeLists.txt).
+// `qtool translate` gives the same output; `--bench` prints `qtool bench`'s figures.
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <memory>
 
 #include <CLI/CLI.hpp>
 
+#include "cli/bench_report.h"
 #include "cli/options.h"
 #include "model/qtm.h"
 #include "runtime/kernels/cpu_features.h"
@@ -23,9 +26,14 @@ int main(int argc, char** argv) {
   cli::RunOptions opt;
   std::string input, output;
   int limit = 0;
+  bool bench = false, as_json = false;
   app.add_option("--model", opt.model, "Packed model (.qtm)")->required();
   app.add_option("--input", input, "Source text, one sentence per line")->required();
-  app.add_option("--output", output, "Where to write the translations (written atomically)")->required();
+  auto* out_opt = app.add_option("--output", output, "Where to write the translations (written atomically)");
+  // On a device qtool-run is the only program there is: it measures itself.
+  app.add_flag("--bench", bench, "Print speed and peak memory as `qtool bench` does, instead of writing translations")
+      ->excludes(out_opt);
+  app.add_flag("--json", as_json, "With --bench: the figures as JSON");
   app.add_option("--sentences", limit, "Translate only the first N lines (0 = all)")->check(CLI::Range(0, 1 << 30));
   app.add_option("--beam", opt.beam, "Beam size (1 = greedy)")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--batch", opt.batch, "Sentences per batch (sorted by length)")->check(CLI::Range(1, 4096))->capture_default_str();
@@ -34,7 +42,9 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet", opt.quiet, "No progress display");
   try {
     app.parse(argc, argv);
-    check_distinct(input, output);
+    if (!bench && output.empty()) throw Error("give --output FILE for the translations, or --bench");
+    if (as_json && !bench) throw Error("--json goes with --bench");
+    if (!bench) check_distinct(input, output);
     std::vector<std::string> lines = cli::read_input_lines(input);
     if (limit > 0 && static_cast<size_t>(limit) < lines.size()) lines.resize(limit);
     if (!looks_like_qtm(opt.model)) throw Error(opt.model + ": not a .qtm model (qtool-run reads packed models only)");
@@ -47,6 +57,13 @@ int main(int argc, char** argv) {
     runtime::TranslateStats stats;
     std::vector<std::string> out = runtime::Translator(model, vocab).translate(lines, cli::translate_options(opt), &stats);
     const auto t2 = std::chrono::steady_clock::now();
+    if (bench) {
+      const cli::BenchRun run{opt.model, static_cast<int64_t>(std::filesystem::file_size(opt.model)), stats,
+                              std::chrono::duration<double>(t1 - t0).count(),
+                              std::chrono::duration<double>(t2 - t1).count(), opt.batch, opt.beam};
+      cli::print_bench(run, as_json);
+      return 0;
+    }
     AtomicOutput file(output);
     for (const std::string& l : out) file.stream() << l << '\n';
     file.commit();

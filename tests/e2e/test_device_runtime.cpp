@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "tests/run_qtool.h"
 #include "tests/test_paths.h"
@@ -46,13 +47,13 @@ bool has_interpreter(const std::string& path) {
 
 struct Ran {
   int code;
-  std::string err;
+  std::string out, err;
 };
 
 Ran run_device(const std::string& args) {
-  const std::string err = (scratch() / "run.err").string();
-  const int status = std::system((test::qtool_run_binary() + " " + args + " 2>" + err).c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text_file(err)};
+  const std::string out = (scratch() / "run.out").string(), err = (scratch() / "run.err").string();
+  const int status = std::system((test::qtool_run_binary() + " " + args + " >" + out + " 2>" + err).c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text_file(out), read_text_file(err)};
 }
 
 }  // namespace
@@ -92,7 +93,23 @@ TEST_CASE("qtool-run translates FP32, INT8 and low-bit .qtm files as qtool trans
     const std::string ta = read_text_file(a), tb = read_text_file(b);
     CHECK(std::count(tb.begin(), tb.end(), '\n') == 80);
     CHECK(ta == tb);
+    // --bench: qtool bench's figures, from the device runtime itself.
+    const Ran bench = run_device("--quiet --model " + qtm + " --input " + in.string() + " --bench --json --batch 8");
+    REQUIRE(bench.code == 0);
+    const nlohmann::json j = nlohmann::json::parse(bench.out);
+    CHECK(j.at("sentences") == 80);
+    CHECK(j.at("target_tokens").get<int64_t>() >= 80);  // one eos a line at least
+    CHECK(j.at("model_file_bytes").get<int64_t>() == static_cast<int64_t>(fs::file_size(qtm)));
+    CHECK(j.at("peak_rss_bytes").get<int64_t>() > 1 << 20);
+    CHECK(j.at("batch") == 8);
   }
+  // --bench writes nothing, so it takes no --output; --json needs --bench.
+  CHECK(run_device("--quiet --model " + (scratch() / "fp32.qtm").string() + " --input " + in.string()).code != 0);
+  CHECK(run_device("--quiet --model " + (scratch() / "fp32.qtm").string() + " --input " + in.string() +
+                   " --bench --output " + (scratch() / "x.de").string()).code != 0);
+  CHECK(run_device("--quiet --model " + (scratch() / "fp32.qtm").string() + " --input " + in.string() +
+                   " --json --output " + (scratch() / "x.de").string()).code != 0);
+  CHECK_FALSE(fs::exists(scratch() / "x.de"));
   // A checkpoint is not a .qtm: refused on one line, naming the file.
   const Ran bad = run_device("--quiet --model " + model + "/model.safetensors --input " + in.string() + " --output " +
                              (scratch() / "bad.de").string());
