@@ -7,7 +7,6 @@
 #include <random>
 #include <tuple>
 
-#include "runtime/kernels/gemm.h"
 #include "runtime/ops/attention.h"
 #include "runtime/ops/elementwise.h"
 #include "runtime/ops/linear.h"
@@ -54,23 +53,6 @@ TEST_CASE("layer norm and activations on hand-computed values") {
   const double lse = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
   CHECK(p[0] == doctest::Approx(1 - lse));
   CHECK(p[2] == doctest::Approx(3 - lse));
-}
-
-TEST_CASE("gemm_f32_nt equals a double reference on odd shapes") {
-  std::mt19937 rng(7);
-  std::uniform_real_distribution<float> u(-1, 1);
-  for (auto [M, N, K] : std::vector<std::tuple<int, int, int>>{{1, 1, 1}, {3, 5, 7}, {17, 33, 65}, {64, 1, 128}}) {
-    std::vector<float> A(M * K), B(N * K), C(M * N);
-    for (float& v : A) v = u(rng);
-    for (float& v : B) v = u(rng);
-    gemm_f32_nt(M, N, K, A.data(), K, B.data(), K, C.data(), N);
-    for (int i = 0; i < M; ++i)
-      for (int j = 0; j < N; ++j) {
-        double ref = 0;
-        for (int k = 0; k < K; ++k) ref += double(A[i * K + k]) * B[j * K + k];
-        CHECK(C[i * N + j] == doctest::Approx(ref).epsilon(1e-5));
-      }
-  }
 }
 
 TEST_CASE("LinearF32: one row (split over inputs) and many rows (over outputs) equal a double reference, same bits "
