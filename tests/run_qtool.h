@@ -1,4 +1,4 @@
-// Runs the qtool binary through the shell for the end-to-end tests.
+// Runs qtool (or qtool-run) through the shell for the end-to-end tests.
 //
 // Under LeakSanitizer (the sanitizer CI) the exit-time leak scan's own
 // stop-the-world tracer now and then crashes ("Tracer caught signal 11",
@@ -28,10 +28,10 @@ inline bool leak_scan_crashed(const QtoolRun& r) {
   return r.code == 134 && r.err.find("LeakSanitizer has encountered a fatal error") != std::string::npos;
 }
 
-// `qtool ARGS`, stdout and stderr kept in files under `dir`.
-inline QtoolRun run_qtool_in(const std::filesystem::path& dir, const std::string& args) {
+// `BINARY ARGS` (qtool or qtool-run), stdout and stderr kept in files under `dir`.
+inline QtoolRun run_program_in(const std::filesystem::path& dir, const std::string& binary, const std::string& args) {
   const std::string out = (dir / "stdout").string(), err = (dir / "stderr").string();
-  const std::string cmd = qtool_binary() + " " + args + " >" + out + " 2>" + err;
+  const std::string cmd = binary + " " + args + " >" + out + " 2>" + err;
   QtoolRun r{};
   for (int attempt = 0; attempt < 3; ++attempt) {
     const int status = std::system(cmd.c_str());
@@ -39,6 +39,11 @@ inline QtoolRun run_qtool_in(const std::filesystem::path& dir, const std::string
     if (!leak_scan_crashed(r)) break;
   }
   return r;
+}
+
+// `qtool ARGS`, as above.
+inline QtoolRun run_qtool_in(const std::filesystem::path& dir, const std::string& args) {
+  return run_program_in(dir, qtool_binary(), args);
 }
 
 }  // namespace qtool::test

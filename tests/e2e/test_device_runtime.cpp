@@ -5,11 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <elf.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -45,15 +42,9 @@ bool has_interpreter(const std::string& path) {
   return false;
 }
 
-struct Ran {
-  int code;
-  std::string out, err;
-};
-
-Ran run_device(const std::string& args) {
-  const std::string out = (scratch() / "run.out").string(), err = (scratch() / "run.err").string();
-  const int status = std::system((test::qtool_run_binary() + " " + args + " >" + out + " 2>" + err).c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text_file(out), read_text_file(err)};
+// `qtool-run ARGS`, retried as qtool's runs are (tests/run_qtool.h).
+test::QtoolRun run_device(const std::string& args) {
+  return test::run_program_in(scratch(), test::qtool_run_binary(), args);
 }
 
 }  // namespace
@@ -86,7 +77,7 @@ TEST_CASE("qtool-run translates FP32, INT8 and low-bit .qtm files as qtool trans
     REQUIRE(test::run_qtool_in(scratch(), "quantize --quiet --model " + model + " " + how + " --output " + qtm).code == 0);
     REQUIRE(test::run_qtool_in(scratch(), "translate --quiet --model " + qtm + " --input " + in.string() +
                                               " --output " + a + " --batch 8 --threads 2").code == 0);
-    const Ran r = run_device("--quiet --model " + qtm + " --input " + in.string() + " --output " + b +
+    const test::QtoolRun r = run_device("--quiet --model " + qtm + " --input " + in.string() + " --output " + b +
                              " --batch 8 --threads 2");
     REQUIRE(r.code == 0);
     CHECK(r.err.find("peak RSS ") != std::string::npos);
@@ -94,7 +85,7 @@ TEST_CASE("qtool-run translates FP32, INT8 and low-bit .qtm files as qtool trans
     CHECK(std::count(tb.begin(), tb.end(), '\n') == 80);
     CHECK(ta == tb);
     // --bench: qtool bench's figures, from the device runtime itself.
-    const Ran bench = run_device("--quiet --model " + qtm + " --input " + in.string() + " --bench --json --batch 8");
+    const test::QtoolRun bench = run_device("--quiet --model " + qtm + " --input " + in.string() + " --bench --json --batch 8");
     REQUIRE(bench.code == 0);
     const nlohmann::json j = nlohmann::json::parse(bench.out);
     CHECK(j.at("sentences") == 80);
@@ -111,7 +102,7 @@ TEST_CASE("qtool-run translates FP32, INT8 and low-bit .qtm files as qtool trans
                    " --json --output " + (scratch() / "x.de").string()).code != 0);
   CHECK_FALSE(fs::exists(scratch() / "x.de"));
   // A checkpoint is not a .qtm: refused on one line, naming the file.
-  const Ran bad = run_device("--quiet --model " + model + "/model.safetensors --input " + in.string() + " --output " +
+  const test::QtoolRun bad = run_device("--quiet --model " + model + "/model.safetensors --input " + in.string() + " --output " +
                              (scratch() / "bad.de").string());
   CHECK(bad.code != 0);
   CHECK(bad.err.find("model.safetensors: not a .qtm model") != std::string::npos);
