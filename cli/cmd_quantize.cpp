@@ -55,14 +55,15 @@ void add_quantize(CLI::App& app) {
   cmd->add_option("--calibration", *calibration, "Calibration file from `qtool calibrate` (static activations; with a precision plan, "
                   "activation-aware binary code)");
   cmd->add_option("--token-counts", *counts_file,
-                  "Token counts from `qtool count-tokens` (for frequency-clustered embeddings)");
+                  "Token counts from `qtool count-tokens` for frequency-clustered embeddings (default: the "
+                  "frequencies the model's SentencePiece models were trained with)");
   auto hessians = std::make_shared<std::string>();
   cmd->add_option("--hessians", *hessians, "Hessian file from `qtool calibrate --hessian-output` (binary_code.gptq)");
   auto calibration_data = std::make_shared<std::string>();
   auto calibration_sentences = std::make_shared<int>(1000);
   cmd->add_option("--calibration-data", *calibration_data,
-                  "Source lines for binary_code.gptq's hessians (and bias correction's means, and token counts when "
-                  "none are given): the FP32 model translates them (a searched plan records its own)");
+                  "Source lines for binary_code.gptq's hessians (and bias correction's means): the FP32 model "
+                  "translates them (a searched plan records its own)");
   cmd->add_option("--calibration-sentences", *calibration_sentences, "The first N lines of it")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));

@@ -50,10 +50,10 @@ void add_search(CLI::App& app) {
   auto calibration_sentences = std::make_shared<int>(1000);
   auto plain = std::make_shared<bool>(false);
   cmd->add_option("--token-counts", *counts_file,
-                  "Token counts (qtool count-tokens) for frequency-clustered embeddings (default: counted on the "
-                  "calibration data and the model's translations of it)");
+                  "Token counts (qtool count-tokens) for frequency-clustered embeddings (default: the frequencies "
+                  "the model's SentencePiece models were trained with)");
   cmd->add_option("--calibration-data", *calibration_data,
-                  "Source lines for GPTQ's hessians and the token counts (default: --dev-src); the plan records it");
+                  "Source lines for GPTQ's hessians (default: --dev-src); the plan records it");
   cmd->add_option("--calibration-sentences", *calibration_sentences, "The first N lines of it")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));

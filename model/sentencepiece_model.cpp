@@ -1,6 +1,8 @@
 #include "model/sentencepiece_model.h"
 
+#include <algorithm>
 #include <cfloat>
+#include <cmath>
 
 #include "model/protobuf_wire.h"
 #include "model/sentencepiece_utf8.h"
@@ -293,6 +295,24 @@ std::string SentencePieceModel::decode(const std::vector<std::string>& pieces) c
   append_bytes(byte_start, pieces.size());
   if (has_denormalizer_) text = denormalizer_.normalize(text, nullptr);
   return text;
+}
+
+std::vector<std::pair<std::string_view, double>> SentencePieceModel::piece_shares() const {
+  std::vector<std::pair<std::string_view, double>> shares;
+  for (size_t rank = 0; rank < pieces_.size(); ++rank)
+    if (pieces_.type(int(rank)) == PieceType::kNormal)
+      shares.emplace_back(pieces_.bytes(int(rank)), double(pieces_.score(int(rank))));
+  if (algorithm_ == Algorithm::kBpe) {  // scores are −(merge index): higher is earlier
+    std::stable_sort(shares.begin(), shares.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    for (size_t r = 0; r < shares.size(); ++r) shares[r].second = 1.0 / double(r + 1);
+  } else {
+    for (auto& s : shares) s.second = std::exp(s.second);
+  }
+  double total = 0.0;
+  for (const auto& s : shares) total += s.second;
+  if (total > 0.0)
+    for (auto& s : shares) s.second /= total;
+  return shares;
 }
 
 size_t SentencePieceModel::memory_bytes() const {

@@ -8,6 +8,7 @@
 #include <array>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "model/sentencepiece_normalizer.h"
@@ -39,6 +40,13 @@ class SentencePieceModel {
   // SentencePieceProcessor::PieceToId does (never -1).
   int piece_to_id(std::string_view piece) const;
   size_t size() const { return pieces_.size(); }
+
+  // The pieces segmentation produces (NORMAL), each with its estimated share of
+  // the tokens of the text the model was trained on: a unigram model's scores
+  // are those log-probabilities (exp, normalised); a BPE model's are its merge
+  // order, read as Zipf's law (1 / (rank + 1), normalised). For token
+  // frequencies without a corpus (quantize/token_counts.h).
+  std::vector<std::pair<std::string_view, double>> piece_shares() const;
 
   // Bytes held by this object (its members and their heap blocks).
   size_t memory_bytes() const;

@@ -1,5 +1,6 @@
 #include "model/vocabulary.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -166,6 +167,18 @@ std::vector<int> Vocabulary::encode(const std::string& text) const {
 std::vector<int> Vocabulary::encode_target(const std::string& text) const {
   const std::vector<std::string> pieces = target_sp_->encode(text);
   return ids_through(pieces, target_table(), target_unk_id_, target_eos_id_);
+}
+
+std::vector<double> Vocabulary::tokenizer_shares(bool target) const {
+  const PieceIds& table = target ? target_table() : source_ids_;
+  const int unk = target ? target_unk_id_ : unk_id_, eos = target ? target_eos_id_ : eos_id_;
+  std::vector<double> shares(table.size(), 0.0);
+  for (const auto& [piece, share] : (target ? target_sp_ : source_sp_)->piece_shares()) {
+    const int id = table.find(piece);
+    shares[id >= 0 ? id : unk] += share;
+  }
+  shares[eos] = *std::max_element(shares.begin(), shares.end());
+  return shares;
 }
 
 std::string Vocabulary::decode(const std::vector<int>& ids) const {

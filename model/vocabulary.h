@@ -60,6 +60,12 @@ class Vocabulary {
   std::string decode(const std::vector<int>& ids) const;     // special tokens dropped
   std::vector<std::string> source_pieces(const std::string& text) const;
 
+  // Each id's estimated share of one side's tokens (the source's, or the
+  // target's: the decoder's ids), from the SentencePiece model alone
+  // (SentencePieceModel::piece_shares): a piece the table lacks counts for
+  // <unk>, and </s>, once per sentence, ranks with the most frequent piece.
+  std::vector<double> tokenizer_shares(bool target) const;
+
   int eos_id() const { return eos_id_; }
   int unk_id() const { return unk_id_; }
   int pad_id() const { return pad_id_; }

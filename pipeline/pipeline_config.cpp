@@ -252,9 +252,8 @@ PipelineConfig parse_pipeline_config(const std::string& text, const std::string&
     if (v.use_hessians && !c.calibrate)
       fail(file, cp + ": binary_code.gptq needs the \"calibrate\" stage (it writes the input hessians)");
     if (v.use_hessians) c.calibrate->hessians = true;
-    v.use_token_counts = clustered;
-    if (clustered && c.data.token_counts.empty())
-      fail(file, cp + ": a frequency-clustered embedding needs data.token_counts (from qtool count-tokens)");
+    // Without data.token_counts a clustered embedding takes the tokenizer's frequencies.
+    v.use_token_counts = clustered && !c.data.token_counts.empty();
     c.variants.push_back(std::move(v));
   }
 

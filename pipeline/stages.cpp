@@ -56,8 +56,8 @@ quantize::EmbeddingCounts read_counts_for(const std::string& file, const checkpo
 }
 
 // What a searched plan is quantized with, computed from the source lines it
-// records: GPTQ's H from the FP32 model translating them, and the token counts
-// (a counts file, or the lines and the model's own translations of them).
+// records: GPTQ's H from the FP32 model translating them; the token counts from
+// a counts file, or else the tokenizer's own frequencies.
 struct PlanData {
   std::map<std::string, std::shared_ptr<const std::vector<float>>> hessians, means;
   quantize::EmbeddingCounts counts;
@@ -76,8 +76,8 @@ PlanData compute_plan_data(const checkpoint::Checkpoint& ck, std::shared_ptr<con
     d.hessians[name] = std::make_shared<const std::vector<float>>(std::move(t.values));
   for (auto& [name, m] : pass.means) d.means[name] = std::make_shared<const std::vector<float>>(std::move(m));
   if (counts_file.empty()) {
-    const quantize::TokenCounts tc = quantize::count_tokens(*vocab, lines, pass.translations);
-    d.counts = quantize::embedding_counts(tc, *vocab, ck.weights, data_file);
+    d.counts = quantize::embedding_counts(quantize::tokenizer_token_counts(*vocab), *vocab, ck.weights,
+                                          ck.vocab_files.origin);
   }
   return d;
 }
@@ -252,10 +252,13 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
     counts = std::move(d.counts);
     if (qc.gptq && qc.gptq_options.sequential)
       sequential_gptq(ck.weights, vocab, lines, qc, cache, job.config_name, job.progress);
-  } else if (!job.token_counts.empty()) {
+  } else {
     const ModelConfig& mc = ck.weights.config;
     const Vocabulary vocab(ck.vocab_files, mc.vocab_size, mc.decoder_vocab_size);
-    counts = read_counts_for(job.token_counts, ck, vocab);
+    counts = job.token_counts.empty()
+                 ? quantize::embedding_counts(quantize::tokenizer_token_counts(vocab), vocab, ck.weights,
+                                              ck.vocab_files.origin)
+                 : read_counts_for(job.token_counts, ck, vocab);
   }
   // Activation-aware binary code: the calibration's per-column mean squares weigh the columns.
   if (calib && qc.has_plan)

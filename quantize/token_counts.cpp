@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -63,6 +64,19 @@ TokenCounts count_tokens(const Vocabulary& vocab, const std::vector<std::string>
   c.target = count(target_lines, vocab.target_size(), [&](const std::string& s) { return vocab.encode_target(s); });
   c.source_lines = static_cast<int64_t>(source_lines.size());
   c.target_lines = static_cast<int64_t>(target_lines.size());
+  return c;
+}
+
+TokenCounts tokenizer_token_counts(const Vocabulary& vocab) {
+  const auto per_billion = [](const std::vector<double>& shares) {
+    std::vector<int64_t> c(shares.size());
+    for (size_t i = 0; i < shares.size(); ++i) c[i] = std::llround(shares[i] * 1e9);
+    return c;
+  };
+  TokenCounts c;
+  c.vocab_checksum = vocab_checksum(vocab);
+  c.source = per_billion(vocab.tokenizer_shares(false));
+  c.target = per_billion(vocab.tokenizer_shares(true));
   return c;
 }
 

@@ -249,6 +249,15 @@ TEST_CASE("low bit: a hand-written GPTQ config takes its statistics from --calib
   CHECK(i.out.find("code bits     embedding 3.00  encoder 3.00  decoder 3.00") != std::string::npos);
 }
 
+TEST_CASE("low bit: a clustered embedding without --token-counts takes the tokenizer's frequencies") {
+  const std::string qtm = (scratch() / "tiny.clustered.qtm").string();
+  Run q = run_qtool("quantize --quiet --model " + tiny() + " --config " + test::source_dir() +
+                    "/configs/lowbit-3bit.json --output " + qtm);
+  REQUIRE_MESSAGE(q.code == 0, q.err);
+  // Four equal frequency clusters at 4/3/2/1 planes.
+  CHECK(run_qtool("inspect --summary " + qtm).out.find("code bits     embedding 2.50") != std::string::npos);
+}
+
 TEST_CASE("low bit: sequential GPTQ takes a pass per layer from --calibration-data, and refuses a hessian file") {
   const std::string qtm = (scratch() / "tiny.seq.qtm").string(), config = (scratch() / "seq.json").string();
   write(config, R"({"version": 1, "binary_code": {"gptq": {"act_order": true, "sequential": true}},

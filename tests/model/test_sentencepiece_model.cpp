@@ -12,7 +12,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <cmath>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -239,4 +241,55 @@ TEST_CASE("sentencepiece: models trained with other options encode and decode as
                           << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
                           << " s");
   CHECK(compared > variants.size() * corpus.size());
+}
+
+TEST_CASE("sentencepiece: piece shares are a unigram model's probabilities and a BPE model's merge order") {
+  if (!test::have_shared()) {
+    MESSAGE("skipped: no reference kit at " << test::shared_dir());
+    return;
+  }
+  std::vector<std::string> training = lines_of(test::shared_dir() + "/data/ddtp-en-de/train.en");
+  training.resize(std::min<size_t>(training.size(), 2000));
+  const std::set<std::string> user_defined = {"<sep>", "the"};
+  for (const std::string type : {"unigram", "bpe"}) {
+    CAPTURE(type);
+    const std::string bytes =
+        train(training, "--model_type=" + type + " --user_defined_symbols=<sep>,the --control_symbols=<ctl>");
+    const SentencePieceModel ours(bytes, type);
+    const auto oracle = oracle_of(bytes);
+    // The library's NORMAL pieces, with its scores: what the shares must come from.
+    std::map<std::string, float> score;
+    for (int id = 0; id < oracle->GetPieceSize(); ++id) {
+      const std::string piece = oracle->IdToPiece(id);
+      if (!oracle->IsUnknown(id) && !oracle->IsControl(id) && !oracle->IsUnused(id) && !oracle->IsByte(id) &&
+          !user_defined.count(piece))
+        score[piece] = oracle->GetScore(id);
+    }
+    const auto shares = ours.piece_shares();
+    REQUIRE(shares.size() == score.size());
+    double total = 0.0;
+    for (const auto& [piece, share] : shares) {
+      REQUIRE(score.count(std::string(piece)));
+      total += share;
+    }
+    CHECK(total == doctest::Approx(1.0).epsilon(1e-9));
+    // Any two pieces: shares in the scores' order (ties equal), and for a
+    // unigram model in the ratio of their probabilities.
+    const auto& [p0, s0] = shares.front();
+    for (const auto& [piece, share] : shares) {
+      const double d = score[std::string(piece)] - score[std::string(p0)];
+      if (type == "unigram") {
+        CHECK(share / s0 == doctest::Approx(std::exp(d)).epsilon(1e-9));
+      } else {
+        CHECK((d > 0) == (share > s0));
+      }
+    }
+    if (type == "bpe") {  // Zipf's law over the merge order: the first piece twice the second's share
+      std::vector<double> sorted;
+      for (const auto& s : shares) sorted.push_back(s.second);
+      std::sort(sorted.rbegin(), sorted.rend());
+      CHECK(sorted[0] / sorted[1] == doctest::Approx(2.0));
+      CHECK(sorted[0] / sorted[9] == doctest::Approx(10.0));
+    }
+  }
 }

@@ -1,6 +1,7 @@
 // The one vocabulary path: SentencePiece pieces → ids through vocab.json.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -70,6 +71,37 @@ TEST_CASE("vocabulary: ids go through vocab.json, missing pieces become <unk>") 
   const int package = table[pieces[1]];
   CHECK(missing.decode({id, package, 0}) == "not-a-piece-of-the-model package");
   CHECK(missing.decode({package, id, 0}) == "package not-a-piece-of-the-model");
+}
+
+TEST_CASE("vocabulary: tokenizer shares follow the table; missing pieces count for <unk>, </s> ranks first") {
+  VocabularyFiles f = bundled();
+  Vocabulary v(f, 8000, 8000);
+  const std::vector<double> source = v.tokenizer_shares(false), target = v.tokenizer_shares(true);
+  REQUIRE(source.size() == 8000);
+  CHECK(source == target);  // one joint model and table
+  double total = 0.0;
+  for (double s : source) total += s;
+  // The NORMAL pieces sum to 1; </s> adds the largest share once more.
+  CHECK(total - source[v.eos_id()] == doctest::Approx(1.0));
+  CHECK(source[v.eos_id()] == *std::max_element(source.begin(), source.end()));
+  CHECK(source[v.pad_id()] == 0.0);
+  // The joint layout is the identity: the most frequent piece's share moves
+  // with its id when the table swaps it, and to <unk> when the table lacks it.
+  int top = -1;
+  for (int id = 0; id < 8000; ++id)
+    if (id != v.eos_id() && (top < 0 || source[id] > source[top])) top = id;
+  json table = json::parse(f.vocab_json);
+  std::string top_piece;
+  for (const auto& [piece, id] : table.items())
+    if (id == top) top_piece = piece;
+  REQUIRE(!top_piece.empty());
+  table.erase(top_piece);
+  table["▁not-a-piece-of-the-model"] = top;
+  f.vocab_json = table.dump();
+  Vocabulary missing(f, 8000, 8000);
+  const std::vector<double> m = missing.tokenizer_shares(false);
+  CHECK(m[top] == 0.0);
+  CHECK(m[v.unk_id()] == doctest::Approx(source[v.unk_id()] + source[top]));
 }
 
 TEST_CASE("vocabulary: the reference ids decode to the reference text") {

@@ -87,6 +87,15 @@ TEST_CASE("a valid config is read whole: paths, variants and stage options") {
   CHECK_FALSE(fs::exists(scratch() / "out"));  // reading creates nothing
 }
 
+TEST_CASE("a clustered embedding uses data.token_counts when given, else the tokenizer's frequencies") {
+  json j = valid();
+  j["variants"][2]["config"]["precision"]["embedding"] = {{"clusters", 4}, {"ratio", 2}};
+  const std::string file = (scratch() / "pipeline.json").string();
+  CHECK(pipeline::parse_pipeline_config(j.dump(), file).variants[2].use_token_counts);
+  j["data"].erase("token_counts");
+  CHECK_FALSE(pipeline::parse_pipeline_config(j.dump(), file).variants[2].use_token_counts);
+}
+
 TEST_CASE("relative paths are from the config file's directory") {
   json j = valid();
   j["model"] = "../../models/ddtp-en-de-tiny";
@@ -149,12 +158,6 @@ TEST_CASE("every invalid config names its JSON path") {
        "variants[1].calibration: the config asks for static activations"},
       {"calibration on the fp32 variant", [](json& j) { j["variants"][0]["calibration"] = true; },
        "variants[0].calibration: the fp32 variant is the checkpoint itself"},
-      {"clustered embedding without token counts",
-       [](json& j) {
-         j["data"].erase("token_counts");
-         j["variants"][2]["config"]["precision"]["embedding"] = {{"clusters", 4}, {"ratio", 2}};
-       },
-       "variants[2].config: a frequency-clustered embedding needs data.token_counts"},
       {"evaluate without test data", [](json& j) { j["data"].erase("test_ref"); }, "evaluate: needs data.test_src and data.test_ref"},
       {"beam of the wrong type", [](json& j) { j["evaluate"]["beam"] = "4"; }, "evaluate.beam: must be an integer"},
       {"bench flag of the wrong type", [](json& j) { j["bench"]["batch1"] = 1; }, "bench.batch1: must be true or false"},
