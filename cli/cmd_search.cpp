@@ -66,6 +66,12 @@ void add_search(CLI::App& app) {
   cmd->add_option("--ratio", opt->embedding_ratio, "Embedding cluster size ratio r")->capture_default_str();
   cmd->add_option("--sentences", opt->sentences, "Dev lines for the greedy steps (0: all)")->capture_default_str();
   cmd->add_option("--sensitivity-sentences", opt->sensitivity_sentences, "Dev lines for the sensitivity pass (0: half)");
+  auto criterion = std::make_shared<std::string>("nll");
+  cmd->add_option("--criterion", *criterion,
+                  "What the sensitivity pass and the steps measure: nll (of the FP32 model's own dev translations; "
+                  "smooth) or bleu (dev BLEU, the paper's)")
+      ->check(CLI::IsMember({"nll", "bleu"}))
+      ->capture_default_str();
   cmd->add_option("--iterations", opt->binary.iterations, "Alternating refinement rounds")->capture_default_str();
   cmd->add_option("--group-size", opt->binary.group_size, "Columns per scale (0: per row)")->capture_default_str();
   cmd->add_option("--streams", opt->streams, "Parallel batches while evaluating")->capture_default_str();
@@ -79,6 +85,8 @@ void add_search(CLI::App& app) {
     pipeline::SearchJob job{*model, *dev_src, *dev_ref, *output, *calibration, *counts_file, *table, *opt,
                             *calibration_data, *calibration_sentences, !*plain, *bias_correction};
     job.options.progress = !*quiet;
+    job.options.criterion =
+        *criterion == "bleu" ? search::SearchOptions::Criterion::bleu : search::SearchOptions::Criterion::nll;
     const search::SearchResult r = pipeline::run_search(job, [&](const std::string& line) {
       if (!*quiet) std::fprintf(stderr, "%s\n", line.c_str());
     });

@@ -174,7 +174,7 @@ PipelineConfig parse_pipeline_config(const std::string& text, const std::string&
   if (top.has("search")) {
     Section s(j["search"], "search", file,
               {"target_bits", "max_bleu_drop", "sentences", "sensitivity_sentences", "ratio", "iterations",
-               "group_size", "streams", "activation_aware"});
+               "group_size", "streams", "activation_aware", "criterion"});
     if (c.data.dev_src.empty() || c.data.dev_ref.empty())
       fail(file, "search: needs data.dev_src and data.dev_ref (the search measures dev BLEU, never test)");
     if (s.has("target_bits") == s.has("max_bleu_drop"))
@@ -188,6 +188,12 @@ PipelineConfig parse_pipeline_config(const std::string& text, const std::string&
     spec.options.binary.iterations = s.integer("iterations", spec.options.binary.iterations, 0, 1000);
     spec.options.binary.group_size = s.integer("group_size", 0, 0, 1 << 20);
     spec.options.streams = s.integer("streams", spec.options.streams, 1, 256);
+    if (s.has("criterion")) {
+      const std::string k = s.raw("criterion").is_string() ? s.string("criterion", true) : "";
+      if (k != "nll" && k != "bleu")
+        fail(file, "search.criterion: must be \"nll\" or \"bleu\", not " + s.raw("criterion").dump());
+      spec.options.criterion = k == "nll" ? search::SearchOptions::Criterion::nll : search::SearchOptions::Criterion::bleu;
+    }
     spec.activation_aware = s.boolean("activation_aware", false);
     if (spec.activation_aware && !c.calibrate)
       fail(file, "search.activation_aware: needs the \"calibrate\" stage (the column weights come from it)");

@@ -69,7 +69,7 @@ PlanData compute_plan_data(const checkpoint::Checkpoint& ck, std::shared_ptr<con
   PlanData d;
   if (!counts_file.empty()) d.counts = read_counts_for(counts_file, ck, *vocab);  // refused before the pass
   runtime::MarianModel model(ck.weights);
-  if (progress) std::fprintf(stderr, "hessians and token counts from %zu lines of %s\n", lines.size(), data_file.c_str());
+  if (progress) std::fprintf(stderr, "hessians from %zu lines of %s\n", lines.size(), data_file.c_str());
   calibrate::HessianPass pass =
       calibrate::collect_hessians(model, vocab, lines, calibrate::model_checksum(ck.weights_file), progress);
   for (auto& [name, t] : pass.hessians.tensors)
@@ -305,11 +305,19 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
 
 std::string search_table_json(const search::SearchResult& r) {
   nlohmann::json steps = nlohmann::json::array(), sens = nlohmann::json::array();
-  for (const auto& s : r.steps)
+  const bool by_nll = r.fp32_nll > 0;  // the NLL of a model's own translations is never 0
+  for (const auto& s : r.steps) {
     steps.push_back({{"change", s.change}, {"average_bits", s.average_bits}, {"weight_bytes", s.weight_bytes},
                      {"dev_bleu", s.bleu}});
-  for (const auto& s : r.sensitivity) sens.push_back({{"knob", s.knob}, {"level", s.level}, {"dev_bleu", s.bleu}});
-  return nlohmann::json{{"fp32_dev_bleu", r.fp32_bleu}, {"sensitivity", sens}, {"steps", steps}}.dump(1) + "\n";
+    if (by_nll) steps.back()["dev_nll"] = s.nll;
+  }
+  for (const auto& s : r.sensitivity)
+    sens.push_back({{"knob", s.knob}, {"level", s.level}, {by_nll ? "dev_nll" : "dev_bleu", s.cost}});
+  nlohmann::json j = {{"criterion", by_nll ? "nll" : "bleu"}, {"fp32_dev_bleu", r.fp32_bleu}};
+  if (by_nll) j["fp32_dev_nll"] = r.fp32_nll;
+  j["sensitivity"] = sens;
+  j["steps"] = steps;
+  return j.dump(1) + "\n";
 }
 
 search::SearchResult run_search(const SearchJob& job, const std::function<void(const std::string&)>& log) {

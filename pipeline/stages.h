@@ -68,8 +68,8 @@ struct SearchJob {
   std::string calibration, token_counts;        // optional
   std::string table;                            // optional: steps and sensitivities (JSON)
   search::SearchOptions options;
-  // GPTQ's hessians and the token counts come from these source lines (and the
-  // model's translations of them); "" = the dev source. The plan records them.
+  // GPTQ's hessians come from these source lines (and the model's translations
+  // of them); "" = the dev source. The plan records them.
   std::string calibration_data;
   int calibration_sentences = 1000;             // the first N lines of it
   bool gptq = true;                             // false: the plain alternating code

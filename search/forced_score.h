@@ -12,8 +12,10 @@ namespace qtool::search {
 
 // sources: source ids (</s> included); targets: output ids without the start
 // token or </s> (as Translator::translate_ids gives them); </s> is scored after
-// each. Batches of `batch` sentences in order.
+// each. Batches of `batch` sentences, longest targets first, run on `streams`
+// threads at once (0: runtime::num_threads()); the sum is taken in batch order,
+// so the result does not depend on the streams.
 double forced_nll(const runtime::MarianModel& model, const std::vector<std::vector<int>>& sources,
-                  const std::vector<std::vector<int>>& targets, int batch = 32);
+                  const std::vector<std::vector<int>>& targets, int batch = 32, int streams = 0);
 
 }  // namespace qtool::search

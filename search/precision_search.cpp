@@ -254,29 +254,47 @@ SearchResult search_precision(const MarianWeights& fp32, std::shared_ptr<const V
   const std::vector<std::string> src_s(src.begin(), src.begin() + n_sens), ref_s(ref.begin(), ref.begin() + n_sens);
   SearchResult r;
 
-  // FP32 on both subsets: the sensitivity deltas are against the smaller one.
-  const double fp32_small = s.evaluate(s.plan({}), src_s, ref_s).first;
+  const bool by_nll = opt.criterion == SearchOptions::Criterion::nll;
   r.fp32_bleu = s.evaluate(s.plan({}), src, ref).first;
-  say("FP32 dev BLEU " + fmt("%.2f", r.fp32_bleu) + " (" + std::to_string(n) + " lines; " + fmt("%.2f", fp32_small) +
-      " on the " + std::to_string(n_sens) + " of the sensitivity pass)");
+  // How good a plan is, higher better: −NLL of the FP32 translations of all
+  // the dev lines, or dev BLEU (the sensitivity pass on its smaller subset).
+  auto measure = [&](const PrecisionPlan& p, bool sensitivity_pass) {
+    if (by_nll) return -s.forced_nll(p);
+    return s.evaluate(p, sensitivity_pass ? src_s : src, sensitivity_pass ? ref_s : ref).first;
+  };
+  auto shown = [&](double m) { return by_nll ? "NLL " + fmt("%.4f", -m) : "dev BLEU " + fmt("%.2f", m); };
+  double fp32_sens = 0;  // the sensitivity deltas are against FP32 on the same lines
+  if (by_nll) {
+    s.set_forced_targets(src);
+    r.fp32_nll = s.forced_nll(s.plan({}));
+    fp32_sens = -r.fp32_nll;
+    say("FP32 dev BLEU " + fmt("%.2f", r.fp32_bleu) + " (" + std::to_string(n) + " lines); NLL of its own " +
+        "translations " + fmt("%.4f", r.fp32_nll) + " per token");
+  } else {
+    fp32_sens = measure(s.plan({}), true);
+    say("FP32 dev BLEU " + fmt("%.2f", r.fp32_bleu) + " (" + std::to_string(n) + " lines; " + fmt("%.2f", fp32_sens) +
+        " on the " + std::to_string(n_sens) + " of the sensitivity pass)");
+  }
 
   // Sensitivity: one knob quantized at a time, every level.
   std::map<std::pair<std::string, int>, double> sens;
   for (const std::string& k : s.knobs())
     for (int level = s.top_level(k); level >= 1; --level) {
-      const double b = s.evaluate(s.plan({{k, level}}), src_s, ref_s).first;
-      sens[{k, level}] = b;
-      r.sensitivity.push_back({k, level, b});
-      say("sensitivity " + k + " at " + s.level_name(k, level) + ": dev BLEU " + fmt("%.2f", b) + " (" +
-          fmt("%+.2f", b - fp32_small) + ")");
+      const double m = measure(s.plan({{k, level}}), true);
+      sens[{k, level}] = m;
+      r.sensitivity.push_back({k, level, by_nll ? -m : m});
+      say("sensitivity " + k + " at " + s.level_name(k, level) + ": " + shown(m) + " (" +
+          fmt(by_nll ? "%+.4f" : "%+.2f", by_nll ? fp32_sens - m : m - fp32_sens) + ")");
     }
 
   // Greedy descent from the top level everywhere.
   State state;
   for (const std::string& k : s.knobs()) state[k] = s.top_level(k);
   auto [bleu, bytes] = s.evaluate(s.plan(state), src, ref);
-  r.steps.push_back({"start: 4 bits everywhere", s.average_bits(state), bytes, bleu, s.plan(state)});
-  say("start: " + fmt("%.2f", s.average_bits(state)) + " bits, dev BLEU " + fmt("%.2f", bleu));
+  double now = by_nll ? measure(s.plan(state), false) : bleu;
+  r.steps.push_back({"start: 4 bits everywhere", s.average_bits(state), bytes, bleu, by_nll ? -now : 0, s.plan(state)});
+  say("start: " + fmt("%.2f", s.average_bits(state)) + " bits, dev BLEU " + fmt("%.2f", bleu) +
+      (by_nll ? ", " + shown(now) : ""));
   r.chosen = s.plan(state);
   while (true) {
     const double bits_now = s.average_bits(state);
@@ -294,26 +312,32 @@ SearchResult search_precision(const MarianWeights& fp32, std::shared_ptr<const V
     }
     if (ranked.empty()) break;
     std::sort(ranked.begin(), ranked.end());
-    double best_cost = std::numeric_limits<double>::infinity();
-    std::string best;
-    double best_bleu = 0;
+    double best_cost = std::numeric_limits<double>::infinity(), best_measure = 0, best_bleu = 0;
     int64_t best_bytes = 0;
+    std::string best;
     for (size_t i = 0; i < ranked.size() && i < 3; ++i) {
       State next = state;
       next[ranked[i].second] -= 1;
-      const auto [b, by] = s.evaluate(s.plan(next), src, ref);
-      const double cost = (bleu - b) / std::max(bits_now - s.average_bits(next), 1e-9);
-      if (cost < best_cost) best_cost = cost, best = ranked[i].second, best_bleu = b, best_bytes = by;
+      double b = 0, m = 0;
+      int64_t by = 0;
+      if (by_nll) m = measure(s.plan(next), false);
+      else std::tie(b, by) = s.evaluate(s.plan(next), src, ref), m = b;
+      const double cost = (now - m) / std::max(bits_now - s.average_bits(next), 1e-9);
+      if (cost < best_cost) best_cost = cost, best = ranked[i].second, best_measure = m, best_bleu = b, best_bytes = by;
     }
+    State next = state;
+    next[best] -= 1;
+    if (by_nll) std::tie(best_bleu, best_bytes) = s.evaluate(s.plan(next), src, ref);  // for the table and max_bleu_drop
     if (opt.max_bleu_drop >= 0 && r.fp32_bleu - best_bleu > opt.max_bleu_drop) break;
     const int from = state[best];
-    state[best] = from - 1;
+    state = next;
     bleu = best_bleu;
+    now = best_measure;
     const std::string change = best + " " + s.level_name(best, from) + " → " + s.level_name(best, from - 1);
-    r.steps.push_back({change, s.average_bits(state), best_bytes, bleu, s.plan(state)});
+    r.steps.push_back({change, s.average_bits(state), best_bytes, bleu, by_nll ? -now : 0, s.plan(state)});
     r.chosen = s.plan(state);
     say("step " + std::to_string(r.steps.size() - 1) + ": " + change + ": " + fmt("%.2f", s.average_bits(state)) +
-        " bits, dev BLEU " + fmt("%.2f", bleu));
+        " bits, dev BLEU " + fmt("%.2f", bleu) + (by_nll ? ", " + shown(now) : ""));
   }
   // Refill: the last step usually lands below the target. Spend what is left
   // one sub-layer at a time: every one-level raise that fits is scored by the
@@ -321,7 +345,7 @@ SearchResult search_precision(const MarianWeights& fp32, std::shared_ptr<const V
   // BLEU on a few hundred lines is noise), and the raises are taken best gain
   // per bit first while they fit.
   if (opt.target_bits > 0 && opt.refill) {
-    s.set_forced_targets(src);
+    if (!by_nll) s.set_forced_targets(src);
     State layers;
     const double base = s.forced_nll(s.plan(state));
     say("refill: NLL of the FP32 translations " + fmt("%.4f", base) + " per token at " +
@@ -347,7 +371,8 @@ SearchResult search_precision(const MarianWeights& fp32, std::shared_ptr<const V
     }
     if (!layers.empty()) {
       const auto [b, by] = s.evaluate(s.plan(state, layers), src, ref);
-      r.steps.push_back({"refill: " + change, s.average_bits(state, layers), by, b, s.plan(state, layers)});
+      r.steps.push_back({"refill: " + change, s.average_bits(state, layers), by, b,
+                         by_nll ? s.forced_nll(s.plan(state, layers)) : 0, s.plan(state, layers)});
       r.chosen = s.plan(state, layers);
       say("refill step " + std::to_string(r.steps.size() - 1) + ": " + change + ": " +
           fmt("%.2f", s.average_bits(state, layers)) + " bits, dev BLEU " + fmt("%.2f", b));

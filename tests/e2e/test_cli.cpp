@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "tests/run_qtool.h"
@@ -282,9 +283,25 @@ TEST_CASE("low bit: search on dev → quantize by the plan alone → inspect →
   fs::copy_file(data("dev.en"), calib, fs::copy_options::overwrite_existing);
   Run s = run_qtool("search --quiet --model " + tiny() + " --dev-src " + data("dev.en") + " --dev-ref " + data("dev.de") +
                     " --target-bits 3.0 --sentences 40 --token-counts " + counts + " --calibration-data " +
-                    calib.string() + " --calibration-sentences 30 --output " + plan);
+                    calib.string() + " --calibration-sentences 30 --table " + (scratch() / "table.json").string() +
+                    " --output " + plan);
   REQUIRE(s.code == 0);
   CHECK(s.out.find("| step | change | average bits") != std::string::npos);
+  // By default the steps are ranked by the NLL of the FP32 model's own dev
+  // translations: recorded per step and per sensitivity level; every knob at
+  // 1 bit costs more than at 4, and the start (4 bits) more than FP32.
+  const nlohmann::json table = nlohmann::json::parse(read_text_file((scratch() / "table.json").string()));
+  CHECK(table.at("criterion") == "nll");
+  const double fp32_nll = table.at("fp32_dev_nll");
+  CHECK(fp32_nll > 0.0);
+  CHECK(table.at("steps").at(0).at("dev_nll").get<double>() > fp32_nll);
+  std::map<std::string, std::map<int, double>> sens;
+  for (const auto& e : table.at("sensitivity")) sens[e.at("knob")][e.at("level")] = e.at("dev_nll");
+  CHECK(sens.size() >= 6);
+  for (const auto& [knob, levels] : sens) {
+    CAPTURE(knob);
+    CHECK(levels.at(1) > levels.at(4));
+  }
   const nlohmann::json p = nlohmann::json::parse(read_text_file(plan));
   // The plan names its method and what quantize recomputes from.
   CHECK(p.at("binary_code").contains("gptq"));
@@ -323,6 +340,11 @@ TEST_CASE("low bit: search on dev → quantize by the plan alone → inspect →
     CHECK(!out[0].empty());
     CHECK(out[0] == out[1]);
   }
+  const Run bad = run_qtool("search --quiet --model " + tiny() + " --dev-src " + data("dev.en") + " --dev-ref " +
+                            data("dev.de") + " --target-bits 3.0 --criterion perplexity --output " +
+                            (scratch() / "p2.json").string());
+  CHECK(bad.code != 0);
+  CHECK(bad.err.find("--criterion: perplexity not in {nll,bleu}") != std::string::npos);
   // Counts of another vocabulary are refused before any work.
   check_refused(run_qtool("search --quiet --model " + tiny() + " --dev-src " + data("dev.en") + " --dev-ref " +
                           data("dev.de") + " --target-bits 3.0 --sentences 40 --token-counts " + test::source_dir() +

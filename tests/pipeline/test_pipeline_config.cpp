@@ -139,6 +139,8 @@ TEST_CASE("every invalid config names its JSON path") {
        "variants[2].config: binary_code.gptq needs the \"calibrate\" stage"},
       {"search with both targets", [](json& j) { j["search"]["max_bleu_drop"] = 1.0; },
        "search: give exactly one of target_bits and max_bleu_drop"},
+      {"search criterion unknown", [](json& j) { j["search"]["criterion"] = "perplexity"; },
+       "search.criterion: must be \"nll\" or \"bleu\", not \"perplexity\""},
       {"search without dev data", [](json& j) { j["data"].erase("dev_ref"); }, "search: needs data.dev_src and data.dev_ref"},
       {"no variants", [](json& j) { j["variants"] = json::array(); }, "variants: must be a non-empty array"},
       {"variant name with a slash", [](json& j) { j["variants"][1]["name"] = "a/b"; }, "variants[1].name: \"a/b\" must be"},

@@ -29,6 +29,8 @@ TEST_CASE("forced NLL: FP32 on its own translations < a 1-bit model's, < FP32 on
   CHECK(search::forced_nll(*fp32, sources, rotated, 2) > own + 0.5);
   // Batching does not change it (up to the order of float sums).
   CHECK(search::forced_nll(*fp32, sources, targets, 1) == doctest::Approx(own).epsilon(1e-5));
+  // Batches on parallel streams: the same sum, bit for bit.
+  CHECK(search::forced_nll(*fp32, sources, targets, 1, 1) == search::forced_nll(*fp32, sources, targets, 1, 3));
 
   MarianWeights w = ck.weights;
   quantize::QuantizeConfig q;
