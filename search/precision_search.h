@@ -11,8 +11,8 @@
 // apart. Each step's dev BLEU is still measured and reported.
 //
 // Then, with a target, the budget the last step left is refilled sub-layer by
-// sub-layer (per-layer bits, "precision.layers"), each raise kept only when dev
-// BLEU does not drop.
+// sub-layer (per-layer bits, "precision.layers"): the one-level raises that fit,
+// best NLL gain per bit first.
 // Every candidate is quantized by the method the final model uses: GPTQ when
 // hessians are given, biases and LayerNorm as halves. Bits are stored bits:
 // sign planes, α (halves) and the embedding's order table, per weight.
@@ -55,8 +55,8 @@ struct SearchOptions {
   quantize::GptqOptions gptq{0.01, 2, true, false};
   // Bias correction (QuantizeConfig::bias_correction) on these E[x]; empty = off.
   std::map<std::string, std::shared_ptr<const std::vector<float>>> input_means;
-  bool vectors_f16 = true;
-  bool refill = true;  // after the descent, raise single sub-layers back while they fit the target  // biases and LayerNorm as halves, as the plan's model stores them
+  bool vectors_f16 = true;  // biases and LayerNorm as halves, as the plan's model stores them
+  bool refill = true;  // after the descent, raise single sub-layers back while they fit the target
   bool progress = true;
 };
 
