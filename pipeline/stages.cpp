@@ -305,7 +305,7 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
 
 std::string search_table_json(const search::SearchResult& r) {
   nlohmann::json steps = nlohmann::json::array(), sens = nlohmann::json::array();
-  const bool by_nll = r.fp32_nll > 0;  // the NLL of a model's own translations is never 0
+  const bool by_nll = r.criterion == search::SearchOptions::Criterion::nll;
   for (const auto& s : r.steps) {
     steps.push_back({{"change", s.change}, {"average_bits", s.average_bits}, {"weight_bytes", s.weight_bytes},
                      {"dev_bleu", s.bleu}});

@@ -255,6 +255,7 @@ SearchResult search_precision(const MarianWeights& fp32, std::shared_ptr<const V
   SearchResult r;
 
   const bool by_nll = opt.criterion == SearchOptions::Criterion::nll;
+  r.criterion = opt.criterion;
   r.fp32_bleu = s.evaluate(s.plan({}), src, ref).first;
   // How good a plan is, higher better: −NLL of the FP32 translations of all
   // the dev lines, or dev BLEU (the sensitivity pass on its smaller subset).

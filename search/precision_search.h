@@ -83,6 +83,7 @@ struct Sensitivity {
 };
 
 struct SearchResult {
+  SearchOptions::Criterion criterion = SearchOptions::Criterion::nll;  // what ranked the steps
   double fp32_bleu = 0;
   double fp32_nll = 0;  // criterion nll
   std::vector<Sensitivity> sensitivity;
