@@ -85,8 +85,7 @@ void add_search(CLI::App& app) {
     pipeline::SearchJob job{*model, *dev_src, *dev_ref, *output, *calibration, *counts_file, *table, *opt,
                             *calibration_data, *calibration_sentences, !*plain, *bias_correction};
     job.options.progress = !*quiet;
-    job.options.criterion =
-        *criterion == "bleu" ? search::SearchOptions::Criterion::bleu : search::SearchOptions::Criterion::nll;
+    search::criterion_from_name(*criterion, &job.options.criterion);  // (checked: IsMember above)
     const search::SearchResult r = pipeline::run_search(job, [&](const std::string& line) {
       if (!*quiet) std::fprintf(stderr, "%s\n", line.c_str());
     });

@@ -189,10 +189,9 @@ PipelineConfig parse_pipeline_config(const std::string& text, const std::string&
     spec.options.binary.group_size = s.integer("group_size", 0, 0, 1 << 20);
     spec.options.streams = s.integer("streams", spec.options.streams, 1, 256);
     if (s.has("criterion")) {
-      const std::string k = s.raw("criterion").is_string() ? s.string("criterion", true) : "";
-      if (k != "nll" && k != "bleu")
-        fail(file, "search.criterion: must be \"nll\" or \"bleu\", not " + s.raw("criterion").dump());
-      spec.options.criterion = k == "nll" ? search::SearchOptions::Criterion::nll : search::SearchOptions::Criterion::bleu;
+      const json& k = s.raw("criterion");
+      if (!k.is_string() || !search::criterion_from_name(k, &spec.options.criterion))
+        fail(file, "search.criterion: must be \"nll\" or \"bleu\", not " + k.dump());
     }
     spec.activation_aware = s.boolean("activation_aware", false);
     if (spec.activation_aware && !c.calibrate)

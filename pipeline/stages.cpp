@@ -49,8 +49,12 @@ void read_hessians_for(const std::string& file, const checkpoint::Checkpoint& ck
     qc.hessians[name] = std::make_shared<const std::vector<float>>(std::move(t.values));
 }
 
-quantize::EmbeddingCounts read_counts_for(const std::string& file, const checkpoint::Checkpoint& ck,
-                                          const Vocabulary& vocab) {
+// The clustered embeddings' counts: a counts file's, or with none the tokenizer's frequencies.
+quantize::EmbeddingCounts counts_for(const std::string& file, const checkpoint::Checkpoint& ck,
+                                     const Vocabulary& vocab) {
+  if (file.empty())
+    return quantize::embedding_counts(quantize::tokenizer_token_counts(vocab), vocab, ck.weights,
+                                      ck.vocab_files.origin);
   return quantize::embedding_counts(quantize::parse_token_counts(read_text_file(file), file), vocab, ck.weights,
                                     file);
 }
@@ -67,7 +71,7 @@ PlanData compute_plan_data(const checkpoint::Checkpoint& ck, std::shared_ptr<con
                            const std::vector<std::string>& lines, const std::string& data_file,
                            const std::string& counts_file, bool progress) {
   PlanData d;
-  if (!counts_file.empty()) d.counts = read_counts_for(counts_file, ck, *vocab);  // refused before the pass
+  d.counts = counts_for(counts_file, ck, *vocab);  // a bad file is refused before the pass
   runtime::MarianModel model(ck.weights);
   if (progress) std::fprintf(stderr, "hessians from %zu lines of %s\n", lines.size(), data_file.c_str());
   calibrate::HessianPass pass =
@@ -75,10 +79,6 @@ PlanData compute_plan_data(const checkpoint::Checkpoint& ck, std::shared_ptr<con
   for (auto& [name, t] : pass.hessians.tensors)
     d.hessians[name] = std::make_shared<const std::vector<float>>(std::move(t.values));
   for (auto& [name, m] : pass.means) d.means[name] = std::make_shared<const std::vector<float>>(std::move(m));
-  if (counts_file.empty()) {
-    d.counts = quantize::embedding_counts(quantize::tokenizer_token_counts(*vocab), *vocab, ck.weights,
-                                          ck.vocab_files.origin);
-  }
   return d;
 }
 
@@ -255,10 +255,7 @@ QuantizeResult run_quantize(const QuantizeJob& job) {
   } else {
     const ModelConfig& mc = ck.weights.config;
     const Vocabulary vocab(ck.vocab_files, mc.vocab_size, mc.decoder_vocab_size);
-    counts = job.token_counts.empty()
-                 ? quantize::embedding_counts(quantize::tokenizer_token_counts(vocab), vocab, ck.weights,
-                                              ck.vocab_files.origin)
-                 : read_counts_for(job.token_counts, ck, vocab);
+    counts = counts_for(job.token_counts, ck, vocab);
   }
   // Activation-aware binary code: the calibration's per-column mean squares weigh the columns.
   if (calib && qc.has_plan)

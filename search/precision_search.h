@@ -96,6 +96,14 @@ SearchResult search_precision(const MarianWeights& fp32, std::shared_ptr<const V
                               const std::vector<std::string>& dev_ref, const SearchOptions& opt,
                               const std::function<void(const std::string&)>& log = {});
 
+// The criterion named "nll" or "bleu" (the CLI's and the pipeline's spelling); false for any other name.
+// Inline: the pipeline config's parser (and its fuzz harness) links no search code.
+inline bool criterion_from_name(const std::string& name, SearchOptions::Criterion* criterion) {
+  if (name != "nll" && name != "bleu") return false;
+  *criterion = name == "nll" ? SearchOptions::Criterion::nll : SearchOptions::Criterion::bleu;
+  return true;
+}
+
 // The config file the search writes: a quantization config with its plan and
 // method; `inputs` (an object) records what quantize must recompute from.
 std::string plan_config_json(const quantize::PrecisionPlan& plan, const SearchOptions& opt,
